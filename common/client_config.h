@@ -1,0 +1,27 @@
+// The client's config.toml: where the farm is and which certificate to use.
+// Found at $CIFS_CONFIG, else ~/.config/cifs/config.toml. `cifs admin user add`
+// writes one per user; relative paths in it are relative to the file.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace cifs {
+
+struct ClientConfig {
+  std::string farm;  // host:port of the farm's gRPC endpoint
+  std::string web;   // https://host:port of the farm's HTTP side
+  std::string ca;    // farm CA certificate (PEM path)
+  std::string cert;  // client certificate (PEM path)
+  std::string key;   // client private key (PEM path)
+  std::string user;  // informational; the farm trusts the certificate, not this
+  std::string bazel_kit;  // optional: the offline Bazel kit directory
+  std::string path;  // the file this was loaded from
+};
+
+std::string DefaultClientConfigPath();
+Result<ClientConfig> LoadClientConfig(const std::string& path);
+std::string RenderClientConfig(const ClientConfig& c);
+
+}  // namespace cifs

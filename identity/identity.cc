@@ -1,0 +1,87 @@
+#include "identity/identity.h"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
+namespace cifs {
+
+const char* RoleName(Role r) {
+  switch (r) {
+    case Role::kDev: return "dev";
+    case Role::kLead: return "lead";
+    case Role::kAdmin: return "admin";
+  }
+  return "dev";
+}
+
+Result<Role> ParseRole(const std::string& s) {
+  if (s == "dev") return Role::kDev;
+  if (s == "lead") return Role::kLead;
+  if (s == "admin") return Role::kAdmin;
+  return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead or admin)");
+}
+
+Status ValidateUserName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return Status::InvalidArgument("user name must be 1 to 64 characters");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return Status::InvalidArgument("user name '" + name + "' may only hold a-z, 0-9, '-', '_' and '.'");
+  }
+  if (name[0] == '.' || name[0] == '-') return Status::InvalidArgument("user name must not start with '.' or '-'");
+  return Status::Ok();
+}
+
+namespace {
+std::string EntryText(X509_NAME* subject, int nid) {
+  int idx = X509_NAME_get_index_by_NID(subject, nid, -1);
+  if (idx < 0) return {};
+  ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, s);
+  if (len < 0) return {};
+  std::string out(reinterpret_cast<char*>(utf8), len);
+  OPENSSL_free(utf8);
+  return out;
+}
+}  // namespace
+
+Result<Identity> IdentityFromPem(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                                                   X509_free);
+  if (!cert) return Status::Unauthenticated("client certificate cannot be parsed");
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  Identity id;
+  id.name = EntryText(subject, NID_commonName);
+  auto role = ParseRole(EntryText(subject, NID_organizationalUnitName));
+  if (!role.ok()) return Status::Unauthenticated("client certificate carries no cifs role");
+  id.role = *role;
+  if (!ValidateUserName(id.name).ok()) return Status::Unauthenticated("client certificate carries no valid user name");
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &tm) == 1) {
+    id.not_before_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  }
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
+  if (bn) {
+    char* hex = BN_bn2hex(bn);
+    id.serial = hex;
+    OPENSSL_free(hex);
+    // Our CA puts the issue time (ms) in the serial's top 64 of 128 bits.
+    if (BN_num_bytes(bn) > 8 && BN_num_bytes(bn) <= 16) {
+      unsigned char bytes[16] = {};
+      BN_bn2binpad(bn, bytes, 16);
+      int64_t ms = 0;
+      for (int i = 0; i < 8; ++i) ms = (ms << 8) | bytes[i];
+      id.issued_ms = ms;
+    }
+    BN_free(bn);
+  }
+  return id;
+}
+
+}  // namespace cifs

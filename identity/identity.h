@@ -1,0 +1,33 @@
+// Who a caller is. The farm's CA puts the user name in the certificate's
+// common name and the role in its organizational unit; nothing else is trusted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace cifs {
+
+enum class Role { kDev = 0, kLead = 1, kAdmin = 2 };
+
+const char* RoleName(Role r);
+Result<Role> ParseRole(const std::string& s);
+// Admin can do everything a lead can, a lead everything a dev can.
+inline bool RoleAtLeast(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+
+struct Identity {
+  std::string name;
+  Role role = Role::kDev;
+  int64_t not_before_ms = 0;
+  int64_t issued_ms = 0;  // exact issue time from the serial; revocation compares it
+  std::string serial;         // hex
+};
+
+// Parses a PEM client certificate (as gRPC hands it to the server).
+Result<Identity> IdentityFromPem(const std::string& pem);
+
+// User names become file names and certificate subjects: keep them boring.
+Status ValidateUserName(const std::string& name);
+
+}  // namespace cifs

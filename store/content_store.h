@@ -1,0 +1,76 @@
+// The content store: blobs addressed by their SHA-256 digest. Workspace files,
+// Bazel inputs and Bazel outputs all live here, once each.
+//
+// Contract:
+//  * Every blob is verified against its digest before it becomes visible; a
+//    mismatch is refused and leaves nothing behind.
+//  * Blobs stream in and out in bounded memory (BlobWriter / BlobReader).
+//  * Unpinned blobs form a cache bounded in bytes, evicted least recently used
+//    first. Pinned blobs (referenced by something, e.g. a workspace) are never
+//    evicted and do not count against the bound.
+//  * After a crash, only blobs whose bytes match their digest are served.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/status.h"
+
+namespace cifs {
+
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual int64_t size() const = 0;
+  // Appends up to max_bytes starting at offset to *out; 0 bytes at the end.
+  virtual Status Read(int64_t offset, size_t max_bytes, std::string* out) = 0;
+};
+
+class BlobWriter {
+ public:
+  // Destroying a writer that was not committed discards what it wrote.
+  virtual ~BlobWriter() = default;
+  virtual Status Append(std::string_view data) = 0;
+  virtual int64_t bytes_written() const = 0;
+  // Verifies size and hash and makes the blob visible. A mismatch discards it.
+  virtual Status Commit() = 0;
+};
+
+struct ContentStoreStats {
+  int64_t blobs = 0;
+  int64_t cache_bytes = 0;   // unpinned
+  int64_t pinned_bytes = 0;
+  int64_t cache_limit_bytes = 0;
+  int64_t evicted_blobs = 0;
+  int64_t rejected_writes = 0;  // digest mismatches
+};
+
+class ContentStore {
+ public:
+  virtual ~ContentStore() = default;
+
+  // Digests from `digests` that the store does not hold. Counts as a use of
+  // the present ones for eviction (a client asking is about to rely on them).
+  virtual std::vector<Digest> FindMissing(const std::vector<Digest>& digests) = 0;
+  virtual bool Contains(const Digest& digest) = 0;
+
+  // Whole-blob convenience for small blobs.
+  virtual Result<std::string> Get(const Digest& digest) = 0;
+  virtual Status Put(const Digest& digest, std::string_view data) = 0;
+
+  virtual Result<std::unique_ptr<BlobReader>> OpenRead(const Digest& digest) = 0;
+  // AlreadyExists when the blob is present: nothing needs writing.
+  virtual Result<std::unique_ptr<BlobWriter>> OpenWrite(const Digest& digest) = 0;
+
+  // Reference counting against eviction.
+  virtual Status Pin(const Digest& digest) = 0;
+  virtual Status Unpin(const Digest& digest) = 0;
+
+  virtual ContentStoreStats Stats() = 0;
+};
+
+}  // namespace cifs

@@ -1,0 +1,532 @@
+#include "store/rocksdb_store.h"
+
+#include <openssl/rand.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <algorithm>
+#include <cstring>
+
+namespace cifs {
+
+namespace {
+
+constexpr char kMetaCf[] = "blob_meta";
+constexpr char kChunksCf[] = "blob_chunks";
+constexpr char kUploadsCf[] = "uploads";
+constexpr char kActionCacheCf[] = "action_cache";
+
+void PutBe(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetBe(std::string_view in, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+  return v;
+}
+
+int HexVal(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ChunkKey(const std::string& key, uint64_t gen, uint32_t index) {
+  std::string k = key;
+  PutBe(&k, gen, 8);
+  PutBe(&k, index, 4);
+  return k;
+}
+
+std::string GenKey(uint64_t gen) {
+  std::string k;
+  PutBe(&k, gen, 8);
+  return k;
+}
+
+uint64_t RandomGeneration() {
+  uint64_t g = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&g), sizeof g);
+  return g == 0 ? 1 : g;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNoSpace()) return Status::ResourceExhausted(what + ": disk full: " + s.ToString());
+  return Status::Internal(what + ": " + s.ToString());
+}
+
+struct MetaValue {
+  int64_t size = 0;
+  uint64_t gen = 0;
+  uint32_t pins = 0;
+  int64_t last_use_s = 0;
+};
+
+std::string EncodeMeta(const MetaValue& m) {
+  std::string v;
+  PutBe(&v, static_cast<uint64_t>(m.size), 8);
+  PutBe(&v, m.gen, 8);
+  PutBe(&v, m.pins, 4);
+  PutBe(&v, static_cast<uint64_t>(m.last_use_s), 8);
+  return v;
+}
+
+bool DecodeMeta(std::string_view v, MetaValue* m) {
+  if (v.size() != 28) return false;
+  m->size = static_cast<int64_t>(GetBe(v, 0, 8));
+  m->gen = GetBe(v, 8, 8);
+  m->pins = static_cast<uint32_t>(GetBe(v, 16, 4));
+  m->last_use_s = static_cast<int64_t>(GetBe(v, 20, 8));
+  return true;
+}
+
+}  // namespace
+
+std::string DigestKey(const Digest& d) {
+  std::string k;
+  k.reserve(40);
+  for (size_t i = 0; i + 1 < d.hash.size(); i += 2) {
+    k.push_back(static_cast<char>(HexVal(d.hash[i]) << 4 | HexVal(d.hash[i + 1])));
+  }
+  PutBe(&k, static_cast<uint64_t>(d.size), 8);
+  return k;
+}
+
+Digest DigestFromKey(std::string_view key) {
+  static const char* kHex = "0123456789abcdef";
+  Digest d;
+  d.hash.resize(64);
+  for (int i = 0; i < 32; ++i) {
+    unsigned char c = static_cast<unsigned char>(key[i]);
+    d.hash[2 * i] = kHex[c >> 4];
+    d.hash[2 * i + 1] = kHex[c & 15];
+  }
+  d.size = static_cast<int64_t>(GetBe(key, 32, 8));
+  return d;
+}
+
+// ---------------------------------------------------------------------------
+// Writer: streams chunks under its own generation and verifies at Commit.
+
+class RocksBlobWriter : public BlobWriter {
+ public:
+  RocksBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen)
+      : store_(store), digest_(std::move(digest)), key_(DigestKey(digest_)), gen_(gen) {}
+
+  ~RocksBlobWriter() override {
+    if (!done_) store_->DiscardGeneration(key_, gen_);
+  }
+
+  Status Append(std::string_view data) override {
+    if (done_) return Status::FailedPrecondition("write already finished");
+    if (written_ + static_cast<int64_t>(data.size()) > digest_.size) {
+      return Status::InvalidArgument("more bytes than the digest's size " + std::to_string(digest_.size));
+    }
+    hash_.Update(data);
+    written_ += static_cast<int64_t>(data.size());
+    const size_t chunk = store_->options_.chunk_bytes;
+    while (!data.empty()) {
+      size_t take = std::min(chunk - buffer_.size(), data.size());
+      buffer_.append(data.data(), take);
+      data.remove_prefix(take);
+      if (buffer_.size() == chunk) CIFS_RETURN_IF_ERROR(Flush());
+    }
+    return Status::Ok();
+  }
+
+  int64_t bytes_written() const override { return written_; }
+
+  Status Commit() override {
+    if (done_) return Status::FailedPrecondition("write already finished");
+    if (written_ != digest_.size) {
+      return Status::InvalidArgument("blob has " + std::to_string(written_) + " bytes, its digest says " +
+                                     std::to_string(digest_.size));
+    }
+    if (!buffer_.empty()) CIFS_RETURN_IF_ERROR(Flush());
+    std::string actual = hash_.FinishHex();
+    done_ = true;
+    bool verified = actual == digest_.hash;
+    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified);
+    if (!verified) {
+      return Status::InvalidArgument("blob content does not match its digest: expected " + digest_.hash +
+                                     ", got " + actual + "; nothing was stored");
+    }
+    return s;
+  }
+
+ private:
+  Status Flush() {
+    Status s = store_->WriteChunk(key_, gen_, next_index_++, buffer_);
+    buffer_.clear();
+    return s;
+  }
+
+  RocksDbStore* store_;
+  Digest digest_;
+  std::string key_;
+  uint64_t gen_;
+  Sha256 hash_;
+  std::string buffer_;
+  uint32_t next_index_ = 0;
+  int64_t written_ = 0;
+  bool done_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// Reader: reads chunks under a snapshot, so eviction cannot pull bytes away
+// from a stream in flight.
+
+class RocksBlobReader : public BlobReader {
+ public:
+  RocksBlobReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string key, int64_t size, uint64_t gen,
+                  size_t chunk_bytes)
+      : db_(db), cf_(cf), key_(std::move(key)), size_(size), gen_(gen), chunk_bytes_(chunk_bytes),
+        snapshot_(db->GetSnapshot()) {}
+  ~RocksBlobReader() override { db_->ReleaseSnapshot(snapshot_); }
+
+  int64_t size() const override { return size_; }
+
+  Status Read(int64_t offset, size_t max_bytes, std::string* out) override {
+    if (offset < 0 || offset > size_) return Status::OutOfRange("read offset beyond the blob's end");
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    while (max_bytes > 0 && offset < size_) {
+      uint32_t index = static_cast<uint32_t>(offset / static_cast<int64_t>(chunk_bytes_));
+      size_t in_chunk = static_cast<size_t>(offset % static_cast<int64_t>(chunk_bytes_));
+      if (index != cached_index_) {
+        rocksdb::Status s = db_->Get(ro, cf_, ChunkKey(key_, gen_, index), &cached_);
+        if (!s.ok()) return Status::DataLoss("blob chunk missing: " + s.ToString());
+        cached_index_ = index;
+      }
+      if (in_chunk >= cached_.size()) return Status::DataLoss("blob chunk shorter than expected");
+      size_t take = std::min(max_bytes, cached_.size() - in_chunk);
+      out->append(cached_, in_chunk, take);
+      offset += static_cast<int64_t>(take);
+      max_bytes -= take;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::string key_;
+  int64_t size_;
+  uint64_t gen_;
+  size_t chunk_bytes_;
+  const rocksdb::Snapshot* snapshot_;
+  std::string cached_;
+  uint32_t cached_index_ = UINT32_MAX;
+};
+
+// ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(options));  // private constructor
+  CIFS_RETURN_IF_ERROR(store->OpenDb());
+  CIFS_RETURN_IF_ERROR(store->RecoverUploads());
+  CIFS_RETURN_IF_ERROR(store->LoadIndex());
+  return store;
+}
+
+RocksDbStore::~RocksDbStore() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+Status RocksDbStore::OpenDb() {
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = true;
+  dbo.create_missing_column_families = true;
+  dbo.max_background_jobs = 2;
+  // Bounds memtable memory across all families: a multi-GiB upload must not
+  // grow the farm's resident memory.
+  dbo.db_write_buffer_size = 48 << 20;
+
+  rocksdb::ColumnFamilyOptions small;
+  small.write_buffer_size = 8 << 20;
+  small.max_write_buffer_number = 2;
+  rocksdb::ColumnFamilyOptions chunks;
+  chunks.write_buffer_size = 16 << 20;
+  chunks.max_write_buffer_number = 2;
+  // Large values go to blob files so compaction does not rewrite file content.
+  chunks.enable_blob_files = true;
+  chunks.min_blob_size = 4096;
+  chunks.blob_file_size = 256 << 20;
+  chunks.enable_blob_garbage_collection = true;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, small}, {kMetaCf, small}, {kChunksCf, chunks},
+      {kUploadsCf, small}, {kActionCacheCf, small}};
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(dbo, options_.path, cfs, &handles_, &raw);
+  if (!s.ok()) return FromRocks(s, "cannot open content store at " + options_.path);
+  db_.reset(raw);
+  meta_cf_ = handles_[1];
+  chunks_cf_ = handles_[2];
+  uploads_cf_ = handles_[3];
+  ac_cf_ = handles_[4];
+  return Status::Ok();
+}
+
+Status RocksDbStore::RecoverUploads() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), uploads_cf_));
+  std::vector<std::pair<std::string, uint64_t>> leftovers;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8 || it->value().size() != 40) continue;
+    leftovers.emplace_back(it->value().ToString(), GetBe(it->key().ToStringView(), 0, 8));
+  }
+  for (auto& [key, gen] : leftovers) DiscardGeneration(key, gen);
+  recovered_partial_uploads_ = static_cast<int64_t>(leftovers.size());
+  return Status::Ok();
+}
+
+Status RocksDbStore::LoadIndex() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+  std::vector<std::pair<int64_t, std::string>> by_use;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    MetaValue m;
+    if (it->key().size() != 40 || !DecodeMeta(it->value().ToStringView(), &m)) continue;
+    Entry e;
+    e.size = m.size;
+    e.gen = m.gen;
+    e.pins = m.pins;
+    e.last_use_s = m.last_use_s;
+    std::string key = it->key().ToString();
+    if (e.pins == 0) {
+      by_use.emplace_back(e.last_use_s, key);
+      cache_bytes_ += e.size;
+    } else {
+      pinned_bytes_ += e.size;
+    }
+    index_.emplace(std::move(key), e);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "cannot read content index");
+  std::sort(by_use.begin(), by_use.end());
+  for (auto& [t, key] : by_use) {
+    lru_.push_front(key);
+    index_[key].lru = lru_.begin();
+  }
+  return Status::Ok();
+}
+
+void RocksDbStore::TouchLocked(const std::string& key, Entry& e) {
+  e.last_use_s = NowSeconds();
+  if (e.pins == 0) lru_.splice(lru_.begin(), lru_, e.lru);
+}
+
+std::vector<Digest> RocksDbStore::FindMissing(const std::vector<Digest>& digests) {
+  std::vector<Digest> missing;
+  std::lock_guard lock(mu_);
+  for (const auto& d : digests) {
+    if (d.size == 0) continue;  // the empty blob is always present
+    auto it = index_.find(DigestKey(d));
+    if (it == index_.end()) {
+      missing.push_back(d);
+    } else {
+      TouchLocked(it->first, it->second);
+    }
+  }
+  return missing;
+}
+
+bool RocksDbStore::Contains(const Digest& digest) {
+  if (digest.size == 0) return true;
+  std::lock_guard lock(mu_);
+  auto it = index_.find(DigestKey(digest));
+  if (it == index_.end()) return false;
+  TouchLocked(it->first, it->second);
+  return true;
+}
+
+Result<std::unique_ptr<BlobReader>> RocksDbStore::OpenRead(const Digest& digest) {
+  std::string key = DigestKey(digest);
+  std::lock_guard lock(mu_);
+  if (digest.size == 0) {
+    return std::unique_ptr<BlobReader>(
+        std::make_unique<RocksBlobReader>(db_.get(), chunks_cf_, key, 0, 0, options_.chunk_bytes));
+  }
+  auto it = index_.find(key);
+  if (it == index_.end()) return Status::NotFound("blob " + digest.ToString() + " not found");
+  TouchLocked(it->first, it->second);
+  return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(
+      db_.get(), chunks_cf_, key, it->second.size, it->second.gen, options_.chunk_bytes));
+}
+
+Result<std::string> RocksDbStore::Get(const Digest& digest) {
+  auto reader = OpenRead(digest);
+  if (!reader.ok()) return reader.status();
+  std::string out;
+  out.reserve(static_cast<size_t>(digest.size));
+  CIFS_RETURN_IF_ERROR((*reader)->Read(0, static_cast<size_t>(digest.size), &out));
+  return out;
+}
+
+Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest) {
+  CIFS_RETURN_IF_ERROR(ValidateDigest(digest.hash, digest.size));
+  if (Contains(digest)) return Status::AlreadyExists("blob already present");
+  uint64_t gen = RandomGeneration();
+  std::string key = DigestKey(digest);
+  CIFS_RETURN_IF_ERROR(BeginUpload(gen, key));
+  return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen));
+}
+
+Status RocksDbStore::Put(const Digest& digest, std::string_view data) {
+  auto writer = OpenWrite(digest);
+  if (!writer.ok()) {
+    if (writer.status().code() == Status::Code::kAlreadyExists) {
+      // Still refuse bytes that do not match: the caller's claim is wrong.
+      if (ComputeDigest(data) != digest) return Status::InvalidArgument("blob content does not match its digest");
+      return Status::Ok();
+    }
+    return writer.status();
+  }
+  CIFS_RETURN_IF_ERROR((*writer)->Append(data));
+  return (*writer)->Commit();
+}
+
+Status RocksDbStore::BeginUpload(uint64_t gen, const std::string& key) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), uploads_cf_, GenKey(gen), key), "cannot start upload");
+}
+
+Status RocksDbStore::WriteChunk(const std::string& key, uint64_t gen, uint32_t index, std::string_view data) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), chunks_cf_, ChunkKey(key, gen, index), data),
+                   "cannot store blob chunk");
+}
+
+void RocksDbStore::DiscardGeneration(const std::string& key, uint64_t gen) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(chunks_cf_, ChunkKey(key, gen, 0), ChunkKey(key, gen, UINT32_MAX));
+  batch.Delete(uploads_cf_, GenKey(gen));
+  db_->Write(rocksdb::WriteOptions(), &batch);
+}
+
+Status RocksDbStore::PutMetaLocked(const std::string& key, const Entry& e, rocksdb::WriteBatch* batch) {
+  MetaValue m{e.size, e.gen, e.pins, e.last_use_s};
+  return FromRocks(batch->Put(meta_cf_, key, EncodeMeta(m)), "cannot encode blob meta");
+}
+
+Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified) {
+  if (!verified) {
+    DiscardGeneration(key, gen);
+    std::lock_guard lock(mu_);
+    ++rejected_;
+    return Status::InvalidArgument("digest mismatch");
+  }
+  std::vector<std::pair<std::string, uint64_t>> victims;
+  {
+    std::lock_guard lock(mu_);
+    if (index_.count(key)) {
+      // Another writer committed the same content first; ours is redundant.
+      DiscardGeneration(key, gen);
+      return Status::Ok();
+    }
+    Entry e;
+    e.size = size;
+    e.gen = gen;
+    e.last_use_s = NowSeconds();
+    rocksdb::WriteBatch batch;
+    CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
+    batch.Delete(uploads_cf_, GenKey(gen));
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync_commits;
+    Status s = FromRocks(db_->Write(wo, &batch), "cannot commit blob");
+    if (!s.ok()) {
+      DiscardGeneration(key, gen);
+      return s;
+    }
+    lru_.push_front(key);
+    e.lru = lru_.begin();
+    index_.emplace(key, e);
+    cache_bytes_ += size;
+    EvictLocked(&victims);
+  }
+  return Status::Ok();
+}
+
+void RocksDbStore::EvictLocked(std::vector<std::pair<std::string, uint64_t>>* victims) {
+  while (cache_bytes_ > options_.cache_limit_bytes && !lru_.empty()) {
+    std::string key = lru_.back();
+    lru_.pop_back();
+    auto it = index_.find(key);
+    if (it == index_.end()) continue;
+    rocksdb::WriteBatch batch;
+    batch.Delete(meta_cf_, key);
+    batch.DeleteRange(chunks_cf_, ChunkKey(key, it->second.gen, 0), ChunkKey(key, it->second.gen, UINT32_MAX));
+    db_->Write(rocksdb::WriteOptions(), &batch);
+    cache_bytes_ -= it->second.size;
+    index_.erase(it);
+    ++evicted_;
+  }
+}
+
+Status RocksDbStore::Pin(const Digest& digest) {
+  std::string key = DigestKey(digest);
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return Status::NotFound("cannot pin missing blob " + digest.ToString());
+  Entry& e = it->second;
+  if (e.pins == 0) {
+    lru_.erase(e.lru);
+    cache_bytes_ -= e.size;
+    pinned_bytes_ += e.size;
+  }
+  ++e.pins;
+  rocksdb::WriteBatch batch;
+  CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot pin blob");
+}
+
+Status RocksDbStore::Unpin(const Digest& digest) {
+  std::string key = DigestKey(digest);
+  std::vector<std::pair<std::string, uint64_t>> victims;
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end() || it->second.pins == 0) {
+    return Status::FailedPrecondition("blob " + digest.ToString() + " is not pinned");
+  }
+  Entry& e = it->second;
+  --e.pins;
+  if (e.pins == 0) {
+    lru_.push_front(key);
+    e.lru = lru_.begin();
+    pinned_bytes_ -= e.size;
+    cache_bytes_ += e.size;
+  }
+  rocksdb::WriteBatch batch;
+  CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
+  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot unpin blob");
+  EvictLocked(&victims);
+  return s;
+}
+
+ContentStoreStats RocksDbStore::Stats() {
+  std::lock_guard lock(mu_);
+  ContentStoreStats s;
+  s.blobs = static_cast<int64_t>(index_.size());
+  s.cache_bytes = cache_bytes_;
+  s.pinned_bytes = pinned_bytes_;
+  s.cache_limit_bytes = options_.cache_limit_bytes;
+  s.evicted_blobs = evicted_;
+  s.rejected_writes = rejected_;
+  return s;
+}
+
+Result<std::optional<std::string>> RocksDbStore::Get(const std::string& instance, const Digest& action) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ac_cf_, instance + '\0' + DigestKey(action), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "cannot read action cache");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksDbStore::Put(const std::string& instance, const Digest& action, const std::string& result) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), ac_cf_, instance + '\0' + DigestKey(action), result),
+                   "cannot write action cache");
+}
+
+}  // namespace cifs

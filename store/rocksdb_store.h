@@ -1,0 +1,109 @@
+// One RocksDB database holding the content store and the action cache.
+//
+// Layout (column families):
+//   blob_meta   digest(40)            -> BlobMeta: size, generation, pins, last use
+//   blob_chunks digest(40) gen(8) i(4)-> up to 1 MiB of the blob (RocksDB blob files)
+//   uploads     gen(8)                -> digest(40): a write in progress
+//   action_cache instance\0 digest(40)-> serialized ActionResult
+//
+// A blob's chunks are written under a fresh random generation; its meta record
+// is written only after the bytes verified, so readers (and a restarted
+// process) never see unverified data. Leftover chunks of unfinished uploads
+// are found through the `uploads` records and deleted at open.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/action_cache.h"
+#include "store/content_store.h"
+
+namespace cifs {
+
+struct RocksDbStoreOptions {
+  std::string path;
+  int64_t cache_limit_bytes = 10LL << 30;  // unpinned blobs beyond this are evicted
+  size_t chunk_bytes = 1 << 20;
+  // fsync every committed blob; without it a process crash still loses
+  // nothing (the WAL is in the page cache), only a machine crash may.
+  bool sync_commits = false;
+};
+
+class RocksDbStore : public ContentStore, public ActionCache {
+ public:
+  static Result<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
+  ~RocksDbStore() override;
+
+  // ContentStore
+  std::vector<Digest> FindMissing(const std::vector<Digest>& digests) override;
+  bool Contains(const Digest& digest) override;
+  Result<std::string> Get(const Digest& digest) override;
+  Status Put(const Digest& digest, std::string_view data) override;
+  Result<std::unique_ptr<BlobReader>> OpenRead(const Digest& digest) override;
+  Result<std::unique_ptr<BlobWriter>> OpenWrite(const Digest& digest) override;
+  Status Pin(const Digest& digest) override;
+  Status Unpin(const Digest& digest) override;
+  ContentStoreStats Stats() override;
+
+  // ActionCache
+  Result<std::optional<std::string>> Get(const std::string& instance, const Digest& action) override;
+  Status Put(const std::string& instance, const Digest& action, const std::string& result) override;
+
+  int64_t recovered_partial_uploads() const { return recovered_partial_uploads_; }
+
+ private:
+  friend class RocksBlobWriter;
+  friend class RocksBlobReader;
+
+  struct Entry {
+    int64_t size = 0;
+    uint64_t gen = 0;
+    uint32_t pins = 0;
+    int64_t last_use_s = 0;
+    std::list<std::string>::iterator lru;  // valid when pins == 0
+  };
+
+  explicit RocksDbStore(RocksDbStoreOptions options) : options_(std::move(options)) {}
+  Status OpenDb();
+  Status LoadIndex();
+  Status RecoverUploads();
+
+  // Called by writers.
+  Status BeginUpload(uint64_t gen, const std::string& key);
+  Status WriteChunk(const std::string& key, uint64_t gen, uint32_t index, std::string_view data);
+  Status FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified);
+  void DiscardGeneration(const std::string& key, uint64_t gen);
+
+  void TouchLocked(const std::string& key, Entry& e);
+  void EvictLocked(std::vector<std::pair<std::string, uint64_t>>* victims);
+  Status PutMetaLocked(const std::string& key, const Entry& e, rocksdb::WriteBatch* batch);
+
+  RocksDbStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* uploads_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ac_cf_ = nullptr;
+
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> index_;  // key: digest(40)
+  std::list<std::string> lru_;                    // front = most recently used
+  int64_t cache_bytes_ = 0;
+  int64_t pinned_bytes_ = 0;
+  int64_t evicted_ = 0;
+  int64_t rejected_ = 0;
+  int64_t recovered_partial_uploads_ = 0;
+};
+
+// digest <-> 40-byte key (32 raw hash bytes + big-endian size).
+std::string DigestKey(const Digest& d);
+Digest DigestFromKey(std::string_view key);
+
+}  // namespace cifs
