@@ -1,0 +1,20 @@
+// The `cifs` subcommands. Each Register* adds its subcommands to the app; each
+// command returns the process exit code and prints errors on stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cifs {
+
+// Set by the chosen command's callback; main returns it.
+using ExitCode = int;
+
+void RegisterAdminCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
+void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
+
+// Prints "cifs: MESSAGE" on stderr and returns 1.
+int Fail(const std::string& message);
+
+}  // namespace cifs

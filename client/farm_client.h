@@ -1,0 +1,31 @@
+// A mutual-TLS connection to the farm, from the user's client config.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "common/client_config.h"
+#include "common/status.h"
+
+namespace cifs {
+
+class FarmClient {
+ public:
+  static Result<std::unique_ptr<FarmClient>> Connect(const ClientConfig& config);
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  const ClientConfig& config() const { return config_; }
+
+ private:
+  ClientConfig config_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// Loads the config (CIFS_CONFIG or the default path) and connects.
+Result<std::unique_ptr<FarmClient>> ConnectFromDefaultConfig();
+
+// One clear sentence for a failed call.
+std::string DescribeRpcError(const grpc::Status& s, const std::string& farm);
+
+}  // namespace cifs

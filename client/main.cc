@@ -1,0 +1,31 @@
+// cifs: the command-line client. See `cifs --help`.
+#include <csignal>
+#include <iostream>
+
+#include "client/commands/commands.h"
+
+namespace cifs {
+int Fail(const std::string& message) {
+  std::cerr << "cifs: " << message << "\n";
+  return 1;
+}
+}  // namespace cifs
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"cifs: workspaces on the build farm, builds and pull requests gated by it", "cifs"};
+  app.set_version_flag("--version", std::string("cifs ") + CIFS_VERSION);
+  app.require_subcommand(1);
+  app.footer("Configuration: $CIFS_CONFIG or ~/.config/cifs/config.toml (from `cifs admin user add`).");
+  cifs::ExitCode exit_code = 0;
+  cifs::RegisterAdminCommands(app, &exit_code);
+  cifs::RegisterWhoamiCommand(app, &exit_code);
+  cifs::RegisterBuildCommands(app, &exit_code);
+  cifs::RegisterBazelrcCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

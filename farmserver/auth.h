@@ -1,0 +1,56 @@
+// Caller authentication for every farm port. TLS already verified the client
+// certificate against the farm CA; here we read the user and role out of it
+// and refuse revoked users. Services then check the role they need.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/auth_metadata_processor.h>
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "identity/identity.h"
+#include "metadata/metadata_store.h"
+
+namespace cifs {
+
+class Authenticator {
+ public:
+  explicit Authenticator(MetadataStore* metadata) : metadata_(metadata) {}
+
+  // Loads revocations from the metadata store.
+  Status Load();
+
+  // The identity in a PEM client certificate, unless revoked.
+  Result<Identity> FromPem(const std::string& pem);
+  // The identity of a gRPC caller.
+  Result<Identity> FromContext(const grpc::ServerContext* ctx);
+  // Same, and requires at least `role`.
+  Result<Identity> Require(const grpc::ServerContext* ctx, Role role);
+
+  Status Revoke(const std::string& name, const std::string& by, int64_t* revoked_before_ms);
+
+ private:
+  MetadataStore* metadata_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int64_t> revoked_before_ms_;
+};
+
+// Runs for every gRPC call before any handler: refuses calls whose
+// certificate carries no cifs identity or belongs to a revoked user.
+class CertificateAuthProcessor : public grpc::AuthMetadataProcessor {
+ public:
+  explicit CertificateAuthProcessor(Authenticator* auth) : auth_(auth) {}
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
+                       OutputMetadata* consumed_auth_metadata, OutputMetadata* response_metadata) override;
+
+ private:
+  Authenticator* auth_;
+};
+
+grpc::Status ToGrpc(const Status& s);
+
+}  // namespace cifs

@@ -1,0 +1,183 @@
+#include "farmserver/bes/build_recorder.h"
+
+#include <chrono>
+
+namespace cifs {
+
+namespace bep = build_event_stream;
+
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Status BuildRecorder::Begin(const std::string& id, const std::string& user) {
+  std::lock_guard lock(mu_);
+  if (active_.count(id)) return Status::Ok();  // a retried stream continues the record
+  Active a;
+  auto existing = metadata_->GetBuild(id);
+  if (existing.ok() && existing->has_value()) {
+    if ((*existing)->user() != user) {
+      return Status::PermissionDenied("invocation " + id + " belongs to another user");
+    }
+    a.build = **existing;
+    a.log_size = a.build.log_size();
+  } else {
+    a.build.set_id(id);
+    a.build.set_user(user);
+    a.build.set_start_time_ms(NowMs());
+  }
+  auto [it, _] = active_.emplace(id, std::move(a));
+  return SaveLocked(it->second);
+}
+
+v1::Target* BuildRecorder::TargetLocked(Active& a, const std::string& label) {
+  for (auto& t : *a.build.mutable_targets()) {
+    if (t.label() == label) return &t;
+  }
+  auto* t = a.build.add_targets();
+  t->set_label(label);
+  return t;
+}
+
+Status BuildRecorder::AppendLogLocked(Active& a, const std::string& text) {
+  if (text.empty()) return Status::Ok();
+  CIFS_RETURN_IF_ERROR(metadata_->AppendBuildLog(a.build.id(), a.log_size, text));
+  a.log_size += static_cast<int64_t>(text.size());
+  a.build.set_log_size(a.log_size);
+  a.dirty = true;
+  changed_.notify_all();
+  return Status::Ok();
+}
+
+Status BuildRecorder::SaveLocked(Active& a) {
+  a.dirty = false;
+  return metadata_->UpsertBuild(a.build);
+}
+
+Status BuildRecorder::AppendLog(const std::string& id, const std::string& text) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::NotFound("no active invocation " + id);
+  return AppendLogLocked(it->second, text);
+}
+
+Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::NotFound("no active invocation " + id);
+  Active& a = it->second;
+  v1::Build& b = a.build;
+  bool save = false;
+  switch (ev.payload_case()) {
+    case bep::BuildEvent::kProgress:
+      CIFS_RETURN_IF_ERROR(AppendLogLocked(a, ev.progress().stderr()));
+      CIFS_RETURN_IF_ERROR(AppendLogLocked(a, ev.progress().stdout()));
+      break;
+    case bep::BuildEvent::kStarted:
+      b.set_command(ev.started().command());
+      if (ev.started().start_time_millis()) b.set_start_time_ms(ev.started().start_time_millis());
+      b.set_workspace_dir(ev.started().workspace_directory());
+      b.set_bazel_version(ev.started().build_tool_version());
+      save = true;
+      break;
+    case bep::BuildEvent::kExpanded:
+      if (ev.id().has_pattern()) {
+        for (const auto& p : ev.id().pattern().pattern()) b.add_patterns(p);
+      }
+      save = true;
+      break;
+    case bep::BuildEvent::kConfigured:
+      if (ev.id().has_target_configured()) {
+        auto* t = TargetLocked(a, ev.id().target_configured().label());
+        t->set_kind(ev.configured().target_kind());
+      }
+      break;
+    case bep::BuildEvent::kCompleted:
+      if (ev.id().has_target_completed()) {
+        auto* t = TargetLocked(a, ev.id().target_completed().label());
+        t->set_completed(true);
+        t->set_built(ev.completed().success());
+      }
+      break;
+    case bep::BuildEvent::kTestResult:
+      if (ev.id().has_test_result()) {
+        auto* t = TargetLocked(a, ev.id().test_result().label());
+        t->set_cached_locally(ev.test_result().cached_locally());
+        if (t->test_status().empty()) t->set_test_status(bep::TestStatus_Name(ev.test_result().status()));
+      }
+      break;
+    case bep::BuildEvent::kTestSummary:
+      if (ev.id().has_test_summary()) {
+        auto* t = TargetLocked(a, ev.id().test_summary().label());
+        t->set_test_status(bep::TestStatus_Name(ev.test_summary().overall_status()));
+        t->set_run_count(ev.test_summary().total_run_count());
+      }
+      save = true;
+      break;
+    case bep::BuildEvent::kAborted:
+      if (ev.id().has_target_completed() || ev.id().has_target_configured()) {
+        std::string label = ev.id().has_target_completed() ? ev.id().target_completed().label()
+                                                           : ev.id().target_configured().label();
+        auto* t = TargetLocked(a, label);
+        t->set_completed(true);
+        t->set_built(false);
+      }
+      CIFS_RETURN_IF_ERROR(AppendLogLocked(a, "aborted: " + ev.aborted().description() + "\n"));
+      break;
+    case bep::BuildEvent::kFinished:
+      b.set_finished(true);
+      b.set_exit_code(ev.finished().exit_code().code());
+      b.set_exit_name(ev.finished().exit_code().name());
+      b.set_end_time_ms(ev.finished().finish_time_millis() ? ev.finished().finish_time_millis() : NowMs());
+      save = true;
+      changed_.notify_all();
+      break;
+    case bep::BuildEvent::kBuildMetrics:
+      b.set_actions_created(ev.build_metrics().action_summary().actions_created());
+      b.set_actions_executed(ev.build_metrics().action_summary().actions_executed());
+      save = true;
+      break;
+    default:
+      break;
+  }
+  if (save || a.dirty) return SaveLocked(a);
+  return Status::Ok();
+}
+
+Status BuildRecorder::End(const std::string& id, bool stream_ok) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::Ok();
+  Active& a = it->second;
+  if (!a.build.finished() && !stream_ok) {
+    // Bazel may retry a broken stream; keep the record open for it, but mark
+    // it so a reader knows why it stopped growing.
+    log_->Warn("bes_stream_broken", {{"invocation", id}});
+  }
+  if (!a.build.finished() && stream_ok) {
+    a.build.set_finished(true);
+    a.build.set_exit_name("INCOMPLETE");
+    a.build.set_exit_code(-1);
+    a.build.set_end_time_ms(NowMs());
+  }
+  Status s = SaveLocked(a);
+  if (a.build.finished()) active_.erase(it);
+  changed_.notify_all();
+  return s;
+}
+
+bool BuildRecorder::WaitForLog(const std::string& id, int64_t offset, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  auto done = [&] {
+    auto it = active_.find(id);
+    return it == active_.end() || it->second.build.finished() || it->second.log_size > offset;
+  };
+  changed_.wait_for(lock, timeout, done);
+  auto it = active_.find(id);
+  return it == active_.end() || it->second.build.finished();
+}
+
+}  // namespace cifs

@@ -1,0 +1,52 @@
+// Turns Build Event Protocol events into build records and console logs in the
+// metadata store, and lets readers follow a build's log as it grows.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "cifs/v1/cifs.pb.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "metadata/metadata_store.h"
+#include "src/main/java/com/google/devtools/build/lib/buildeventstream/proto/build_event_stream.pb.h"
+
+namespace cifs {
+
+class BuildRecorder {
+ public:
+  BuildRecorder(MetadataStore* metadata, Logger* log) : metadata_(metadata), log_(log) {}
+
+  // An invocation's event stream opened (by `user`, from the certificate).
+  Status Begin(const std::string& invocation_id, const std::string& user);
+  // One decoded BEP event.
+  Status OnEvent(const std::string& invocation_id, const build_event_stream::BuildEvent& event);
+  // Console output that arrived outside BEP progress events.
+  Status AppendLog(const std::string& invocation_id, const std::string& text);
+  // The stream closed; a build that never sent BuildFinished is marked so.
+  Status End(const std::string& invocation_id, bool stream_ok);
+
+  // Blocks until the build's log grows past `offset`, it finishes, or the
+  // timeout passes. Returns whether the build is finished.
+  bool WaitForLog(const std::string& id, int64_t offset, std::chrono::milliseconds timeout);
+
+ private:
+  struct Active {
+    v1::Build build;
+    int64_t log_size = 0;
+    bool dirty = false;
+  };
+  Status AppendLogLocked(Active& a, const std::string& text);
+  Status SaveLocked(Active& a);
+  v1::Target* TargetLocked(Active& a, const std::string& label);
+
+  MetadataStore* metadata_;
+  Logger* log_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<std::string, Active> active_;
+};
+
+}  // namespace cifs

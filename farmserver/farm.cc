@@ -1,0 +1,95 @@
+#include "farmserver/farm.h"
+
+#include "common/files.h"
+#include "farmserver/reapi/limits.h"
+
+namespace cifs {
+
+Farm::~Farm() { Shutdown(); }
+
+Status Farm::Start() {
+  CIFS_RETURN_IF_ERROR(MakeDirs(options_.state_dir, 0700));
+  auto cert = ReadFile(options_.tls_cert);
+  auto key = ReadFile(options_.tls_key);
+  auto ca = ReadFile(options_.client_ca);
+  if (!cert.ok() || !key.ok() || !ca.ok()) {
+    return Status::FailedPrecondition("TLS files missing (" + options_.tls_cert + ", " + options_.tls_key + ", " +
+                                      options_.client_ca + "): run `cifs admin ca init --farm-dir " +
+                                      options_.state_dir + "` first");
+  }
+
+  RocksDbStoreOptions so;
+  so.path = options_.state_dir + "/content";
+  so.cache_limit_bytes = options_.cache_limit_bytes;
+  so.sync_commits = options_.sync_commits;
+  auto store = RocksDbStore::Open(so);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  if (store_->recovered_partial_uploads() > 0) {
+    log_->Warn("discarded_partial_uploads", {{"count", store_->recovered_partial_uploads()}});
+  }
+  auto metadata = SqliteMetadataStore::Open(options_.state_dir + "/metadata.db");
+  if (!metadata.ok()) return metadata.status();
+  metadata_ = std::move(*metadata);
+  auth_ = std::make_unique<Authenticator>(metadata_.get());
+  CIFS_RETURN_IF_ERROR(auth_->Load());
+  recorder_ = std::make_unique<BuildRecorder>(metadata_.get(), log_);
+
+  capabilities_ = std::make_unique<CapabilitiesService>();
+  cas_ = std::make_unique<CasService>(store_.get(), auth_.get(), &metrics_);
+  ac_ = std::make_unique<ActionCacheService>(store_.get(), store_.get(), auth_.get(), &metrics_);
+  bytestream_ = std::make_unique<ByteStreamService>(store_.get(), auth_.get(), &metrics_);
+  bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
+  farm_api_ = std::make_unique<FarmService>(auth_.get());
+  builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get());
+  admin_api_ = std::make_unique<AdminService>(metadata_.get(), auth_.get(), log_);
+
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = *ca;
+  tls.pem_key_cert_pairs.push_back({*key, *cert});
+  auto creds = grpc::SslServerCredentials(tls);
+  creds->SetAuthMetadataProcessor(std::make_shared<CertificateAuthProcessor>(auth_.get()));
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(options_.listen + ":" + std::to_string(options_.grpc_port), creds, &bound_port);
+  // Requests larger than this are refused by gRPC with RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  for (grpc::Service* s : std::initializer_list<grpc::Service*>{
+           capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
+           builds_api_.get(), admin_api_.get()}) {
+    builder.RegisterService(s);
+  }
+  grpc_ = builder.BuildAndStart();
+  if (!grpc_ || bound_port == 0) {
+    return Status::Unavailable("cannot listen on " + options_.listen + ":" + std::to_string(options_.grpc_port));
+  }
+
+  http_ = std::make_unique<HttpServer>(
+      HttpServerOptions{options_.listen, options_.http_port, options_.tls_cert, options_.tls_key, options_.client_ca},
+      auth_.get(), metadata_.get(), store_.get(), &metrics_, log_);
+  CIFS_RETURN_IF_ERROR(http_->Start());
+
+  log_->Info("farm_started", {{"grpc", options_.listen + ":" + std::to_string(bound_port)},
+                              {"http", options_.listen + ":" + std::to_string(http_->port())},
+                              {"state_dir", options_.state_dir},
+                              {"cache_limit_bytes", options_.cache_limit_bytes},
+                              {"blobs", store_->Stats().blobs}});
+  if (!options_.ready_file.empty()) {
+    nlohmann::json ready = {{"grpc_port", bound_port}, {"http_port", http_->port()}, {"pid", ::getpid()}};
+    CIFS_RETURN_IF_ERROR(WriteFileAtomic(options_.ready_file, ready.dump() + "\n"));
+  }
+  return Status::Ok();
+}
+
+void Farm::Shutdown() {
+  if (http_) http_->Stop();
+  if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+void Farm::Wait() {
+  if (grpc_) grpc_->Wait();
+}
+
+}  // namespace cifs

@@ -1,0 +1,53 @@
+// A farm node: owns the stores and the servers, starts and stops them as one.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "common/log.h"
+#include "farmserver/api/api_services.h"
+#include "farmserver/auth.h"
+#include "farmserver/bes/bes_service.h"
+#include "farmserver/http/http_server.h"
+#include "farmserver/metrics.h"
+#include "farmserver/options.h"
+#include "farmserver/reapi/action_cache_service.h"
+#include "farmserver/reapi/bytestream_service.h"
+#include "farmserver/reapi/cas_service.h"
+#include "metadata/sqlite_metadata_store.h"
+#include "store/rocksdb_store.h"
+
+namespace cifs {
+
+class Farm {
+ public:
+  Farm(FarmOptions options, Logger* log) : options_(std::move(options)), log_(log) {}
+  ~Farm();
+
+  Status Start();
+  // Stops accepting calls, lets running ones finish for a moment, then closes.
+  void Shutdown();
+  void Wait();
+
+ private:
+  FarmOptions options_;
+  Logger* log_;
+  Metrics metrics_;
+  std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<SqliteMetadataStore> metadata_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<BuildRecorder> recorder_;
+  std::unique_ptr<CapabilitiesService> capabilities_;
+  std::unique_ptr<CasService> cas_;
+  std::unique_ptr<ActionCacheService> ac_;
+  std::unique_ptr<ByteStreamService> bytestream_;
+  std::unique_ptr<BesService> bes_;
+  std::unique_ptr<FarmService> farm_api_;
+  std::unique_ptr<BuildsService> builds_api_;
+  std::unique_ptr<AdminService> admin_api_;
+  std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace cifs

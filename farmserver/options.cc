@@ -1,0 +1,60 @@
+#include "farmserver/options.h"
+
+#include <CLI/CLI.hpp>
+#include <cctype>
+
+namespace cifs {
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0) return Status::InvalidArgument("size '" + text + "' does not start with a number");
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB" || unit == "k") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  else return Status::InvalidArgument("unknown size unit '" + unit + "' (use K, M, G or T)");
+  if (n > (INT64_MAX >> shift)) return Status::InvalidArgument("size '" + text + "' is too large");
+  return n << shift;
+}
+
+Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
+  FarmOptions o;
+  std::string cache_limit = "10GiB";
+  CLI::App app{"farmserver: the cifs farm node (remote cache, build-event service, cifs API)", "farmserver"};
+  app.set_config("--config", "", "TOML file whose keys are these long flag names (flags win)");
+  app.add_option("--state-dir", o.state_dir, "directory for the content store, metadata and CA files")->required();
+  app.add_option("--listen", o.listen, "address to bind")->capture_default_str();
+  app.add_option("--grpc-port", o.grpc_port, "gRPC port (0: any free port)")->capture_default_str();
+  app.add_option("--http-port", o.http_port, "HTTPS port (0: any free port)")->capture_default_str();
+  app.add_option("--tls-cert", o.tls_cert, "server certificate (default STATE/ca/server.crt)");
+  app.add_option("--tls-key", o.tls_key, "server key (default STATE/ca/server.key)");
+  app.add_option("--client-ca", o.client_ca, "CA that client certificates must chain to (default STATE/ca/ca.crt)");
+  app.add_option("--cache-limit", cache_limit, "bytes of unpinned blobs kept before LRU eviction, e.g. 10GiB")
+      ->capture_default_str();
+  app.add_flag("--sync-commits", o.sync_commits, "fsync each stored blob (survives power loss, slower)");
+  app.add_option("--ready-file", o.ready_file, "write {\"grpc_port\":..,\"http_port\":..} here once serving");
+  app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return Status::InvalidArgument("bad command line");
+  }
+  auto limit = ParseByteSize(cache_limit);
+  if (!limit.ok()) {
+    *exit_code = 2;
+    return limit.status();
+  }
+  o.cache_limit_bytes = *limit;
+  if (o.tls_cert.empty()) o.tls_cert = o.state_dir + "/ca/server.crt";
+  if (o.tls_key.empty()) o.tls_key = o.state_dir + "/ca/server.key";
+  if (o.client_ca.empty()) o.client_ca = o.state_dir + "/ca/ca.crt";
+  return o;
+}
+
+}  // namespace cifs

@@ -1,0 +1,33 @@
+// farmserver's settings, from flags and/or a TOML config file (--config).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cifs {
+
+struct FarmOptions {
+  std::string state_dir;            // content store, metadata, CA files
+  std::string listen = "127.0.0.1";
+  int grpc_port = 8980;             // 0: any free port (see ready_file)
+  int http_port = 8981;
+  std::string tls_cert;             // default: STATE/ca/server.crt
+  std::string tls_key;              // default: STATE/ca/server.key
+  std::string client_ca;            // default: STATE/ca/ca.crt
+  int64_t cache_limit_bytes = 10LL << 30;
+  bool sync_commits = false;
+  std::string ready_file;           // JSON with the bound ports, written once serving
+  std::string log_level = "info";
+};
+
+// Parses argv. Returns an exit code in *exit_code when the caller should stop
+// right away (--help, a bad flag).
+Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code);
+
+// "10GiB", "512M", "1048576" -> bytes.
+Result<int64_t> ParseByteSize(const std::string& text);
+
+}  // namespace cifs

@@ -1,0 +1,36 @@
+// REAPI ActionCache. An entry is served only while every blob it names is in
+// the content store; otherwise NOT_FOUND, so Bazel re-runs the action instead
+// of failing to download an output.
+#pragma once
+
+#include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
+#include "farmserver/auth.h"
+#include "farmserver/metrics.h"
+#include "store/action_cache.h"
+#include "store/content_store.h"
+
+namespace cifs {
+
+namespace re = build::bazel::remote::execution::v2;
+
+class ActionCacheService final : public re::ActionCache::Service {
+ public:
+  ActionCacheService(ActionCache* ac, ContentStore* cas, Authenticator* auth, Metrics* metrics)
+      : ac_(ac), cas_(cas), auth_(auth), metrics_(metrics) {}
+
+  grpc::Status GetActionResult(grpc::ServerContext* ctx, const re::GetActionResultRequest* req,
+                               re::ActionResult* resp) override;
+  grpc::Status UpdateActionResult(grpc::ServerContext* ctx, const re::UpdateActionResultRequest* req,
+                                  re::ActionResult* resp) override;
+
+ private:
+  // True when all outputs of `result` (including trees' files) are present.
+  bool OutputsPresent(const re::ActionResult& result);
+
+  ActionCache* ac_;
+  ContentStore* cas_;
+  Authenticator* auth_;
+  Metrics* metrics_;
+};
+
+}  // namespace cifs
