@@ -1,0 +1,238 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "store/rocksdb_store.h"
+
+namespace cifs {
+namespace {
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+class ContentStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cifs-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    options_.path = dir_.string();
+    options_.chunk_bytes = 1024;  // small chunks exercise the multi-chunk paths
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = RocksDbStore::Open(options_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+
+  std::filesystem::path dir_;
+  RocksDbStoreOptions options_;
+  std::unique_ptr<RocksDbStore> store_;
+};
+
+TEST_F(ContentStoreTest, PutGetAndFindMissing) {
+  std::string data = RandomBytes(5000, 1);
+  Digest d = ComputeDigest(data);
+  Digest absent = ComputeDigest("absent");
+  EXPECT_EQ(store_->FindMissing({d, absent}).size(), 2u);
+  ASSERT_TRUE(store_->Put(d, data).ok());
+  auto missing = store_->FindMissing({d, absent, EmptyDigest()});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0], absent);
+  auto got = store_->Get(d);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, data);
+  EXPECT_TRUE(store_->Contains(EmptyDigest()));
+  EXPECT_EQ(*store_->Get(EmptyDigest()), "");
+}
+
+TEST_F(ContentStoreTest, MismatchIsRefusedAndNothingStored) {
+  std::string data = "the real bytes";
+  Digest claimed = ComputeDigest("other bytes!!!");  // same size, other hash
+  ASSERT_EQ(claimed.size, static_cast<int64_t>(data.size()));
+  Status s = store_->Put(claimed, data);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_FALSE(store_->Contains(claimed));
+  EXPECT_EQ(store_->Stats().blobs, 0);
+  EXPECT_EQ(store_->Stats().rejected_writes, 1);
+  // Wrong size: refused too.
+  Digest wrong_size{ComputeDigest(data).hash, 3};
+  EXPECT_FALSE(store_->Put(wrong_size, data).ok());
+  Reopen();
+  EXPECT_EQ(store_->Stats().blobs, 0);
+}
+
+TEST_F(ContentStoreTest, MismatchDoesNotDisturbStoredBlob) {
+  std::string data = RandomBytes(3000, 2);
+  Digest d = ComputeDigest(data);
+  ASSERT_TRUE(store_->Put(d, data).ok());
+  EXPECT_FALSE(store_->Put(d, RandomBytes(3000, 3)).ok());
+  EXPECT_EQ(*store_->Get(d), data);
+}
+
+TEST_F(ContentStoreTest, StreamsInChunksAndReadsAtOffsets) {
+  std::string data = RandomBytes(10 * 1024 + 17, 4);
+  Digest d = ComputeDigest(data);
+  auto w = store_->OpenWrite(d);
+  ASSERT_TRUE(w.ok());
+  for (size_t off = 0; off < data.size(); off += 333) {
+    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, 333)).ok());
+  }
+  ASSERT_TRUE((*w)->Commit().ok());
+  auto r = store_->OpenRead(d);
+  ASSERT_TRUE(r.ok());
+  for (int64_t off : {0L, 1L, 1023L, 1024L, 5000L, static_cast<int64_t>(data.size()) - 1}) {
+    std::string out;
+    ASSERT_TRUE((*r)->Read(off, 2000, &out).ok());
+    EXPECT_EQ(out, data.substr(off, 2000)) << off;
+  }
+  std::string tail;
+  ASSERT_TRUE((*r)->Read(static_cast<int64_t>(data.size()), 10, &tail).ok());
+  EXPECT_TRUE(tail.empty());
+  EXPECT_FALSE((*r)->Read(static_cast<int64_t>(data.size()) + 1, 10, &tail).ok());
+}
+
+TEST_F(ContentStoreTest, AbandonedWriterLeavesNothing) {
+  std::string data = RandomBytes(4096, 5);
+  Digest d = ComputeDigest(data);
+  {
+    auto w = store_->OpenWrite(d);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(0, 3000)).ok());
+  }
+  EXPECT_FALSE(store_->Contains(d));
+  auto w = store_->OpenWrite(d);
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE((*w)->Append(data + "x").ok()) << "more bytes than the digest says";
+}
+
+TEST_F(ContentStoreTest, EvictsLeastRecentlyUsedButNeverPinned) {
+  options_.cache_limit_bytes = 3000;
+  Reopen();
+  std::vector<std::pair<Digest, std::string>> blobs;
+  for (uint32_t i = 0; i < 3; ++i) {
+    std::string data = RandomBytes(1000, 10 + i);
+    blobs.emplace_back(ComputeDigest(data), data);
+    ASSERT_TRUE(store_->Put(blobs.back().first, data).ok());
+  }
+  ASSERT_TRUE(store_->Pin(blobs[0].first).ok());  // oldest, but referenced
+  EXPECT_TRUE(store_->Contains(blobs[1].first));  // touch: now most recent
+  std::string d4 = RandomBytes(1000, 20), d5 = RandomBytes(1000, 21), d6 = RandomBytes(1000, 22);
+  ASSERT_TRUE(store_->Put(ComputeDigest(d4), d4).ok());
+  ASSERT_TRUE(store_->Put(ComputeDigest(d5), d5).ok());
+  // Unpinned: blobs[1], blobs[2], d4, d5 = 4000 > 3000: blobs[2] (least recent) goes.
+  EXPECT_TRUE(store_->Contains(blobs[0].first)) << "pinned blobs are never evicted";
+  EXPECT_FALSE(store_->Contains(blobs[2].first));
+  EXPECT_TRUE(store_->Contains(blobs[1].first));
+  EXPECT_EQ(store_->Stats().pinned_bytes, 1000);
+  EXPECT_LE(store_->Stats().cache_bytes, 3000);
+  // Unpinned again, it joins the cache and can be evicted like anything else.
+  ASSERT_TRUE(store_->Unpin(blobs[0].first).ok());
+  ASSERT_TRUE(store_->Put(ComputeDigest(d6), d6).ok());
+  EXPECT_LE(store_->Stats().cache_bytes, 3000);
+  EXPECT_FALSE(store_->Unpin(ComputeDigest(d6)).ok()) << "unpin without pin is an error";
+}
+
+TEST_F(ContentStoreTest, PinsAndBlobsSurviveReopen) {
+  std::string data = RandomBytes(2500, 30);
+  Digest d = ComputeDigest(data);
+  ASSERT_TRUE(store_->Put(d, data).ok());
+  ASSERT_TRUE(store_->Pin(d).ok());
+  Reopen();
+  EXPECT_EQ(*store_->Get(d), data);
+  EXPECT_EQ(store_->Stats().pinned_bytes, 2500);
+}
+
+TEST_F(ContentStoreTest, ReaderKeepsItsBytesWhileBlobIsEvicted) {
+  options_.cache_limit_bytes = 2048;
+  Reopen();
+  std::string data = RandomBytes(2000, 40);
+  Digest d = ComputeDigest(data);
+  ASSERT_TRUE(store_->Put(d, data).ok());
+  auto r = store_->OpenRead(d);
+  ASSERT_TRUE(r.ok());
+  std::string other = RandomBytes(2000, 41);
+  ASSERT_TRUE(store_->Put(ComputeDigest(other), other).ok());
+  EXPECT_FALSE(store_->Contains(d));
+  std::string out;
+  ASSERT_TRUE((*r)->Read(0, 5000, &out).ok());
+  EXPECT_EQ(out, data);
+}
+
+TEST_F(ContentStoreTest, ConcurrentWritersOfSameBlob) {
+  std::string data = RandomBytes(50000, 50);
+  Digest d = ComputeDigest(data);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto w = store_->OpenWrite(d);
+      if (!w.ok()) {
+        if (w.status().code() == Status::Code::kAlreadyExists) ok++;
+        return;
+      }
+      for (size_t off = 0; off < data.size(); off += 4000) (void)(*w)->Append(std::string_view(data).substr(off, 4000));
+      if ((*w)->Commit().ok()) ok++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 4);
+  EXPECT_EQ(*store_->Get(d), data);
+  EXPECT_EQ(store_->Stats().blobs, 1);
+}
+
+TEST_F(ContentStoreTest, ActionCacheIsPerInstance) {
+  Digest a = ComputeDigest("action");
+  ASSERT_TRUE(store_->Put("", a, "result-1").ok());
+  ASSERT_TRUE(store_->Put("other", a, "result-2").ok());
+  EXPECT_EQ(**store_->Get("", a), "result-1");
+  EXPECT_EQ(**store_->Get("other", a), "result-2");
+  EXPECT_FALSE(store_->Get("third", a)->has_value());
+}
+
+// A process killed in the middle of uploads leaves no visible partial blob,
+// and the next open cleans the leftovers away.
+TEST_F(ContentStoreTest, KillDuringUploadServesOnlyVerifiedBlobs) {
+  store_.reset();
+  std::string done = RandomBytes(8000, 60);
+  std::string partial = RandomBytes(8000, 61);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto s = RocksDbStore::Open(options_);
+    if (!s.ok()) _exit(3);
+    if (!(*s)->Put(ComputeDigest(done), done).ok()) _exit(4);
+    auto w = (*s)->OpenWrite(ComputeDigest(partial));
+    if (!w.ok()) _exit(5);
+    (void)(*w)->Append(std::string_view(partial).substr(0, 5000));
+    ::kill(::getpid(), SIGKILL);  // no destructors, no flush
+    _exit(6);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+  Reopen();
+  EXPECT_EQ(*store_->Get(ComputeDigest(done)), done);
+  EXPECT_FALSE(store_->Contains(ComputeDigest(partial)));
+  EXPECT_EQ(store_->recovered_partial_uploads(), 1);
+  EXPECT_EQ(store_->Stats().blobs, 1);
+}
+
+}  // namespace
+}  // namespace cifs
