@@ -1,4 +1,6 @@
 // farmserver: a cifs farm node. See `farmserver --help`.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -8,15 +10,18 @@
 #include "farmserver/options.h"
 
 int main(int argc, char** argv) {
-  int exit_code = 0;
+  int exit_code = -1;
   auto options = cifs::ParseFarmOptions(argc, argv, &exit_code);
+  if (exit_code >= 0) return exit_code;  // --help, or CLI11 already explained the error
   if (!options.ok()) {
-    if (exit_code == 0) exit_code = 2;
-    if (options.status().message() != "bad command line") {
-      std::fprintf(stderr, "farmserver: %s\n", options.status().message().c_str());
-    }
-    return exit_code;
+    std::fprintf(stderr, "farmserver: %s\n", options.status().message().c_str());
+    return 2;
   }
+
+  // Blob chunks are 1 MiB buffers that come and go on many gRPC threads. A
+  // fixed mmap threshold hands them back to the kernel when freed instead of
+  // letting glibc's per-thread arenas keep them resident.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;

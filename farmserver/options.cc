@@ -43,13 +43,10 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e);
-    return Status::InvalidArgument("bad command line");
+    return Status::InvalidArgument(e.what());
   }
   auto limit = ParseByteSize(cache_limit);
-  if (!limit.ok()) {
-    *exit_code = 2;
-    return limit.status();
-  }
+  if (!limit.ok()) return limit.status();
   o.cache_limit_bytes = *limit;
   if (o.tls_cert.empty()) o.tls_cert = o.state_dir + "/ca/server.crt";
   if (o.tls_key.empty()) o.tls_key = o.state_dir + "/ca/server.key";

@@ -23,8 +23,8 @@ struct FarmOptions {
   std::string log_level = "info";
 };
 
-// Parses argv. Returns an exit code in *exit_code when the caller should stop
-// right away (--help, a bad flag).
+// Parses argv. Sets *exit_code when the caller should exit with it right away
+// (--help, or a flag error CLI11 already printed); leaves it alone otherwise.
 Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code);
 
 // "10GiB", "512M", "1048576" -> bytes.

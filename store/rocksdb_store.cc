@@ -245,13 +245,13 @@ Status RocksDbStore::OpenDb() {
   dbo.max_background_jobs = 2;
   // Bounds memtable memory across all families: a multi-GiB upload must not
   // grow the farm's resident memory.
-  dbo.db_write_buffer_size = 48 << 20;
+  dbo.db_write_buffer_size = 32 << 20;
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8 << 20;
   small.max_write_buffer_number = 2;
   rocksdb::ColumnFamilyOptions chunks;
-  chunks.write_buffer_size = 16 << 20;
+  chunks.write_buffer_size = 8 << 20;
   chunks.max_write_buffer_number = 2;
   // Large values go to blob files so compaction does not rewrite file content.
   chunks.enable_blob_files = true;
