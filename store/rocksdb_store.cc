@@ -5,6 +5,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -63,6 +66,7 @@ struct MetaValue {
   uint64_t gen = 0;
   uint32_t pins = 0;
   int64_t last_use_s = 0;
+  bool in_file = false;
 };
 
 std::string EncodeMeta(const MetaValue& m) {
@@ -71,15 +75,17 @@ std::string EncodeMeta(const MetaValue& m) {
   PutBe(&v, m.gen, 8);
   PutBe(&v, m.pins, 4);
   PutBe(&v, static_cast<uint64_t>(m.last_use_s), 8);
+  v.push_back(m.in_file ? 'f' : 'c');
   return v;
 }
 
 bool DecodeMeta(std::string_view v, MetaValue* m) {
-  if (v.size() != 28) return false;
+  if (v.size() != 29) return false;
   m->size = static_cast<int64_t>(GetBe(v, 0, 8));
   m->gen = GetBe(v, 8, 8);
   m->pins = static_cast<uint32_t>(GetBe(v, 16, 4));
   m->last_use_s = static_cast<int64_t>(GetBe(v, 20, 8));
+  m->in_file = v[28] == 'f';
   return true;
 }
 
@@ -93,6 +99,15 @@ std::string DigestKey(const Digest& d) {
   }
   PutBe(&k, static_cast<uint64_t>(d.size), 8);
   return k;
+}
+
+std::string_view DigestKeyInto(const Digest& d, char* out) {
+  for (size_t i = 0; i < 32 && 2 * i + 1 < d.hash.size(); ++i) {
+    out[i] = static_cast<char>(HexVal(d.hash[2 * i]) << 4 | HexVal(d.hash[2 * i + 1]));
+  }
+  uint64_t size = static_cast<uint64_t>(d.size);
+  for (int i = 0; i < 8; ++i) out[32 + i] = static_cast<char>((size >> (56 - 8 * i)) & 0xff);
+  return {out, 40};
 }
 
 Digest DigestFromKey(std::string_view key) {
@@ -109,14 +124,15 @@ Digest DigestFromKey(std::string_view key) {
 }
 
 // ---------------------------------------------------------------------------
-// Writer: streams chunks under its own generation and verifies at Commit.
+// Writers hash what they are given and hand the verdict to FinishUpload;
+// subclasses only decide where the bytes go.
 
-class RocksBlobWriter : public BlobWriter {
+class VerifyingBlobWriter : public BlobWriter {
  public:
-  RocksBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen)
+  VerifyingBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen)
       : store_(store), digest_(std::move(digest)), key_(DigestKey(digest_)), gen_(gen) {}
 
-  ~RocksBlobWriter() override {
+  ~VerifyingBlobWriter() override {
     if (!done_) store_->DiscardGeneration(key_, gen_);
   }
 
@@ -126,14 +142,8 @@ class RocksBlobWriter : public BlobWriter {
       return Status::InvalidArgument("more bytes than the digest's size " + std::to_string(digest_.size));
     }
     hash_.Update(data);
+    CIFS_RETURN_IF_ERROR(Store(data));
     written_ += static_cast<int64_t>(data.size());
-    const size_t chunk = store_->options_.chunk_bytes;
-    while (!data.empty()) {
-      size_t take = std::min(chunk - buffer_.size(), data.size());
-      buffer_.append(data.data(), take);
-      data.remove_prefix(take);
-      if (buffer_.size() == chunk) CIFS_RETURN_IF_ERROR(Flush());
-    }
     return Status::Ok();
   }
 
@@ -145,11 +155,11 @@ class RocksBlobWriter : public BlobWriter {
       return Status::InvalidArgument("blob has " + std::to_string(written_) + " bytes, its digest says " +
                                      std::to_string(digest_.size));
     }
-    if (!buffer_.empty()) CIFS_RETURN_IF_ERROR(Flush());
+    CIFS_RETURN_IF_ERROR(FlushPending());
     std::string actual = hash_.FinishHex();
     done_ = true;
     bool verified = actual == digest_.hash;
-    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified);
+    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified, file_descriptor());
     if (!verified) {
       return Status::InvalidArgument("blob content does not match its digest: expected " + digest_.hash +
                                      ", got " + actual + "; nothing was stored");
@@ -157,22 +167,49 @@ class RocksBlobWriter : public BlobWriter {
     return s;
   }
 
- private:
-  Status Flush() {
-    Status s = store_->WriteChunk(key_, gen_, next_index_++, buffer_);
-    buffer_.clear();
-    return s;
-  }
+ protected:
+  virtual Status Store(std::string_view data) = 0;
+  virtual Status FlushPending() { return Status::Ok(); }
+  virtual int file_descriptor() const { return -1; }
 
   RocksDbStore* store_;
   Digest digest_;
   std::string key_;
   uint64_t gen_;
+
+ private:
   Sha256 hash_;
-  std::string buffer_;
-  uint32_t next_index_ = 0;
   int64_t written_ = 0;
   bool done_ = false;
+};
+
+// Small blobs: chunks in RocksDB under the upload's generation.
+class RocksBlobWriter : public VerifyingBlobWriter {
+ public:
+  using VerifyingBlobWriter::VerifyingBlobWriter;
+
+ protected:
+  Status Store(std::string_view data) override {
+    const size_t chunk = store_->options_.chunk_bytes;
+    while (!data.empty()) {
+      size_t take = std::min(chunk - buffer_.size(), data.size());
+      buffer_.append(data.data(), take);
+      data.remove_prefix(take);
+      if (buffer_.size() == chunk) CIFS_RETURN_IF_ERROR(FlushPending());
+    }
+    return Status::Ok();
+  }
+
+  Status FlushPending() override {
+    if (buffer_.empty()) return Status::Ok();
+    Status s = store_->WriteChunk(key_, gen_, next_index_++, buffer_);
+    buffer_.clear();
+    return s;
+  }
+
+ private:
+  std::string buffer_;
+  uint32_t next_index_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -223,10 +260,57 @@ class RocksBlobReader : public BlobReader {
 };
 
 // ---------------------------------------------------------------------------
+// Large blobs: written straight to a temporary file, published by rename.
+
+class FileBlobWriter : public VerifyingBlobWriter {
+ public:
+  FileBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen, int fd)
+      : VerifyingBlobWriter(store, std::move(digest), gen), fd_(fd) {}
+  ~FileBlobWriter() override { ::close(fd_); }
+
+ protected:
+  Status Store(std::string_view data) override { return WriteAll(fd_, data.data(), data.size()); }
+  int file_descriptor() const override { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class FileBlobReader : public BlobReader {
+ public:
+  FileBlobReader(int fd, int64_t size) : fd_(fd), size_(size) {}
+  ~FileBlobReader() override { ::close(fd_); }
+  int64_t size() const override { return size_; }
+  Status Read(int64_t offset, size_t max_bytes, std::string* out) override {
+    if (offset < 0 || offset > size_) return Status::OutOfRange("read offset beyond the blob's end");
+    size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(max_bytes), size_ - offset));
+    size_t start = out->size();
+    out->resize(start + want);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(fd_, out->data() + start + got, want - got, offset + static_cast<int64_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        out->resize(start + got);
+        return n < 0 ? Status::IoError("cannot read blob file", errno) : Status::DataLoss("blob file is short");
+      }
+      got += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  int64_t size_;
+};
+
+// ---------------------------------------------------------------------------
 
 Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(options));  // private constructor
   CIFS_RETURN_IF_ERROR(store->OpenDb());
+  store->files_ = std::make_unique<BlobFiles>(options.path + "/files");
+  CIFS_RETURN_IF_ERROR(store->files_->Init());
   CIFS_RETURN_IF_ERROR(store->RecoverUploads());
   CIFS_RETURN_IF_ERROR(store->LoadIndex());
   return store;
@@ -280,7 +364,13 @@ Status RocksDbStore::RecoverUploads() {
     if (it->key().size() != 8 || it->value().size() != 40) continue;
     leftovers.emplace_back(it->value().ToString(), GetBe(it->key().ToStringView(), 0, 8));
   }
-  for (auto& [key, gen] : leftovers) DiscardGeneration(key, gen);
+  for (auto& [key, gen] : leftovers) {
+    DiscardGeneration(key, gen);
+    // A crash between publishing a file and committing its record leaves a
+    // file nobody knows: remove it unless another upload committed the blob.
+    std::string meta;
+    if (db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &meta).IsNotFound()) files_->RemoveFinal(key);
+  }
   recovered_partial_uploads_ = static_cast<int64_t>(leftovers.size());
   return Status::Ok();
 }
@@ -296,6 +386,7 @@ Status RocksDbStore::LoadIndex() {
     e.gen = m.gen;
     e.pins = m.pins;
     e.last_use_s = m.last_use_s;
+    e.in_file = m.in_file;
     std::string key = it->key().ToString();
     if (e.pins == 0) {
       by_use.emplace_back(e.last_use_s, key);
@@ -314,21 +405,23 @@ Status RocksDbStore::LoadIndex() {
   return Status::Ok();
 }
 
-void RocksDbStore::TouchLocked(const std::string& key, Entry& e) {
-  e.last_use_s = NowSeconds();
+void RocksDbStore::TouchLocked(Entry& e, int64_t now_s) {
+  e.last_use_s = now_s;
   if (e.pins == 0) lru_.splice(lru_.begin(), lru_, e.lru);
 }
 
 std::vector<Digest> RocksDbStore::FindMissing(const std::vector<Digest>& digests) {
   std::vector<Digest> missing;
+  const int64_t now = NowSeconds();
+  char buf[40];
   std::lock_guard lock(mu_);
   for (const auto& d : digests) {
     if (d.size == 0) continue;  // the empty blob is always present
-    auto it = index_.find(DigestKey(d));
+    auto it = index_.find(DigestKeyInto(d, buf));
     if (it == index_.end()) {
       missing.push_back(d);
     } else {
-      TouchLocked(it->first, it->second);
+      TouchLocked(it->second, now);
     }
   }
   return missing;
@@ -336,10 +429,12 @@ std::vector<Digest> RocksDbStore::FindMissing(const std::vector<Digest>& digests
 
 bool RocksDbStore::Contains(const Digest& digest) {
   if (digest.size == 0) return true;
+  char buf[40];
+  std::string_view key = DigestKeyInto(digest, buf);
   std::lock_guard lock(mu_);
-  auto it = index_.find(DigestKey(digest));
+  auto it = index_.find(key);
   if (it == index_.end()) return false;
-  TouchLocked(it->first, it->second);
+  TouchLocked(it->second, NowSeconds());
   return true;
 }
 
@@ -352,7 +447,13 @@ Result<std::unique_ptr<BlobReader>> RocksDbStore::OpenRead(const Digest& digest)
   }
   auto it = index_.find(key);
   if (it == index_.end()) return Status::NotFound("blob " + digest.ToString() + " not found");
-  TouchLocked(it->first, it->second);
+  TouchLocked(it->second, NowSeconds());
+  if (it->second.in_file) {
+    // Opened under the lock: eviction may unlink the name, never our bytes.
+    auto fd = files_->OpenFinal(key);
+    if (!fd.ok()) return Status::DataLoss("blob " + digest.ToString() + " lost its file: " + fd.status().message());
+    return std::unique_ptr<BlobReader>(std::make_unique<FileBlobReader>(*fd, it->second.size));
+  }
   return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(
       db_.get(), chunks_cf_, key, it->second.size, it->second.gen, options_.chunk_bytes));
 }
@@ -372,6 +473,14 @@ Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest
   uint64_t gen = RandomGeneration();
   std::string key = DigestKey(digest);
   CIFS_RETURN_IF_ERROR(BeginUpload(gen, key));
+  if (digest.size >= options_.file_threshold_bytes) {
+    auto fd = files_->CreateTemp(gen);
+    if (!fd.ok()) {
+      DiscardGeneration(key, gen);
+      return fd.status();
+    }
+    return std::unique_ptr<BlobWriter>(std::make_unique<FileBlobWriter>(this, digest, gen, *fd));
+  }
   return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen));
 }
 
@@ -403,21 +512,21 @@ void RocksDbStore::DiscardGeneration(const std::string& key, uint64_t gen) {
   batch.DeleteRange(chunks_cf_, ChunkKey(key, gen, 0), ChunkKey(key, gen, UINT32_MAX));
   batch.Delete(uploads_cf_, GenKey(gen));
   db_->Write(rocksdb::WriteOptions(), &batch);
+  files_->RemoveTemp(gen);
 }
 
 Status RocksDbStore::PutMetaLocked(const std::string& key, const Entry& e, rocksdb::WriteBatch* batch) {
-  MetaValue m{e.size, e.gen, e.pins, e.last_use_s};
+  MetaValue m{e.size, e.gen, e.pins, e.last_use_s, e.in_file};
   return FromRocks(batch->Put(meta_cf_, key, EncodeMeta(m)), "cannot encode blob meta");
 }
 
-Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified) {
+Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified, int fd) {
   if (!verified) {
     DiscardGeneration(key, gen);
     std::lock_guard lock(mu_);
     ++rejected_;
     return Status::InvalidArgument("digest mismatch");
   }
-  std::vector<std::pair<std::string, uint64_t>> victims;
   {
     std::lock_guard lock(mu_);
     if (index_.count(key)) {
@@ -429,6 +538,14 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
     e.size = size;
     e.gen = gen;
     e.last_use_s = NowSeconds();
+    e.in_file = fd >= 0;
+    if (e.in_file) {
+      Status p = files_->Publish(gen, key, fd, options_.sync_commits);
+      if (!p.ok()) {
+        DiscardGeneration(key, gen);
+        return p;
+      }
+    }
     rocksdb::WriteBatch batch;
     CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
     batch.Delete(uploads_cf_, GenKey(gen));
@@ -437,31 +554,37 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
     Status s = FromRocks(db_->Write(wo, &batch), "cannot commit blob");
     if (!s.ok()) {
       DiscardGeneration(key, gen);
+      if (e.in_file) files_->RemoveFinal(key);
       return s;
     }
     lru_.push_front(key);
     e.lru = lru_.begin();
     index_.emplace(key, e);
     cache_bytes_ += size;
-    EvictLocked(&victims);
+    EvictLocked();
   }
   return Status::Ok();
 }
 
-void RocksDbStore::EvictLocked(std::vector<std::pair<std::string, uint64_t>>* victims) {
+void RocksDbStore::EvictLocked() {
   while (cache_bytes_ > options_.cache_limit_bytes && !lru_.empty()) {
     std::string key = lru_.back();
     lru_.pop_back();
     auto it = index_.find(key);
     if (it == index_.end()) continue;
-    rocksdb::WriteBatch batch;
-    batch.Delete(meta_cf_, key);
-    batch.DeleteRange(chunks_cf_, ChunkKey(key, it->second.gen, 0), ChunkKey(key, it->second.gen, UINT32_MAX));
-    db_->Write(rocksdb::WriteOptions(), &batch);
+    RemoveBlobLocked(key, it->second);
     cache_bytes_ -= it->second.size;
     index_.erase(it);
     ++evicted_;
   }
+}
+
+void RocksDbStore::RemoveBlobLocked(const std::string& key, const Entry& e) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(meta_cf_, key);
+  if (!e.in_file) batch.DeleteRange(chunks_cf_, ChunkKey(key, e.gen, 0), ChunkKey(key, e.gen, UINT32_MAX));
+  db_->Write(rocksdb::WriteOptions(), &batch);
+  if (e.in_file) files_->RemoveFinal(key);
 }
 
 Status RocksDbStore::Pin(const Digest& digest) {
@@ -483,7 +606,6 @@ Status RocksDbStore::Pin(const Digest& digest) {
 
 Status RocksDbStore::Unpin(const Digest& digest) {
   std::string key = DigestKey(digest);
-  std::vector<std::pair<std::string, uint64_t>> victims;
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end() || it->second.pins == 0) {
@@ -500,7 +622,7 @@ Status RocksDbStore::Unpin(const Digest& digest) {
   rocksdb::WriteBatch batch;
   CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot unpin blob");
-  EvictLocked(&victims);
+  EvictLocked();
   return s;
 }
 

@@ -2,18 +2,20 @@
 //
 // Layout (column families):
 //   blob_meta   digest(40)            -> BlobMeta: size, generation, pins, last use
-//   blob_chunks digest(40) gen(8) i(4)-> up to 1 MiB of the blob (RocksDB blob files)
+//   blob_chunks digest(40) gen(8) i(4)-> up to 1 MiB of a small blob (RocksDB blob files)
 //   uploads     gen(8)                -> digest(40): a write in progress
 //   action_cache instance\0 digest(40)-> serialized ActionResult
+// Blobs of at least file_threshold_bytes are plain files instead (blob_files.h).
 //
-// A blob's chunks are written under a fresh random generation; its meta record
+// A blob's bytes are written under a fresh random generation; its meta record
 // is written only after the bytes verified, so readers (and a restarted
-// process) never see unverified data. Leftover chunks of unfinished uploads
-// are found through the `uploads` records and deleted at open.
+// process) never see unverified data. Leftovers of unfinished uploads are
+// found through the `uploads` records and deleted at open.
 #pragma once
 
 #include <rocksdb/db.h>
 
+#include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "store/action_cache.h"
+#include "store/blob_files.h"
 #include "store/content_store.h"
 
 namespace cifs {
@@ -30,6 +33,9 @@ struct RocksDbStoreOptions {
   std::string path;
   int64_t cache_limit_bytes = 10LL << 30;  // unpinned blobs beyond this are evicted
   size_t chunk_bytes = 1 << 20;
+  // Blobs this large or larger are stored as files: one write per byte
+  // instead of WAL + memtable + flush, and no memtable memory.
+  int64_t file_threshold_bytes = 1 << 20;
   // fsync every committed blob; without it a process crash still loses
   // nothing (the WAL is in the page cache), only a machine crash may.
   bool sync_commits = false;
@@ -58,6 +64,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
   int64_t recovered_partial_uploads() const { return recovered_partial_uploads_; }
 
  private:
+  friend class VerifyingBlobWriter;
   friend class RocksBlobWriter;
   friend class RocksBlobReader;
 
@@ -66,6 +73,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
     uint64_t gen = 0;
     uint32_t pins = 0;
     int64_t last_use_s = 0;
+    bool in_file = false;
     std::list<std::string>::iterator lru;  // valid when pins == 0
   };
 
@@ -77,15 +85,18 @@ class RocksDbStore : public ContentStore, public ActionCache {
   // Called by writers.
   Status BeginUpload(uint64_t gen, const std::string& key);
   Status WriteChunk(const std::string& key, uint64_t gen, uint32_t index, std::string_view data);
-  Status FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified);
+  // fd >= 0: a file upload, published by rename when verified.
+  Status FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified, int fd = -1);
   void DiscardGeneration(const std::string& key, uint64_t gen);
+  void RemoveBlobLocked(const std::string& key, const Entry& e);
 
-  void TouchLocked(const std::string& key, Entry& e);
-  void EvictLocked(std::vector<std::pair<std::string, uint64_t>>* victims);
+  void TouchLocked(Entry& e, int64_t now_s);
+  void EvictLocked();
   Status PutMetaLocked(const std::string& key, const Entry& e, rocksdb::WriteBatch* batch);
 
   RocksDbStoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<BlobFiles> files_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* chunks_cf_ = nullptr;
@@ -93,7 +104,21 @@ class RocksDbStore : public ContentStore, public ActionCache {
   rocksdb::ColumnFamilyHandle* ac_cf_ = nullptr;
 
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> index_;  // key: digest(40)
+  // Keys are raw SHA-256 bytes + size: their first 8 bytes are already a
+  // uniform hash, and string_view lookups avoid an allocation per digest.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const {
+      size_t h = 0;
+      std::memcpy(&h, k.data(), std::min(sizeof h, k.size()));
+      return h;
+    }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  std::unordered_map<std::string, Entry, KeyHash, KeyEq> index_;  // key: digest(40)
   std::list<std::string> lru_;                    // front = most recently used
   int64_t cache_bytes_ = 0;
   int64_t pinned_bytes_ = 0;
@@ -104,6 +129,8 @@ class RocksDbStore : public ContentStore, public ActionCache {
 
 // digest <-> 40-byte key (32 raw hash bytes + big-endian size).
 std::string DigestKey(const Digest& d);
+// The same key written into `out` (40 bytes), without allocating.
+std::string_view DigestKeyInto(const Digest& d, char* out);
 Digest DigestFromKey(std::string_view key);
 
 }  // namespace cifs

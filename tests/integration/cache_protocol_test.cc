@@ -12,13 +12,8 @@ namespace {
 namespace re = build::bazel::remote::execution::v2;
 namespace bs = google::bytestream;
 
-class CacheProtocolTest : public ::testing::Test {
+class CacheProtocolTest : public SharedFarmTest {
  protected:
-  static void SetUpTestSuite() { farm_ = new DevFarm(); }
-  static void TearDownTestSuite() {
-    delete farm_;
-    farm_ = nullptr;
-  }
   void SetUp() override {
     ch_ = farm_->Channel("alice");
     cas_ = re::ContentAddressableStorage::NewStub(ch_);
@@ -28,16 +23,13 @@ class CacheProtocolTest : public ::testing::Test {
 
   re::Digest Upload(const std::string& data) {
     Digest d = ComputeDigest(data);
-    grpc::ClientContext ctx;
-    re::BatchUpdateBlobsRequest req;
-    auto* e = req.add_requests();
-    e->mutable_digest()->set_hash(d.hash);
-    e->mutable_digest()->set_size_bytes(d.size);
-    e->set_data(data);
-    re::BatchUpdateBlobsResponse resp;
-    EXPECT_TRUE(cas_->BatchUpdateBlobs(&ctx, req, &resp).ok());
-    EXPECT_EQ(resp.responses(0).status().code(), 0);
-    return e->digest();
+    int code = -1;
+    EXPECT_TRUE(BatchUpload(ch_, d.hash, d.size, data, &code).ok());
+    EXPECT_EQ(code, 0);
+    re::Digest out;
+    out.set_hash(d.hash);
+    out.set_size_bytes(d.size);
+    return out;
   }
 
   static std::string ReadAll(bs::ByteStream::Stub* stub, const std::string& name, int64_t offset, int64_t limit,
@@ -55,13 +47,11 @@ class CacheProtocolTest : public ::testing::Test {
     return out;
   }
 
-  static DevFarm* farm_;
   std::shared_ptr<grpc::Channel> ch_;
   std::unique_ptr<re::ContentAddressableStorage::Stub> cas_;
   std::unique_ptr<bs::ByteStream::Stub> bs_;
   std::unique_ptr<re::ActionCache::Stub> ac_;
 };
-DevFarm* CacheProtocolTest::farm_ = nullptr;
 
 TEST_F(CacheProtocolTest, CapabilitiesMatchWhatBazelNeeds) {
   grpc::ClientContext ctx;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -66,6 +67,27 @@ TEST(CrashRecoveryTest, KillNineDuringUploadsServesOnlyVerifiedBlobs) {
     }
   };
   std::thread t1(uploader), t2(uploader);
+  // One upload certainly half-way at the kill: half its bytes sent, and the
+  // farm confirms it holds them.
+  std::string half_blob = Blob(1000, 4 << 20);
+  Digest half = ComputeDigest(half_blob);
+  std::string half_name = "uploads/half/blobs/" + half.hash + "/" + std::to_string(half.size);
+  auto half_stub = bs::ByteStream::NewStub(farm.Channel("alice"));
+  grpc::ClientContext half_ctx;
+  bs::WriteResponse half_resp;
+  auto half_writer = half_stub->Write(&half_ctx, &half_resp);
+  bs::WriteRequest hw;
+  hw.set_resource_name(half_name);
+  hw.set_data(half_blob.substr(0, half_blob.size() / 2));
+  ASSERT_TRUE(half_writer->Write(hw));
+  half_writer->WritesDone();
+  EXPECT_FALSE(half_writer->Finish().ok());  // no finish_write: kept for a resume
+  grpc::ClientContext qctx;
+  bs::QueryWriteStatusRequest q;
+  q.set_resource_name(half_name);
+  bs::QueryWriteStatusResponse qr;
+  ASSERT_TRUE(half_stub->QueryWriteStatus(&qctx, q, &qr).ok());
+  ASSERT_EQ(qr.committed_size(), static_cast<int64_t>(half_blob.size() / 2));
   // Kill once a few uploads went through and others are in flight.
   for (int i = 0; i < 600 && acknowledged < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   farm.Kill9();
@@ -107,8 +129,15 @@ TEST(CrashRecoveryTest, KillNineDuringUploadsServesOnlyVerifiedBlobs) {
   std::printf("%d uploads acknowledged before kill -9, %d blobs present after restart, %zu missing\n",
               acknowledged.load(), present, missing.size());
   EXPECT_GT(missing.size(), 0u);
+  // The half-written blob is gone, and a resume starts from zero.
+  grpc::ClientContext q2;
+  bs::QueryWriteStatusResponse qr2;
+  auto qs = stub->QueryWriteStatus(&q2, q, &qr2);
+  EXPECT_TRUE(!qs.ok() || qr2.committed_size() == 0);
   std::string log = ReadText(farm.dir() + "/farmserver.log");
   EXPECT_NE(log.find("discarded_partial_uploads"), std::string::npos) << "the restart should clean up partial uploads";
+  // Nothing half-written is left on disk.
+  EXPECT_TRUE(std::filesystem::is_empty(farm.dir() + "/content/files/tmp"));
 }
 
 }  // namespace

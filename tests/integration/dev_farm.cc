@@ -11,11 +11,43 @@
 #include <sstream>
 #include <thread>
 
+#include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
+#include "google/bytestream/bytestream.grpc.pb.h"
 #include "identity/certificate_authority.h"
 
 extern char** environ;
 
 namespace cifs::testing {
+
+grpc::Status BatchUpload(const std::shared_ptr<grpc::Channel>& ch, const std::string& hash, int64_t size,
+                         const std::string& data, int* blob_code) {
+  namespace re = build::bazel::remote::execution::v2;
+  grpc::ClientContext ctx;
+  re::BatchUpdateBlobsRequest req;
+  auto* e = req.add_requests();
+  e->mutable_digest()->set_hash(hash);
+  e->mutable_digest()->set_size_bytes(size);
+  e->set_data(data);
+  re::BatchUpdateBlobsResponse resp;
+  auto s = re::ContentAddressableStorage::NewStub(ch)->BatchUpdateBlobs(&ctx, req, &resp);
+  if (blob_code) *blob_code = resp.responses_size() ? resp.responses(0).status().code() : -1;
+  return s;
+}
+
+grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::string& name, const std::string& data,
+                       bool finish) {
+  namespace bs = google::bytestream;
+  grpc::ClientContext ctx;
+  bs::WriteResponse resp;
+  auto writer = bs::ByteStream::NewStub(ch)->Write(&ctx, &resp);
+  bs::WriteRequest w;
+  w.set_resource_name(name);
+  w.set_data(data);
+  w.set_finish_write(finish);
+  writer->Write(w);
+  writer->WritesDone();
+  return writer->Finish();
+}
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);

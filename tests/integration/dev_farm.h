@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -47,6 +48,25 @@ class DevFarm {
   int grpc_port_ = 0;
   int http_port_ = 0;
 };
+
+// A test suite sharing one farm across its tests.
+class SharedFarmTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { farm_ = new DevFarm(); }
+  static void TearDownTestSuite() {
+    delete farm_;
+    farm_ = nullptr;
+  }
+  static inline DevFarm* farm_ = nullptr;
+};
+
+// BatchUpdateBlobs of one blob under `claimed` (hash, size); returns the call's
+// status and the blob's own status code in *blob_code.
+grpc::Status BatchUpload(const std::shared_ptr<grpc::Channel>& ch, const std::string& hash, int64_t size,
+                         const std::string& data, int* blob_code = nullptr);
+// One ByteStream.Write call carrying `data` at offset 0 under resource `name`.
+grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::string& name, const std::string& data,
+                       bool finish = true);
 
 std::string ReadText(const std::string& path);
 // Resident memory of a process in bytes (VmRSS).

@@ -13,15 +13,8 @@ namespace {
 namespace re = build::bazel::remote::execution::v2;
 namespace bs = google::bytestream;
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public SharedFarmTest {
  protected:
-  static void SetUpTestSuite() { farm_ = new DevFarm(); }
-  static void TearDownTestSuite() {
-    delete farm_;
-    farm_ = nullptr;
-  }
-  static DevFarm* farm_;
-
   static grpc::Status WhoAmI(std::shared_ptr<grpc::Channel> ch, v1::WhoAmIResponse* resp) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -40,7 +33,6 @@ class SecurityTest : public ::testing::Test {
     return resp.missing_blob_digests_size() == 0;
   }
 };
-DevFarm* SecurityTest::farm_ = nullptr;
 
 TEST_F(SecurityTest, ValidCertificateIsAccepted) {
   v1::WhoAmIResponse resp;
@@ -107,14 +99,7 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnEveryPort) {
   // A blob upload with the revoked certificate stores nothing.
   std::string data = "bob was here";
   Digest d = ComputeDigest(data);
-  grpc::ClientContext ctx;
-  re::BatchUpdateBlobsRequest req;
-  auto* e = req.add_requests();
-  e->mutable_digest()->set_hash(d.hash);
-  e->mutable_digest()->set_size_bytes(d.size);
-  e->set_data(data);
-  re::BatchUpdateBlobsResponse resp;
-  EXPECT_FALSE(re::ContentAddressableStorage::NewStub(bob)->BatchUpdateBlobs(&ctx, req, &resp).ok());
+  EXPECT_FALSE(BatchUpload(bob, d.hash, d.size, data).ok());
   EXPECT_FALSE(Present(d));
   // HTTPS refuses it as well.
   std::string user = farm_->dir() + "/users/bob/";
@@ -137,51 +122,28 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnEveryPort) {
 }
 
 TEST_F(SecurityTest, BlobWhoseBytesDoNotMatchIsRefused) {
-  auto cas = re::ContentAddressableStorage::NewStub(farm_->Channel("alice"));
+  auto alice = farm_->Channel("alice");
   std::string data = "honest bytes";
   Digest lie = ComputeDigest("other bytes!");
-  grpc::ClientContext ctx;
-  re::BatchUpdateBlobsRequest req;
-  auto* e = req.add_requests();
-  e->mutable_digest()->set_hash(lie.hash);
-  e->mutable_digest()->set_size_bytes(lie.size);
-  e->set_data(data);
-  re::BatchUpdateBlobsResponse resp;
-  ASSERT_TRUE(cas->BatchUpdateBlobs(&ctx, req, &resp).ok());
-  EXPECT_EQ(resp.responses(0).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  int code = 0;
+  ASSERT_TRUE(BatchUpload(alice, lie.hash, lie.size, data, &code).ok());
+  EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_FALSE(Present(lie));
 
   // Through ByteStream as well.
-  grpc::ClientContext wctx;
-  bs::WriteResponse wresp;
-  auto writer = bs::ByteStream::NewStub(farm_->Channel("alice"))->Write(&wctx, &wresp);
-  bs::WriteRequest w;
-  w.set_resource_name("uploads/u-lie/blobs/" + lie.hash + "/" + std::to_string(lie.size));
-  w.set_data(data);
-  w.set_finish_write(true);
-  writer->Write(w);
-  writer->WritesDone();
-  auto s = writer->Finish();
+  auto s = WriteOnce(alice, "uploads/u-lie/blobs/" + lie.hash + "/" + std::to_string(lie.size), data);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("does not match"), std::string::npos) << s.error_message();
   EXPECT_FALSE(Present(lie));
 }
 
 TEST_F(SecurityTest, MalformedResourceNamesAreRefused) {
-  auto stub = bs::ByteStream::NewStub(farm_->Channel("alice"));
+  auto alice = farm_->Channel("alice");
+  auto stub = bs::ByteStream::NewStub(alice);
   Digest d = ComputeDigest("x");
   for (const std::string& name : std::vector<std::string>{"blobs/nothex/1", "../blobs/" + d.hash + "/1",
                                   "uploads/u/blobs/" + d.hash, "blobs/" + d.hash + "/1"}) {
-    grpc::ClientContext ctx;
-    bs::WriteResponse resp;
-    auto writer = stub->Write(&ctx, &resp);
-    bs::WriteRequest w;
-    w.set_resource_name(name);
-    w.set_data("x");
-    w.set_finish_write(true);
-    writer->Write(w);
-    writer->WritesDone();
-    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+    EXPECT_EQ(WriteOnce(alice, name, "x").error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
   }
   EXPECT_FALSE(Present(d));
   grpc::ClientContext ctx;
@@ -205,28 +167,14 @@ TEST_F(SecurityTest, MalformedResourceNamesAreRefused) {
 TEST_F(SecurityTest, OversizedRequestIsRefused) {
   std::string data(5 << 20, 'z');  // over the 4 MiB message limit
   Digest d = ComputeDigest(data);
-  grpc::ClientContext ctx;
-  re::BatchUpdateBlobsRequest req;
-  auto* e = req.add_requests();
-  e->mutable_digest()->set_hash(d.hash);
-  e->mutable_digest()->set_size_bytes(d.size);
-  e->set_data(data);
-  re::BatchUpdateBlobsResponse resp;
-  auto s = re::ContentAddressableStorage::NewStub(farm_->Channel("alice"))->BatchUpdateBlobs(&ctx, req, &resp);
+  auto alice = farm_->Channel("alice");
+  auto s = BatchUpload(alice, d.hash, d.size, data);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   EXPECT_FALSE(Present(d));
   // A ByteStream write claiming more bytes than its digest says is refused.
   Digest small = ComputeDigest("abc");
-  grpc::ClientContext wctx;
-  bs::WriteResponse wresp;
-  auto writer = bs::ByteStream::NewStub(farm_->Channel("alice"))->Write(&wctx, &wresp);
-  bs::WriteRequest w;
-  w.set_resource_name("uploads/u-big/blobs/" + small.hash + "/3");
-  w.set_data("abcdef");
-  w.set_finish_write(true);
-  writer->Write(w);
-  writer->WritesDone();
-  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(WriteOnce(alice, "uploads/u-big/blobs/" + small.hash + "/3", "abcdef").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_FALSE(Present(small));
   // A BatchReadBlobs whose answer could not fit one response is refused.
   grpc::ClientContext rctx;

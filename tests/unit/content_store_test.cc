@@ -28,6 +28,7 @@ class ContentStoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     options_.path = dir_.string();
     options_.chunk_bytes = 1024;  // small chunks exercise the multi-chunk paths
+    options_.file_threshold_bytes = 16384;  // and blobs from 16 KiB on are files
     Reopen();
   }
   void TearDown() override {
@@ -197,6 +198,48 @@ TEST_F(ContentStoreTest, ConcurrentWritersOfSameBlob) {
   EXPECT_EQ(store_->Stats().blobs, 1);
 }
 
+TEST_F(ContentStoreTest, LargeBlobsAreFilesWithTheSameContract) {
+  std::string data = RandomBytes(100000, 70);
+  Digest d = ComputeDigest(data);
+  auto w = store_->OpenWrite(d);
+  ASSERT_TRUE(w.ok());
+  for (size_t off = 0; off < data.size(); off += 7000) {
+    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, 7000)).ok());
+  }
+  ASSERT_TRUE((*w)->Commit().ok());
+  auto r = store_->OpenRead(d);
+  ASSERT_TRUE(r.ok());
+  std::string part;
+  ASSERT_TRUE((*r)->Read(99990, 100, &part).ok());
+  EXPECT_EQ(part, data.substr(99990));
+  Reopen();
+  EXPECT_EQ(*store_->Get(d), data);
+  // A mismatch leaves neither a record nor a file.
+  std::string other = RandomBytes(100000, 71);
+  Digest lie = ComputeDigest(RandomBytes(100000, 72));
+  EXPECT_EQ(store_->Put(lie, other).code(), Status::Code::kInvalidArgument);
+  EXPECT_FALSE(store_->Contains(lie));
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir_ / "files")) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u) << "only the verified blob's file remains";
+}
+
+TEST_F(ContentStoreTest, EvictedFileBlobStaysReadableThroughOpenReader) {
+  options_.cache_limit_bytes = 40000;
+  Reopen();
+  std::string data = RandomBytes(30000, 80);
+  Digest d = ComputeDigest(data);
+  ASSERT_TRUE(store_->Put(d, data).ok());
+  auto r = store_->OpenRead(d);
+  ASSERT_TRUE(r.ok());
+  std::string other = RandomBytes(30000, 81);
+  ASSERT_TRUE(store_->Put(ComputeDigest(other), other).ok());
+  EXPECT_FALSE(store_->Contains(d));
+  std::string out;
+  ASSERT_TRUE((*r)->Read(0, 40000, &out).ok());
+  EXPECT_EQ(out, data);
+}
+
 TEST_F(ContentStoreTest, ActionCacheIsPerInstance) {
   Digest a = ComputeDigest("action");
   ASSERT_TRUE(store_->Put("", a, "result-1").ok());
@@ -212,6 +255,7 @@ TEST_F(ContentStoreTest, KillDuringUploadServesOnlyVerifiedBlobs) {
   store_.reset();
   std::string done = RandomBytes(8000, 60);
   std::string partial = RandomBytes(8000, 61);
+  std::string partial_file = RandomBytes(50000, 62);  // above the file threshold
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -221,6 +265,9 @@ TEST_F(ContentStoreTest, KillDuringUploadServesOnlyVerifiedBlobs) {
     auto w = (*s)->OpenWrite(ComputeDigest(partial));
     if (!w.ok()) _exit(5);
     (void)(*w)->Append(std::string_view(partial).substr(0, 5000));
+    auto wf = (*s)->OpenWrite(ComputeDigest(partial_file));
+    if (!wf.ok()) _exit(7);
+    (void)(*wf)->Append(std::string_view(partial_file).substr(0, 30000));
     ::kill(::getpid(), SIGKILL);  // no destructors, no flush
     _exit(6);
   }
@@ -230,7 +277,9 @@ TEST_F(ContentStoreTest, KillDuringUploadServesOnlyVerifiedBlobs) {
   Reopen();
   EXPECT_EQ(*store_->Get(ComputeDigest(done)), done);
   EXPECT_FALSE(store_->Contains(ComputeDigest(partial)));
-  EXPECT_EQ(store_->recovered_partial_uploads(), 1);
+  EXPECT_FALSE(store_->Contains(ComputeDigest(partial_file)));
+  EXPECT_EQ(store_->recovered_partial_uploads(), 2);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "files" / "tmp")) << "partial upload files are removed";
   EXPECT_EQ(store_->Stats().blobs, 1);
 }
 
