@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -21,11 +22,17 @@ Status ValidateDigest(std::string_view hash, int64_t size) {
     return Status::InvalidArgument("digest hash must be 64 hex characters (SHA-256), got " +
                                    std::to_string(hash.size()));
   }
-  for (char c : hash) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return Status::InvalidArgument("digest hash must be lower-case hex");
-    }
-  }
+  // Branch-free per character: this runs for every digest of every
+  // FindMissingBlobs call.
+  static constexpr auto kHex = [] {
+    std::array<bool, 256> t{};
+    for (char c = '0'; c <= '9'; ++c) t[static_cast<unsigned char>(c)] = true;
+    for (char c = 'a'; c <= 'f'; ++c) t[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  bool ok = true;
+  for (char c : hash) ok &= kHex[static_cast<unsigned char>(c)];
+  if (!ok) return Status::InvalidArgument("digest hash must be lower-case hex");
   if (size < 0) return Status::InvalidArgument("digest size must not be negative");
   return Status::Ok();
 }

@@ -21,6 +21,12 @@ struct Digest {
   std::string ToString() const { return hash + "/" + std::to_string(size); }
 };
 
+// A digest borrowed from elsewhere (a request), for lookups without copies.
+struct DigestRef {
+  std::string_view hash;
+  int64_t size = 0;
+};
+
 struct DigestHash {
   size_t operator()(const Digest& d) const;
 };

@@ -18,8 +18,23 @@ Status Authenticator::Load() {
 }
 
 Result<Identity> Authenticator::FromPem(const std::string& pem) {
-  auto id = IdentityFromPem(pem);
-  if (!id.ok()) return id.status();
+  std::optional<Identity> parsed;
+  {
+    std::lock_guard lock(mu_);
+    auto cached = parsed_.find(pem);
+    if (cached != parsed_.end()) parsed = cached->second;
+  }
+  if (!parsed) {
+    // Parsing X.509 costs tens of microseconds; every call of a connection
+    // carries the same certificate, so remember what it says.
+    auto id = IdentityFromPem(pem);
+    if (!id.ok()) return id.status();
+    parsed = *id;
+    std::lock_guard lock(mu_);
+    if (parsed_.size() >= kMaxParsedCertificates) parsed_.clear();
+    parsed_.emplace(pem, *parsed);
+  }
+  Result<Identity> id = *parsed;
   std::lock_guard lock(mu_);
   auto it = revoked_before_ms_.find(id->name);
   if (it != revoked_before_ms_.end()) {

@@ -7,6 +7,7 @@
 #include <grpcpp/security/auth_metadata_processor.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -33,9 +34,12 @@ class Authenticator {
   Status Revoke(const std::string& name, const std::string& by, int64_t* revoked_before_ms);
 
  private:
+  static constexpr size_t kMaxParsedCertificates = 4096;
+
   MetadataStore* metadata_;
   std::mutex mu_;
   std::unordered_map<std::string, int64_t> revoked_before_ms_;
+  std::unordered_map<std::string, Identity> parsed_;  // PEM -> identity; revocation is checked per call
 };
 
 // Runs for every gRPC call before any handler: refuses calls whose

@@ -53,9 +53,19 @@ class ContentStore {
  public:
   virtual ~ContentStore() = default;
 
-  // Digests from `digests` that the store does not hold. Counts as a use of
-  // the present ones for eviction (a client asking is about to rely on them).
-  virtual std::vector<Digest> FindMissing(const std::vector<Digest>& digests) = 0;
+  // Positions in `digests` of those the store does not hold. Counts as a use
+  // of the present ones for eviction (a client asking is about to rely on
+  // them). Digests must be valid (ValidateDigest).
+  virtual std::vector<size_t> FindMissing(const std::vector<DigestRef>& digests) = 0;
+  // The same for owned digests, returning the missing ones.
+  std::vector<Digest> FindMissing(const std::vector<Digest>& digests) {
+    std::vector<DigestRef> refs;
+    refs.reserve(digests.size());
+    for (const auto& d : digests) refs.push_back({d.hash, d.size});
+    std::vector<Digest> missing;
+    for (size_t i : FindMissing(refs)) missing.push_back(digests[i]);
+    return missing;
+  }
   virtual bool Contains(const Digest& digest) = 0;
 
   // Whole-blob convenience for small blobs.

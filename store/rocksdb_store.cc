@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace cifs {
@@ -29,7 +30,14 @@ uint64_t GetBe(std::string_view in, size_t pos, int bytes) {
   return v;
 }
 
-int HexVal(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+// Callers validated the hex already; a table beats branches per character.
+constexpr auto kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  return t;
+}();
+int HexVal(char c) { return kHexValue[static_cast<unsigned char>(c)]; }
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -101,7 +109,7 @@ std::string DigestKey(const Digest& d) {
   return k;
 }
 
-std::string_view DigestKeyInto(const Digest& d, char* out) {
+std::string_view DigestKeyInto(DigestRef d, char* out) {
   for (size_t i = 0; i < 32 && 2 * i + 1 < d.hash.size(); ++i) {
     out[i] = static_cast<char>(HexVal(d.hash[2 * i]) << 4 | HexVal(d.hash[2 * i + 1]));
   }
@@ -133,7 +141,7 @@ class VerifyingBlobWriter : public BlobWriter {
       : store_(store), digest_(std::move(digest)), key_(DigestKey(digest_)), gen_(gen) {}
 
   ~VerifyingBlobWriter() override {
-    if (!done_) store_->DiscardGeneration(key_, gen_);
+    if (!done_ && !inline_chunk()) store_->DiscardGeneration(key_, gen_);
   }
 
   Status Append(std::string_view data) override {
@@ -159,7 +167,7 @@ class VerifyingBlobWriter : public BlobWriter {
     std::string actual = hash_.FinishHex();
     done_ = true;
     bool verified = actual == digest_.hash;
-    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified, file_descriptor());
+    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified, file_descriptor(), inline_chunk());
     if (!verified) {
       return Status::InvalidArgument("blob content does not match its digest: expected " + digest_.hash +
                                      ", got " + actual + "; nothing was stored");
@@ -171,6 +179,9 @@ class VerifyingBlobWriter : public BlobWriter {
   virtual Status Store(std::string_view data) = 0;
   virtual Status FlushPending() { return Status::Ok(); }
   virtual int file_descriptor() const { return -1; }
+  // A blob of one chunk is committed with its chunk in one batch: nothing is
+  // written before, so nothing needs discarding.
+  virtual const std::string* inline_chunk() const { return nullptr; }
 
   RocksDbStore* store_;
   Digest digest_;
@@ -186,9 +197,12 @@ class VerifyingBlobWriter : public BlobWriter {
 // Small blobs: chunks in RocksDB under the upload's generation.
 class RocksBlobWriter : public VerifyingBlobWriter {
  public:
-  using VerifyingBlobWriter::VerifyingBlobWriter;
+  RocksBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen, bool single_chunk)
+      : VerifyingBlobWriter(store, std::move(digest), gen), single_chunk_(single_chunk) {}
 
  protected:
+  const std::string* inline_chunk() const override { return single_chunk_ ? &buffer_ : nullptr; }
+
   Status Store(std::string_view data) override {
     const size_t chunk = store_->options_.chunk_bytes;
     while (!data.empty()) {
@@ -201,13 +215,14 @@ class RocksBlobWriter : public VerifyingBlobWriter {
   }
 
   Status FlushPending() override {
-    if (buffer_.empty()) return Status::Ok();
+    if (buffer_.empty() || single_chunk_) return Status::Ok();
     Status s = store_->WriteChunk(key_, gen_, next_index_++, buffer_);
     buffer_.clear();
     return s;
   }
 
  private:
+  bool single_chunk_;
   std::string buffer_;
   uint32_t next_index_ = 0;
 };
@@ -406,20 +421,23 @@ Status RocksDbStore::LoadIndex() {
 }
 
 void RocksDbStore::TouchLocked(Entry& e, int64_t now_s) {
+  // Moving a node to the front touches its neighbours' cache lines too; an
+  // entry used within the last few seconds is near the front already, so
+  // hot digests (asked for by every build) cost one lookup and no splice.
+  if (e.pins == 0 && now_s - e.last_use_s >= options_.lru_promote_after_s) lru_.splice(lru_.begin(), lru_, e.lru);
   e.last_use_s = now_s;
-  if (e.pins == 0) lru_.splice(lru_.begin(), lru_, e.lru);
 }
 
-std::vector<Digest> RocksDbStore::FindMissing(const std::vector<Digest>& digests) {
-  std::vector<Digest> missing;
+std::vector<size_t> RocksDbStore::FindMissing(const std::vector<DigestRef>& digests) {
+  std::vector<size_t> missing;
   const int64_t now = NowSeconds();
   char buf[40];
   std::lock_guard lock(mu_);
-  for (const auto& d : digests) {
-    if (d.size == 0) continue;  // the empty blob is always present
-    auto it = index_.find(DigestKeyInto(d, buf));
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (digests[i].size == 0) continue;  // the empty blob is always present
+    auto it = index_.find(DigestKeyInto(digests[i], buf));
     if (it == index_.end()) {
-      missing.push_back(d);
+      missing.push_back(i);
     } else {
       TouchLocked(it->second, now);
     }
@@ -472,6 +490,11 @@ Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest
   if (Contains(digest)) return Status::AlreadyExists("blob already present");
   uint64_t gen = RandomGeneration();
   std::string key = DigestKey(digest);
+  const bool single_chunk =
+      digest.size <= static_cast<int64_t>(options_.chunk_bytes) && digest.size < options_.file_threshold_bytes;
+  if (single_chunk) {
+    return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen, true));
+  }
   CIFS_RETURN_IF_ERROR(BeginUpload(gen, key));
   if (digest.size >= options_.file_threshold_bytes) {
     auto fd = files_->CreateTemp(gen);
@@ -481,7 +504,7 @@ Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest
     }
     return std::unique_ptr<BlobWriter>(std::make_unique<FileBlobWriter>(this, digest, gen, *fd));
   }
-  return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen));
+  return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen, false));
 }
 
 Status RocksDbStore::Put(const Digest& digest, std::string_view data) {
@@ -520,9 +543,10 @@ Status RocksDbStore::PutMetaLocked(const std::string& key, const Entry& e, rocks
   return FromRocks(batch->Put(meta_cf_, key, EncodeMeta(m)), "cannot encode blob meta");
 }
 
-Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified, int fd) {
+Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t gen, bool verified, int fd,
+                                  const std::string* inline_chunk) {
   if (!verified) {
-    DiscardGeneration(key, gen);
+    if (!inline_chunk) DiscardGeneration(key, gen);
     std::lock_guard lock(mu_);
     ++rejected_;
     return Status::InvalidArgument("digest mismatch");
@@ -531,7 +555,7 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
     std::lock_guard lock(mu_);
     if (index_.count(key)) {
       // Another writer committed the same content first; ours is redundant.
-      DiscardGeneration(key, gen);
+      if (!inline_chunk) DiscardGeneration(key, gen);
       return Status::Ok();
     }
     Entry e;
@@ -547,13 +571,17 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
       }
     }
     rocksdb::WriteBatch batch;
+    if (inline_chunk) {
+      if (!inline_chunk->empty()) batch.Put(chunks_cf_, ChunkKey(key, gen, 0), *inline_chunk);
+    } else {
+      batch.Delete(uploads_cf_, GenKey(gen));
+    }
     CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
-    batch.Delete(uploads_cf_, GenKey(gen));
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync_commits;
     Status s = FromRocks(db_->Write(wo, &batch), "cannot commit blob");
     if (!s.ok()) {
-      DiscardGeneration(key, gen);
+      if (!inline_chunk) DiscardGeneration(key, gen);
       if (e.in_file) files_->RemoveFinal(key);
       return s;
     }

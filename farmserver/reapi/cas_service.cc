@@ -33,20 +33,18 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*, const re
 
 grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* ctx, const re::FindMissingBlobsRequest* req,
                                           re::FindMissingBlobsResponse* resp) {
-  std::vector<Digest> digests;
+  std::vector<DigestRef> digests;
   digests.reserve(req->blob_digests_size());
   for (const auto& d : req->blob_digests()) {
-    auto digest = DigestFromProto(d.hash(), d.size_bytes());
-    if (!digest.ok()) return ToGrpc(digest.status());
-    digests.push_back(std::move(*digest));
+    Status s = ValidateDigest(d.hash(), d.size_bytes());
+    if (!s.ok()) return ToGrpc(s);
+    digests.push_back({d.hash(), d.size_bytes()});
   }
   metrics_->cas_find_missing_calls++;
   metrics_->cas_find_missing_digests += static_cast<int64_t>(digests.size());
-  for (auto& d : store_->FindMissing(digests)) {
-    auto* out = resp->add_missing_blob_digests();
-    out->set_hash(std::move(d.hash));
-    out->set_size_bytes(d.size);
-  }
+  auto missing = store_->FindMissing(digests);
+  resp->mutable_missing_blob_digests()->Reserve(static_cast<int>(missing.size()));
+  for (size_t i : missing) *resp->add_missing_blob_digests() = req->blob_digests(static_cast<int>(i));
   return grpc::Status::OK;
 }
 

@@ -29,6 +29,7 @@ class ContentStoreTest : public ::testing::Test {
     options_.path = dir_.string();
     options_.chunk_bytes = 1024;  // small chunks exercise the multi-chunk paths
     options_.file_threshold_bytes = 16384;  // and blobs from 16 KiB on are files
+    options_.lru_promote_after_s = 0;       // exact LRU order
     Reopen();
   }
   void TearDown() override {
