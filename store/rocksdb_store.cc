@@ -409,13 +409,13 @@ Status RocksDbStore::LoadIndex() {
     } else {
       pinned_bytes_ += e.size;
     }
-    index_.emplace(std::move(key), e);
+    index_.Insert(key, e);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "cannot read content index");
   std::sort(by_use.begin(), by_use.end());
   for (auto& [t, key] : by_use) {
     lru_.push_front(key);
-    index_[key].lru = lru_.begin();
+    index_.Find(key)->lru = lru_.begin();
   }
   return Status::Ok();
 }
@@ -435,11 +435,11 @@ std::vector<size_t> RocksDbStore::FindMissing(const std::vector<DigestRef>& dige
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < digests.size(); ++i) {
     if (digests[i].size == 0) continue;  // the empty blob is always present
-    auto it = index_.find(DigestKeyInto(digests[i], buf));
-    if (it == index_.end()) {
+    Entry* e = index_.Find(DigestKeyInto(digests[i], buf));
+    if (!e) {
       missing.push_back(i);
     } else {
-      TouchLocked(it->second, now);
+      TouchLocked(*e, now);
     }
   }
   return missing;
@@ -450,9 +450,9 @@ bool RocksDbStore::Contains(const Digest& digest) {
   char buf[40];
   std::string_view key = DigestKeyInto(digest, buf);
   std::lock_guard lock(mu_);
-  auto it = index_.find(key);
-  if (it == index_.end()) return false;
-  TouchLocked(it->second, NowSeconds());
+  Entry* e = index_.Find(key);
+  if (!e) return false;
+  TouchLocked(*e, NowSeconds());
   return true;
 }
 
@@ -463,17 +463,17 @@ Result<std::unique_ptr<BlobReader>> RocksDbStore::OpenRead(const Digest& digest)
     return std::unique_ptr<BlobReader>(
         std::make_unique<RocksBlobReader>(db_.get(), chunks_cf_, key, 0, 0, options_.chunk_bytes));
   }
-  auto it = index_.find(key);
-  if (it == index_.end()) return Status::NotFound("blob " + digest.ToString() + " not found");
-  TouchLocked(it->second, NowSeconds());
-  if (it->second.in_file) {
+  Entry* e = index_.Find(key);
+  if (!e) return Status::NotFound("blob " + digest.ToString() + " not found");
+  TouchLocked(*e, NowSeconds());
+  if (e->in_file) {
     // Opened under the lock: eviction may unlink the name, never our bytes.
     auto fd = files_->OpenFinal(key);
     if (!fd.ok()) return Status::DataLoss("blob " + digest.ToString() + " lost its file: " + fd.status().message());
-    return std::unique_ptr<BlobReader>(std::make_unique<FileBlobReader>(*fd, it->second.size));
+    return std::unique_ptr<BlobReader>(std::make_unique<FileBlobReader>(*fd, e->size));
   }
   return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(
-      db_.get(), chunks_cf_, key, it->second.size, it->second.gen, options_.chunk_bytes));
+      db_.get(), chunks_cf_, key, e->size, e->gen, options_.chunk_bytes));
 }
 
 Result<std::string> RocksDbStore::Get(const Digest& digest) {
@@ -553,7 +553,7 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
   }
   {
     std::lock_guard lock(mu_);
-    if (index_.count(key)) {
+    if (index_.Find(key)) {
       // Another writer committed the same content first; ours is redundant.
       if (!inline_chunk) DiscardGeneration(key, gen);
       return Status::Ok();
@@ -587,7 +587,7 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
     }
     lru_.push_front(key);
     e.lru = lru_.begin();
-    index_.emplace(key, e);
+    index_.Insert(key, e);
     cache_bytes_ += size;
     EvictLocked();
   }
@@ -598,11 +598,11 @@ void RocksDbStore::EvictLocked() {
   while (cache_bytes_ > options_.cache_limit_bytes && !lru_.empty()) {
     std::string key = lru_.back();
     lru_.pop_back();
-    auto it = index_.find(key);
-    if (it == index_.end()) continue;
-    RemoveBlobLocked(key, it->second);
-    cache_bytes_ -= it->second.size;
-    index_.erase(it);
+    Entry* e = index_.Find(key);
+    if (!e) continue;
+    RemoveBlobLocked(key, *e);
+    cache_bytes_ -= e->size;
+    index_.Erase(key);
     ++evicted_;
   }
 }
@@ -618,9 +618,9 @@ void RocksDbStore::RemoveBlobLocked(const std::string& key, const Entry& e) {
 Status RocksDbStore::Pin(const Digest& digest) {
   std::string key = DigestKey(digest);
   std::lock_guard lock(mu_);
-  auto it = index_.find(key);
-  if (it == index_.end()) return Status::NotFound("cannot pin missing blob " + digest.ToString());
-  Entry& e = it->second;
+  Entry* found = index_.Find(key);
+  if (!found) return Status::NotFound("cannot pin missing blob " + digest.ToString());
+  Entry& e = *found;
   if (e.pins == 0) {
     lru_.erase(e.lru);
     cache_bytes_ -= e.size;
@@ -635,11 +635,11 @@ Status RocksDbStore::Pin(const Digest& digest) {
 Status RocksDbStore::Unpin(const Digest& digest) {
   std::string key = DigestKey(digest);
   std::lock_guard lock(mu_);
-  auto it = index_.find(key);
-  if (it == index_.end() || it->second.pins == 0) {
+  Entry* found = index_.Find(key);
+  if (!found || found->pins == 0) {
     return Status::FailedPrecondition("blob " + digest.ToString() + " is not pinned");
   }
-  Entry& e = it->second;
+  Entry& e = *found;
   --e.pins;
   if (e.pins == 0) {
     lru_.push_front(key);

@@ -26,6 +26,7 @@
 
 #include "store/action_cache.h"
 #include "store/blob_files.h"
+#include "store/blob_index.h"
 #include "store/content_store.h"
 
 namespace cifs {
@@ -111,28 +112,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
   rocksdb::ColumnFamilyHandle* ac_cf_ = nullptr;
 
   std::mutex mu_;
-  // Keys are raw SHA-256 bytes + size: their first 8 bytes are already a
-  // uniform hash. Stored inline in the node (one cache miss less per lookup
-  // than a heap string) and looked up by string_view (no allocation).
-  struct IndexKey {
-    std::array<char, 40> bytes;
-    IndexKey(std::string_view s) { std::memcpy(bytes.data(), s.data(), bytes.size()); }  // NOLINT
-    IndexKey(const std::string& s) : IndexKey(std::string_view(s)) {}                   // NOLINT
-    operator std::string_view() const { return {bytes.data(), bytes.size()}; }         // NOLINT
-  };
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view k) const {
-      size_t h = 0;
-      std::memcpy(&h, k.data(), std::min(sizeof h, k.size()));
-      return h;
-    }
-  };
-  struct KeyEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
-  std::unordered_map<IndexKey, Entry, KeyHash, KeyEq> index_;
+  BlobIndex<Entry> index_;
   std::list<std::string> lru_;                    // front = most recently used
   int64_t cache_bytes_ = 0;
   int64_t pinned_bytes_ = 0;

@@ -54,6 +54,7 @@ Status BuildRecorder::AppendLogLocked(Active& a, const std::string& text) {
 
 Status BuildRecorder::SaveLocked(Active& a) {
   a.dirty = false;
+  a.last_save = std::chrono::steady_clock::now();
   return metadata_->UpsertBuild(a.build);
 }
 
@@ -93,6 +94,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
       if (ev.id().has_target_configured()) {
         auto* t = TargetLocked(a, ev.id().target_configured().label());
         t->set_kind(ev.configured().target_kind());
+        a.dirty = true;
       }
       break;
     case bep::BuildEvent::kCompleted:
@@ -100,6 +102,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
         auto* t = TargetLocked(a, ev.id().target_completed().label());
         t->set_completed(true);
         t->set_built(ev.completed().success());
+        a.dirty = true;
       }
       break;
     case bep::BuildEvent::kTestResult:
@@ -107,6 +110,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
         auto* t = TargetLocked(a, ev.id().test_result().label());
         t->set_cached_locally(ev.test_result().cached_locally());
         if (t->test_status().empty()) t->set_test_status(bep::TestStatus_Name(ev.test_result().status()));
+        a.dirty = true;
       }
       break;
     case bep::BuildEvent::kTestSummary:
@@ -143,7 +147,12 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
     default:
       break;
   }
-  if (save || a.dirty) return SaveLocked(a);
+  // The record is rewritten whole; doing that per event would make a build
+  // with many targets quadratic. Milestones save at once, the rest at most
+  // once a second (the log itself is appended as it comes).
+  if (save || (a.dirty && std::chrono::steady_clock::now() - a.last_save > std::chrono::seconds(1))) {
+    return SaveLocked(a);
+  }
   return Status::Ok();
 }
 

@@ -2,6 +2,7 @@
 // metadata store, and lets readers follow a build's log as it grows.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -36,7 +37,8 @@ class BuildRecorder {
   struct Active {
     v1::Build build;
     int64_t log_size = 0;
-    bool dirty = false;
+    bool dirty = false;  // changed since the last save
+    std::chrono::steady_clock::time_point last_save;
   };
   Status AppendLogLocked(Active& a, const std::string& text);
   Status SaveLocked(Active& a);

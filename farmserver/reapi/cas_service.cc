@@ -31,8 +31,15 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*, const re
   return grpc::Status::OK;
 }
 
-grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* ctx, const re::FindMissingBlobsRequest* req,
-                                          re::FindMissingBlobsResponse* resp) {
+grpc::ServerUnaryReactor* CasService::FindMissingBlobs(grpc::CallbackServerContext* ctx,
+                                                       const re::FindMissingBlobsRequest* req,
+                                                       re::FindMissingBlobsResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(FindMissing(req, resp));
+  return reactor;
+}
+
+grpc::Status CasService::FindMissing(const re::FindMissingBlobsRequest* req, re::FindMissingBlobsResponse* resp) {
   std::vector<DigestRef> digests;
   digests.reserve(req->blob_digests_size());
   for (const auto& d : req->blob_digests()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
+#include "farmserver/arena_allocator.h"
 #include "farmserver/auth.h"
 #include "farmserver/metrics.h"
 #include "store/content_store.h"
@@ -16,13 +17,18 @@ class CapabilitiesService final : public re::Capabilities::Service {
                                re::ServerCapabilities* resp) override;
 };
 
-class CasService final : public re::ContentAddressableStorage::Service {
+// FindMissingBlobs is the hot call (every build asks about every input); it
+// runs on gRPC's callback API so its messages live on an arena.
+class CasService final
+    : public re::ContentAddressableStorage::WithCallbackMethod_FindMissingBlobs<re::ContentAddressableStorage::Service> {
  public:
   CasService(ContentStore* store, Authenticator* auth, Metrics* metrics)
-      : store_(store), auth_(auth), metrics_(metrics) {}
+      : store_(store), auth_(auth), metrics_(metrics) {
+    SetMessageAllocatorFor_FindMissingBlobs(&find_missing_allocator_);
+  }
 
-  grpc::Status FindMissingBlobs(grpc::ServerContext* ctx, const re::FindMissingBlobsRequest* req,
-                                re::FindMissingBlobsResponse* resp) override;
+  grpc::ServerUnaryReactor* FindMissingBlobs(grpc::CallbackServerContext* ctx, const re::FindMissingBlobsRequest* req,
+                                             re::FindMissingBlobsResponse* resp) override;
   grpc::Status BatchUpdateBlobs(grpc::ServerContext* ctx, const re::BatchUpdateBlobsRequest* req,
                                 re::BatchUpdateBlobsResponse* resp) override;
   grpc::Status BatchReadBlobs(grpc::ServerContext* ctx, const re::BatchReadBlobsRequest* req,
@@ -31,9 +37,12 @@ class CasService final : public re::ContentAddressableStorage::Service {
                        grpc::ServerWriter<re::GetTreeResponse>* writer) override;
 
  private:
+  grpc::Status FindMissing(const re::FindMissingBlobsRequest* req, re::FindMissingBlobsResponse* resp);
+
   ContentStore* store_;
   Authenticator* auth_;
   Metrics* metrics_;
+  ArenaMessageAllocator<re::FindMissingBlobsRequest, re::FindMissingBlobsResponse> find_missing_allocator_;
 };
 
 }  // namespace cifs
