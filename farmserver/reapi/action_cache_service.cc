@@ -38,8 +38,15 @@ bool ActionCacheService::OutputsPresent(const re::ActionResult& result) {
   return cas_->FindMissing(need).empty();
 }
 
-grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* ctx, const re::GetActionResultRequest* req,
-                                                 re::ActionResult* resp) {
+grpc::ServerUnaryReactor* ActionCacheService::GetActionResult(grpc::CallbackServerContext* ctx,
+                                                              const re::GetActionResultRequest* req,
+                                                              re::ActionResult* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(Lookup(req, resp));
+  return reactor;
+}
+
+grpc::Status ActionCacheService::Lookup(const re::GetActionResultRequest* req, re::ActionResult* resp) {
   auto action = DigestFromProto(req->action_digest().hash(), req->action_digest().size_bytes());
   if (!action.ok()) return ToGrpc(action.status());
   auto entry = ac_->Get(req->instance_name(), *action);

@@ -13,17 +13,20 @@ namespace cifs {
 
 namespace re = build::bazel::remote::execution::v2;
 
-class ActionCacheService final : public re::ActionCache::Service {
+// GetActionResult runs on the callback API: it is one lookup, and the
+// callback API answers it without the sync server's thread hand-off.
+class ActionCacheService final : public re::ActionCache::WithCallbackMethod_GetActionResult<re::ActionCache::Service> {
  public:
   ActionCacheService(ActionCache* ac, ContentStore* cas, Authenticator* auth, Metrics* metrics)
       : ac_(ac), cas_(cas), auth_(auth), metrics_(metrics) {}
 
-  grpc::Status GetActionResult(grpc::ServerContext* ctx, const re::GetActionResultRequest* req,
-                               re::ActionResult* resp) override;
+  grpc::ServerUnaryReactor* GetActionResult(grpc::CallbackServerContext* ctx, const re::GetActionResultRequest* req,
+                                            re::ActionResult* resp) override;
   grpc::Status UpdateActionResult(grpc::ServerContext* ctx, const re::UpdateActionResultRequest* req,
                                   re::ActionResult* resp) override;
 
  private:
+  grpc::Status Lookup(const re::GetActionResultRequest* req, re::ActionResult* resp);
   // True when all outputs of `result` (including trees' files) are present.
   bool OutputsPresent(const re::ActionResult& result);
 
