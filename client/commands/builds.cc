@@ -81,6 +81,7 @@ int ListBuilds(bool all, bool json, int limit) {
     std::cout << "no builds yet\n";
     return 0;
   }
+  if (resp.truncated()) std::cerr << "cifs: showing the newest " << resp.builds_size() << " builds only\n";
   std::printf("%-36s  %-8s  %-6s  %-19s  %-8s  %-14s  %s\n", "ID", "USER", "CMD", "STARTED", "TIME", "STATUS",
               "PATTERNS");
   for (const auto& b : resp.builds()) {

@@ -6,6 +6,7 @@ namespace {
 constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 10000;
 constexpr int64_t kLogChunkBytes = 256 << 10;
+constexpr size_t kMaxResponseBytes = 3 << 20;  // gRPC's limit is 4 MiB
 }  // namespace
 
 grpc::Status FarmService::WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) {
@@ -24,7 +25,15 @@ grpc::Status BuildsService::ListBuilds(grpc::ServerContext* ctx, const v1::ListB
   int limit = req->limit() > 0 ? std::min(req->limit(), kMaxListLimit) : kDefaultListLimit;
   auto builds = metadata_->ListBuilds(req->all_users() ? std::string() : id->name, limit);
   if (!builds.ok()) return ToGrpc(builds.status());
-  for (auto& b : *builds) *resp->add_builds() = std::move(b);
+  size_t bytes = 0;
+  for (auto& b : *builds) {
+    bytes += b.ByteSizeLong() + 8;
+    if (bytes > kMaxResponseBytes) {
+      resp->set_truncated(true);
+      break;
+    }
+    *resp->add_builds() = std::move(b);
+  }
   return grpc::Status::OK;
 }
 

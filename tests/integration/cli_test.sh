@@ -58,6 +58,15 @@ http=$(jq .http_port "$FARM/ready.json")
 run curl -sS --fail --cacert "$FARM/ca/ca.crt" --cert "$u/client.crt" --key "$u/client.key" "https://localhost:$http/metrics"
 check "metrics are served over mutual TLS" succeeded_with cifs_store_blobs
 
+# Installed with the project, the kit is found next to the binaries.
+run cmake --install "$BUILD_DIR" --prefix "$TMP/prefix"
+check "cmake --install works" test "$rc" -eq 0
+run as_user alice "$TMP/prefix/bin/cifs" bazelrc
+check "installed cifs uses the installed offline kit" succeeded_with "$TMP/prefix/share/cifs/bazel-kit/jni"
+check "the installed kit holds the TLS library" test -f "$TMP/prefix/share/cifs/bazel-kit/jni/libnetty_tcnative.so"
+run env CIFS_BUILD_DIR=/nonexistent "$TMP/prefix/bin/dev-farm" status "$FARM"
+check "installed dev-farm sees the running farm" succeeded_with running
+
 "$SRC_DIR/scripts/dev-farm" stop "$FARM" >/dev/null
 check "farmserver logged a clean stop" grep -q '"event":"stopped"' "$FARM/farmserver.log"
 check "farm logs are JSON lines" bash -c "head -n1 '$FARM/farmserver.log' | jq -e .event >/dev/null"
