@@ -22,6 +22,7 @@ Status Farm::Start() {
   so.path = options_.state_dir + "/content";
   so.cache_limit_bytes = options_.cache_limit_bytes;
   so.sync_commits = options_.sync_commits;
+  so.min_free_bytes = options_.min_free_bytes;
   auto store = RocksDbStore::Open(so);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);

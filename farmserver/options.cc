@@ -25,6 +25,7 @@ Result<int64_t> ParseByteSize(const std::string& text) {
 Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   FarmOptions o;
   std::string cache_limit = "10GiB";
+  std::string min_free = "512MiB";
   CLI::App app{"farmserver: the cifs farm node (remote cache, build-event service, cifs API)", "farmserver"};
   app.set_config("--config", "", "TOML file whose keys are these long flag names (flags win)");
   app.add_option("--state-dir", o.state_dir, "directory for the content store, metadata and CA files")->required();
@@ -35,6 +36,8 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--tls-key", o.tls_key, "server key (default STATE/ca/server.key)");
   app.add_option("--client-ca", o.client_ca, "CA that client certificates must chain to (default STATE/ca/ca.crt)");
   app.add_option("--cache-limit", cache_limit, "bytes of unpinned blobs kept before LRU eviction, e.g. 10GiB")
+      ->capture_default_str();
+  app.add_option("--min-free-space", min_free, "refuse new blobs when the disk would keep less free than this")
       ->capture_default_str();
   app.add_flag("--sync-commits", o.sync_commits, "fsync each stored blob (survives power loss, slower)");
   app.add_option("--ready-file", o.ready_file, "write {\"grpc_port\":..,\"http_port\":..} here once serving");
@@ -48,6 +51,9 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   auto limit = ParseByteSize(cache_limit);
   if (!limit.ok()) return limit.status();
   o.cache_limit_bytes = *limit;
+  auto reserve = ParseByteSize(min_free);
+  if (!reserve.ok()) return reserve.status();
+  o.min_free_bytes = *reserve;
   if (o.tls_cert.empty()) o.tls_cert = o.state_dir + "/ca/server.crt";
   if (o.tls_key.empty()) o.tls_key = o.state_dir + "/ca/server.key";
   if (o.client_ca.empty()) o.client_ca = o.state_dir + "/ca/ca.crt";

@@ -18,6 +18,7 @@ struct FarmOptions {
   std::string tls_key;              // default: STATE/ca/server.key
   std::string client_ca;            // default: STATE/ca/ca.crt
   int64_t cache_limit_bytes = 10LL << 30;
+  int64_t min_free_bytes = 512LL << 20;
   bool sync_commits = false;
   std::string ready_file;           // JSON with the bound ports, written once serving
   std::string log_level = "info";

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -485,9 +486,23 @@ Result<std::string> RocksDbStore::Get(const Digest& digest) {
   return out;
 }
 
+Status RocksDbStore::CheckFreeSpace(int64_t incoming_bytes) const {
+  struct statvfs fs {};
+  if (::statvfs(options_.path.c_str(), &fs) != 0) return Status::IoError("cannot stat " + options_.path, errno);
+  int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  if (free_bytes - incoming_bytes < options_.min_free_bytes) {
+    return Status::ResourceExhausted("the farm's disk is full: " + std::to_string(free_bytes >> 20) +
+                                     " MiB free, a blob of " + std::to_string(incoming_bytes >> 20) +
+                                     " MiB would leave less than the reserved " +
+                                     std::to_string(options_.min_free_bytes >> 20) + " MiB");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest) {
   CIFS_RETURN_IF_ERROR(ValidateDigest(digest.hash, digest.size));
   if (Contains(digest)) return Status::AlreadyExists("blob already present");
+  CIFS_RETURN_IF_ERROR(CheckFreeSpace(digest.size));
   uint64_t gen = RandomGeneration();
   std::string key = DigestKey(digest);
   const bool single_chunk =

@@ -44,6 +44,10 @@ struct RocksDbStoreOptions {
   // A blob used again within this many seconds keeps its LRU position (see
   // TouchLocked); tests of exact LRU order set 0.
   int64_t lru_promote_after_s = 5;
+  // New blobs are refused while the disk would keep less than this free, so
+  // the database always has room for its own log and metadata (RocksDB turns
+  // read-only when a write of its own hits a full disk).
+  int64_t min_free_bytes = 512LL << 20;
 };
 
 class RocksDbStore : public ContentStore, public ActionCache {
@@ -85,6 +89,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
 
   explicit RocksDbStore(RocksDbStoreOptions options) : options_(std::move(options)) {}
   Status OpenDb();
+  Status CheckFreeSpace(int64_t incoming_bytes) const;
   Status LoadIndex();
   Status RecoverUploads();
 

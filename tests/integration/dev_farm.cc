@@ -40,11 +40,18 @@ grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::stri
   grpc::ClientContext ctx;
   bs::WriteResponse resp;
   auto writer = bs::ByteStream::NewStub(ch)->Write(&ctx, &resp);
-  bs::WriteRequest w;
-  w.set_resource_name(name);
-  w.set_data(data);
-  w.set_finish_write(finish);
-  writer->Write(w);
+  // 1 MiB messages, as a client must (the farm refuses messages over 4 MiB).
+  constexpr size_t kChunk = 1 << 20;
+  size_t off = 0;
+  do {
+    bs::WriteRequest w;
+    if (off == 0) w.set_resource_name(name);
+    w.set_write_offset(static_cast<int64_t>(off));
+    w.set_data(data.substr(off, kChunk));
+    off += kChunk;
+    w.set_finish_write(finish && off >= data.size());
+    if (!writer->Write(w)) break;
+  } while (off < data.size());
   writer->WritesDone();
   return writer->Finish();
 }
@@ -103,10 +110,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
   return r;
 }
 
-DevFarm::DevFarm() {
+DevFarm::DevFarm(bool start) {
   char tmpl[] = "/tmp/cifs-farm-XXXXXX";
   dir_ = mkdtemp(tmpl);
-  Start();
+  if (start) Start();
 }
 
 DevFarm::~DevFarm() {

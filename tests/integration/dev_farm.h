@@ -21,8 +21,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
 
 class DevFarm {
  public:
-  // Starts a fresh farm in a new temporary directory.
-  DevFarm();
+  // A fresh farm in a new temporary directory; started unless start=false
+  // (for tests that prepare the directory first).
+  explicit DevFarm(bool start = true);
   ~DevFarm();
 
   const std::string& dir() const { return dir_; }
@@ -64,7 +65,8 @@ class SharedFarmTest : public ::testing::Test {
 // status and the blob's own status code in *blob_code.
 grpc::Status BatchUpload(const std::shared_ptr<grpc::Channel>& ch, const std::string& hash, int64_t size,
                          const std::string& data, int* blob_code = nullptr);
-// One ByteStream.Write call carrying `data` at offset 0 under resource `name`.
+// One ByteStream.Write call carrying `data` from offset 0 under resource
+// `name`, in 1 MiB messages.
 grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::string& name, const std::string& data,
                        bool finish = true);
 

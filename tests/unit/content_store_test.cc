@@ -241,6 +241,19 @@ TEST_F(ContentStoreTest, EvictedFileBlobStaysReadableThroughOpenReader) {
   EXPECT_EQ(out, data);
 }
 
+TEST_F(ContentStoreTest, RefusesNewBlobsWhenTheDiskReserveWouldBeUsed) {
+  std::string data = RandomBytes(5000, 90);
+  ASSERT_TRUE(store_->Put(ComputeDigest(data), data).ok());
+  options_.min_free_bytes = 1LL << 50;  // more than any disk here has
+  Reopen();
+  std::string more = RandomBytes(5000, 91);
+  Status s = store_->Put(ComputeDigest(more), more);
+  EXPECT_EQ(s.code(), Status::Code::kResourceExhausted);
+  EXPECT_NE(s.message().find("disk is full"), std::string::npos) << s.message();
+  EXPECT_FALSE(store_->Contains(ComputeDigest(more)));
+  EXPECT_EQ(*store_->Get(ComputeDigest(data)), data) << "what is stored stays readable";
+}
+
 TEST_F(ContentStoreTest, ActionCacheIsPerInstance) {
   Digest a = ComputeDigest("action");
   ASSERT_TRUE(store_->Put("", a, "result-1").ok());
