@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Configuration: $CIFS_CONFIG or ~/.config/cifs/config.toml (from `cifs admin user add`).");
   cifs::ExitCode exit_code = 0;
-  cifs::RegisterAdminCommands(app, &exit_code);
+  CLI::App* admin = cifs::RegisterAdminCommands(app, &exit_code);
+  cifs::RegisterWorkspaceCommands(app, *admin, &exit_code);
   cifs::RegisterWhoamiCommand(app, &exit_code);
   cifs::RegisterBuildCommands(app, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);

@@ -43,7 +43,10 @@ Status Farm::Start() {
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   farm_api_ = std::make_unique<FarmService>(auth_.get());
   builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get());
-  admin_api_ = std::make_unique<AdminService>(metadata_.get(), auth_.get(), log_);
+  provisioner_ = std::make_unique<Provisioner>(options_.state_dir);
+  CIFS_RETURN_IF_ERROR(provisioner_->Init());
+  admin_api_ = std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), log_);
+  workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = *ca;
@@ -59,7 +62,7 @@ Status Farm::Start() {
   builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
-           builds_api_.get(), admin_api_.get()}) {
+           builds_api_.get(), admin_api_.get(), workspaces_api_.get()}) {
     builder.RegisterService(s);
   }
   grpc_ = builder.BuildAndStart();

@@ -46,6 +46,8 @@ class Farm {
   std::unique_ptr<FarmService> farm_api_;
   std::unique_ptr<BuildsService> builds_api_;
   std::unique_ptr<AdminService> admin_api_;
+  std::unique_ptr<WorkspacesService> workspaces_api_;
+  std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;
 };

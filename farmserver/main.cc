@@ -22,10 +22,6 @@ int main(int argc, char** argv) {
   // fixed mmap threshold hands them back to the kernel when freed instead of
   // letting glibc's per-thread arenas keep them resident.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  // Setting the mmap threshold also freezes the trim threshold at 128 KiB:
-  // each FindMissingBlobs of 10k digests would then give its heap back and
-  // fault it in again. Keep up to 32 MiB of freed heap for reuse.
-  mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;

@@ -34,6 +34,17 @@ class MetadataStore {
 
   virtual Status PutRevocation(const Revocation& r) = 0;
   virtual Result<std::vector<Revocation>> ListRevocations() = 0;
+
+  // AlreadyExists when the name is taken.
+  virtual Status InsertRepo(const v1::Repo& repo) = 0;
+  virtual Result<std::optional<v1::Repo>> GetRepo(const std::string& name) = 0;
+  virtual Result<std::vector<v1::Repo>> ListRepos() = 0;
+
+  virtual Status InsertWorkspace(const v1::Workspace& ws) = 0;
+  virtual Result<std::optional<v1::Workspace>> GetWorkspace(const std::string& name) = 0;
+  // All owners when owner is empty; sorted by name.
+  virtual Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) = 0;
+  virtual Status DeleteWorkspace(const std::string& name) = 0;
 };
 
 }  // namespace cifs

@@ -54,6 +54,17 @@ CREATE TABLE IF NOT EXISTS build_logs (
   data BLOB NOT NULL,
   PRIMARY KEY (build_id, offset)
 );
+CREATE TABLE IF NOT EXISTS repos (
+  name TEXT PRIMARY KEY,
+  record BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workspaces (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  record BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces(owner, name);
 CREATE TABLE IF NOT EXISTS revocations (
   name TEXT PRIMARY KEY,
   revoked_before_ms INTEGER NOT NULL,
@@ -188,6 +199,89 @@ Result<std::vector<Revocation>> SqliteMetadataStore::ListRevocations() {
   std::vector<Revocation> out;
   while (st.Step() == SQLITE_ROW) out.push_back({st.ColText(0), st.ColInt(1), st.ColText(2)});
   return out;
+}
+
+template <typename Message>
+Result<std::optional<Message>> SqliteMetadataStore::GetRecord(const char* sql, const std::string& key) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, sql);
+  if (!st.ok()) return SqlError(db_, "prepare get");
+  st.Text(1, key);
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<Message>();
+  if (rc != SQLITE_ROW) return SqlError(db_, "get");
+  Message m;
+  if (!m.ParseFromString(st.ColBlob(0))) return Status::DataLoss("record " + key + " is corrupt");
+  return std::optional<Message>(std::move(m));
+}
+
+template <typename Message>
+Result<std::vector<Message>> SqliteMetadataStore::ListRecords(const char* sql, const std::string& key) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, sql);
+  if (!st.ok()) return SqlError(db_, "prepare list");
+  if (!key.empty()) st.Text(1, key);
+  std::vector<Message> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    Message m;
+    if (m.ParseFromString(st.ColBlob(0))) out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "list");
+  return out;
+}
+
+Status SqliteMetadataStore::InsertRepo(const v1::Repo& repo) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT INTO repos(name, record) VALUES(?,?)");
+  if (!st.ok()) return SqlError(db_, "prepare insert repo");
+  st.Text(1, repo.name());
+  st.Blob(2, repo.SerializeAsString());
+  int rc = st.Step();
+  if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a repository named '" + repo.name() + "' exists");
+  if (rc != SQLITE_DONE) return SqlError(db_, "insert repo");
+  return Status::Ok();
+}
+
+Result<std::optional<v1::Repo>> SqliteMetadataStore::GetRepo(const std::string& name) {
+  return GetRecord<v1::Repo>("SELECT record FROM repos WHERE name = ?", name);
+}
+
+Result<std::vector<v1::Repo>> SqliteMetadataStore::ListRepos() {
+  return ListRecords<v1::Repo>("SELECT record FROM repos ORDER BY name", "");
+}
+
+Status SqliteMetadataStore::InsertWorkspace(const v1::Workspace& ws) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT INTO workspaces(name, owner, repo, record) VALUES(?,?,?,?)");
+  if (!st.ok()) return SqlError(db_, "prepare insert workspace");
+  st.Text(1, ws.name());
+  st.Text(2, ws.owner());
+  st.Text(3, ws.repo());
+  st.Blob(4, ws.SerializeAsString());
+  int rc = st.Step();
+  if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a workspace named '" + ws.name() + "' exists");
+  if (rc != SQLITE_DONE) return SqlError(db_, "insert workspace");
+  return Status::Ok();
+}
+
+Result<std::optional<v1::Workspace>> SqliteMetadataStore::GetWorkspace(const std::string& name) {
+  return GetRecord<v1::Workspace>("SELECT record FROM workspaces WHERE name = ?", name);
+}
+
+Result<std::vector<v1::Workspace>> SqliteMetadataStore::ListWorkspaces(const std::string& owner) {
+  if (owner.empty()) return ListRecords<v1::Workspace>("SELECT record FROM workspaces ORDER BY name", "");
+  return ListRecords<v1::Workspace>("SELECT record FROM workspaces WHERE owner = ? ORDER BY name", owner);
+}
+
+Status SqliteMetadataStore::DeleteWorkspace(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "DELETE FROM workspaces WHERE name = ?");
+  if (!st.ok()) return SqlError(db_, "prepare delete workspace");
+  st.Text(1, name);
+  if (st.Step() != SQLITE_DONE) return SqlError(db_, "delete workspace");
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("no workspace '" + name + "'");
+  return Status::Ok();
 }
 
 }  // namespace cifs

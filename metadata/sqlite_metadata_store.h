@@ -22,10 +22,22 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) override;
   Status PutRevocation(const Revocation& r) override;
   Result<std::vector<Revocation>> ListRevocations() override;
+  Status InsertRepo(const v1::Repo& repo) override;
+  Result<std::optional<v1::Repo>> GetRepo(const std::string& name) override;
+  Result<std::vector<v1::Repo>> ListRepos() override;
+  Status InsertWorkspace(const v1::Workspace& ws) override;
+  Result<std::optional<v1::Workspace>> GetWorkspace(const std::string& name) override;
+  Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) override;
+  Status DeleteWorkspace(const std::string& name) override;
 
  private:
   SqliteMetadataStore() = default;
   Status Exec(const char* sql);
+  // Records stored as serialized protos beside their indexed columns.
+  template <typename Message>
+  Result<std::optional<Message>> GetRecord(const char* sql, const std::string& key);
+  template <typename Message>
+  Result<std::vector<Message>> ListRecords(const char* sql, const std::string& key);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;

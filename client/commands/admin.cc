@@ -141,8 +141,8 @@ int UserRevoke(const std::string& name) {
 
 }  // namespace
 
-void RegisterAdminCommands(CLI::App& app, ExitCode* exit_code) {
-  auto* admin = app.add_subcommand("admin", "farm administration (CA, users)");
+CLI::App* RegisterAdminCommands(CLI::App& app, ExitCode* exit_code) {
+  auto* admin = app.add_subcommand("admin", "farm administration (CA, users, repositories, workspaces)");
   admin->require_subcommand(1);
 
   auto* ca = admin->add_subcommand("ca", "the farm's certificate authority");
@@ -173,6 +173,7 @@ void RegisterAdminCommands(CLI::App& app, ExitCode* exit_code) {
   auto* revoke = user->add_subcommand("revoke", "make the farm refuse every certificate issued to a user so far");
   revoke->add_option("NAME", *revoke_name, "user name")->required();
   revoke->callback([revoke_name, exit_code] { *exit_code = UserRevoke(*revoke_name); });
+  return admin;
 }
 
 }  // namespace cifs

@@ -9,7 +9,9 @@ namespace cifs {
 // Set by the chosen command's callback; main returns it.
 using ExitCode = int;
 
-void RegisterAdminCommands(CLI::App& app, ExitCode* exit_code);
+// Returns the `admin` subcommand so other groups can add to it.
+CLI::App* RegisterAdminCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_code);
 void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);

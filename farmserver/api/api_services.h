@@ -5,6 +5,7 @@
 #include "farmserver/auth.h"
 #include "farmserver/bes/build_recorder.h"
 #include "metadata/metadata_store.h"
+#include "workspace/provisioner.h"
 
 namespace cifs {
 
@@ -38,17 +39,37 @@ class BuildsService final : public v1::Builds::Service {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(MetadataStore* metadata, Authenticator* auth, Logger* log)
-      : metadata_(metadata), auth_(auth), log_(log) {}
+  AdminService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, Logger* log)
+      : metadata_(metadata), auth_(auth), provisioner_(provisioner), log_(log) {}
   grpc::Status RevokeUser(grpc::ServerContext* ctx, const v1::RevokeUserRequest* req,
                           v1::RevokeUserResponse* resp) override;
   grpc::Status ListRevocations(grpc::ServerContext* ctx, const v1::ListRevocationsRequest* req,
                                v1::ListRevocationsResponse* resp) override;
+  // Repositories and workspaces (admin_workspaces.cc).
+  grpc::Status AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRequest* req, v1::Repo* resp) override;
+  grpc::Status ListRepos(grpc::ServerContext* ctx, const v1::ListReposRequest* req,
+                         v1::ListReposResponse* resp) override;
+  grpc::Status CreateWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                               v1::Workspace* resp) override;
+  grpc::Status DeleteWorkspace(grpc::ServerContext* ctx, const v1::DeleteWorkspaceRequest* req,
+                               v1::DeleteWorkspaceResponse* resp) override;
 
  private:
   MetadataStore* metadata_;
   Authenticator* auth_;
+  Provisioner* provisioner_;
   Logger* log_;
+};
+
+class WorkspacesService final : public v1::Workspaces::Service {
+ public:
+  WorkspacesService(MetadataStore* metadata, Authenticator* auth) : metadata_(metadata), auth_(auth) {}
+  grpc::Status ListWorkspaces(grpc::ServerContext* ctx, const v1::ListWorkspacesRequest* req,
+                              v1::ListWorkspacesResponse* resp) override;
+
+ private:
+  MetadataStore* metadata_;
+  Authenticator* auth_;
 };
 
 }  // namespace cifs

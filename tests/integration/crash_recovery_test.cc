@@ -19,23 +19,13 @@ namespace {
 namespace re = build::bazel::remote::execution::v2;
 namespace bs = google::bytestream;
 
-std::string Blob(int i, size_t size) {
-  std::string s(size, '\0');
-  uint64_t x = 0x12345678ULL * (i + 1);
-  for (auto& c : s) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    c = static_cast<char>(x >> 56);
-  }
-  return s;
-}
-
 TEST(CrashRecoveryTest, KillNineDuringUploadsServesOnlyVerifiedBlobs) {
   DevFarm farm;
   constexpr int kBlobs = 24;
   std::vector<std::string> blobs;
   std::vector<Digest> digests;
   for (int i = 0; i < kBlobs; ++i) {
-    blobs.push_back(Blob(i, (i % 3 == 0) ? (8 << 20) + i : 20000 + i));
+    blobs.push_back(TestBlob(i, (i % 3 == 0) ? (8 << 20) + i : 20000 + i));
     digests.push_back(ComputeDigest(blobs.back()));
   }
   std::atomic<int> next{0};
@@ -69,7 +59,7 @@ TEST(CrashRecoveryTest, KillNineDuringUploadsServesOnlyVerifiedBlobs) {
   std::thread t1(uploader), t2(uploader);
   // One upload certainly half-way at the kill: half its bytes sent, and the
   // farm confirms it holds them.
-  std::string half_blob = Blob(1000, 4 << 20);
+  std::string half_blob = TestBlob(1000, 4 << 20);
   Digest half = ComputeDigest(half_blob);
   std::string half_name = "uploads/half/blobs/" + half.hash + "/" + std::to_string(half.size);
   auto half_stub = bs::ByteStream::NewStub(farm.Channel("alice"));

@@ -56,6 +56,18 @@ grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::stri
   return writer->Finish();
 }
 
+std::string TestBlob(int seed, size_t size) {
+  std::string s(size, '\0');
+  uint64_t x = 0x2545F4914F6CDD1DULL * static_cast<uint64_t>(seed + 7);
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

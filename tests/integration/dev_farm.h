@@ -70,6 +70,9 @@ grpc::Status BatchUpload(const std::shared_ptr<grpc::Channel>& ch, const std::st
 grpc::Status WriteOnce(const std::shared_ptr<grpc::Channel>& ch, const std::string& name, const std::string& data,
                        bool finish = true);
 
+// Deterministic incompressible bytes for test blobs.
+std::string TestBlob(int seed, size_t size);
+
 std::string ReadText(const std::string& path);
 // Resident memory of a process in bytes (VmRSS).
 int64_t ResidentBytes(int pid);

@@ -17,18 +17,6 @@ namespace {
 namespace re = build::bazel::remote::execution::v2;
 namespace bs = google::bytestream;
 
-std::string Blob(int i, size_t size) {
-  std::string s(size, '\0');
-  uint64_t x = 0x2545F4914F6CDD1DULL * (i + 7);
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
-
 std::string ReadBack(bs::ByteStream::Stub* stub, const Digest& d, grpc::Status* status) {
   grpc::ClientContext ctx;
   bs::ReadRequest r;
@@ -61,7 +49,7 @@ TEST(FullDiskTest, RefusesNewBlobsKeepsOldOnesAndKeepsServing) {
   std::vector<Digest> stored;
   grpc::Status refused;
   for (int i = 0; i < 40; ++i) {
-    std::string data = Blob(i, 8 << 20);
+    std::string data = TestBlob(i, 8 << 20);
     Digest d = ComputeDigest(data);
     auto s = WriteOnce(ch, "uploads/fill-" + std::to_string(i) + "/blobs/" + d.hash + "/" + std::to_string(d.size),
                        data);

@@ -1,0 +1,112 @@
+// Admin: repositories and workspaces; Workspaces: listing them.
+#include <chrono>
+
+#include "farmserver/api/api_services.h"
+
+namespace cifs {
+
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRequest* req, v1::Repo* resp) {
+  auto id = auth_->Require(ctx, Role::kAdmin);
+  if (!id.ok()) return ToGrpc(id.status());
+  Status valid = ValidateResourceName("repository", req->name());
+  if (!valid.ok()) return ToGrpc(valid);
+  auto existing = metadata_->GetRepo(req->name());
+  if (!existing.ok()) return ToGrpc(existing.status());
+  if (existing->has_value()) {
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "a repository named '" + req->name() + "' exists");
+  }
+  auto mirror = provisioner_->Mirror(req->name(), req->url());
+  if (!mirror.ok()) return ToGrpc(mirror.status());
+  resp->set_name(req->name());
+  resp->set_url(req->url());
+  resp->set_default_branch(mirror->default_branch);
+  resp->set_created_ms(NowMs());
+  resp->set_created_by(id->name);
+  Status s = metadata_->InsertRepo(*resp);
+  if (!s.ok()) return ToGrpc(s);
+  log_->Info("repo_added", {{"repo", req->name()}, {"url", req->url()}, {"by", id->name}});
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListRepos(grpc::ServerContext* ctx, const v1::ListReposRequest*,
+                                     v1::ListReposResponse* resp) {
+  auto id = auth_->Require(ctx, Role::kAdmin);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto repos = metadata_->ListRepos();
+  if (!repos.ok()) return ToGrpc(repos.status());
+  for (auto& r : *repos) *resp->add_repos() = std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                                           v1::Workspace* resp) {
+  auto id = auth_->Require(ctx, Role::kAdmin);
+  if (!id.ok()) return ToGrpc(id.status());
+  for (Status s : {ValidateResourceName("workspace", req->name()), ValidateUserName(req->owner())}) {
+    if (!s.ok()) return ToGrpc(s);
+  }
+  auto repo = metadata_->GetRepo(req->repo());
+  if (!repo.ok()) return ToGrpc(repo.status());
+  if (!repo->has_value()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "no repository '" + req->repo() + "' (add it with `cifs admin repo add`)");
+  }
+  auto existing = metadata_->GetWorkspace(req->name());
+  if (!existing.ok()) return ToGrpc(existing.status());
+  if (existing->has_value()) {
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "a workspace named '" + req->name() + "' exists");
+  }
+  std::string branch = req->branch().empty() ? (*repo)->default_branch() : req->branch();
+  auto head = provisioner_->CreateWorkspace(req->repo(), (*repo)->url(), req->name(), branch);
+  if (!head.ok()) return ToGrpc(head.status());
+  resp->set_name(req->name());
+  resp->set_owner(req->owner());
+  resp->set_repo(req->repo());
+  resp->set_branch(branch);
+  resp->set_created_ms(NowMs());
+  resp->set_head_commit(*head);
+  Status s = metadata_->InsertWorkspace(*resp);
+  if (!s.ok()) {
+    provisioner_->DeleteWorkspace(req->name());
+    return ToGrpc(s);
+  }
+  log_->Info("workspace_created",
+             {{"workspace", req->name()}, {"owner", req->owner()}, {"repo", req->repo()}, {"branch", branch},
+              {"by", id->name}});
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DeleteWorkspace(grpc::ServerContext* ctx, const v1::DeleteWorkspaceRequest* req,
+                                           v1::DeleteWorkspaceResponse*) {
+  auto id = auth_->Require(ctx, Role::kAdmin);
+  if (!id.ok()) return ToGrpc(id.status());
+  Status valid = ValidateResourceName("workspace", req->name());
+  if (!valid.ok()) return ToGrpc(valid);
+  Status s = metadata_->DeleteWorkspace(req->name());
+  if (!s.ok()) return ToGrpc(s);
+  s = provisioner_->DeleteWorkspace(req->name());
+  if (!s.ok()) return ToGrpc(s);
+  log_->Info("workspace_deleted", {{"workspace", req->name()}, {"by", id->name}});
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspacesService::ListWorkspaces(grpc::ServerContext* ctx, const v1::ListWorkspacesRequest* req,
+                                               v1::ListWorkspacesResponse* resp) {
+  auto id = req->all_users() ? auth_->Require(ctx, Role::kLead) : auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  // Admins manage every workspace, so they see every one.
+  bool all = req->all_users() || id->role == Role::kAdmin;
+  auto list = metadata_->ListWorkspaces(all ? std::string() : id->name);
+  if (!list.ok()) return ToGrpc(list.status());
+  for (auto& w : *list) *resp->add_workspaces() = std::move(w);
+  return grpc::Status::OK;
+}
+
+}  // namespace cifs

@@ -1,0 +1,186 @@
+#include "workspace/provisioner.h"
+
+#include <filesystem>
+
+#include "common/files.h"
+
+namespace cifs {
+
+namespace fs = std::filesystem;
+
+Status ValidateResourceName(const char* what, const std::string& name) {
+  if (name.empty() || name.size() > 64) return Status::InvalidArgument(std::string(what) + " name must be 1 to 64 characters");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return Status::InvalidArgument(std::string(what) + " name '" + name + "' may only hold a-z, 0-9, '-', '_' and '.'");
+    }
+  }
+  if (name[0] == '.' || name[0] == '-') {
+    return Status::InvalidArgument(std::string(what) + " name must not start with '.' or '-'");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBranchName(const std::string& branch) {
+  int valid = 0;
+  if (branch.empty() || branch[0] == '-' ||
+      git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) != 0 || !valid) {
+    return Status::InvalidArgument("'" + branch + "' is not a valid branch name");
+  }
+  return Status::Ok();
+}
+
+Provisioner::Provisioner(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+
+Status Provisioner::Init() {
+  CIFS_RETURN_IF_ERROR(MakeDirs(state_dir_ + "/repos", 0700));
+  return MakeDirs(state_dir_ + "/workspaces", 0755);
+}
+
+namespace {
+
+Status Fetch(git_remote* remote, const char* why) {
+  git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+  opts.prune = GIT_FETCH_PRUNE;
+  if (git_remote_fetch(remote, nullptr, &opts, why) != 0) return git::Error("cannot fetch from the upstream");
+  return Status::Ok();
+}
+
+// The upstream's default branch (its HEAD), else main, else master.
+std::string DefaultBranch(git_repository* mirror, git_remote* remote) {
+  git_buf buf = GIT_BUF_INIT;
+  std::string branch;
+  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, nullptr, nullptr, nullptr) == 0) {
+    if (git_remote_default_branch(&buf, remote) == 0) {
+      branch = std::string(buf.ptr, buf.size);
+      if (branch.rfind("refs/heads/", 0) == 0) branch = branch.substr(11);
+    }
+    git_buf_dispose(&buf);
+    git_remote_disconnect(remote);
+  }
+  if (!branch.empty()) return branch;
+  for (const char* candidate : {"main", "master"}) {
+    git_oid oid;
+    if (git_reference_name_to_id(&oid, mirror, (std::string("refs/heads/") + candidate).c_str()) == 0) {
+      return candidate;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::string& url) {
+  CIFS_RETURN_IF_ERROR(ValidateResourceName("repository", name));
+  if (url.empty() || url[0] == '-') return Status::InvalidArgument("'" + url + "' is not a git URL");
+  std::lock_guard lock(mirror_mu_);
+  std::string path = MirrorPath(name);
+  if (fs::exists(path)) return Status::AlreadyExists("a mirror of '" + name + "' exists already");
+  auto fail = [&](Status s) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    return s;
+  };
+  git_repository* raw = nullptr;
+  if (git_repository_init(&raw, path.c_str(), /*is_bare=*/1) != 0) return fail(git::Error("cannot create mirror"));
+  git::Repository repo(raw);
+  git_remote* rraw = nullptr;
+  if (git_remote_create_with_fetchspec(&rraw, repo.get(), "origin", url.c_str(), "+refs/heads/*:refs/heads/*") != 0) {
+    return fail(git::Error("cannot add the upstream"));
+  }
+  git::Remote remote(rraw);
+  Status s = Fetch(remote.get(), "cifs: mirror");
+  if (!s.ok()) return fail(Status::FailedPrecondition("cannot clone " + url + ": " + s.message()));
+  MirrorInfo info;
+  info.default_branch = DefaultBranch(repo.get(), remote.get());
+  if (info.default_branch.empty()) return fail(Status::FailedPrecondition(url + " has no branches"));
+  git_repository_set_head(repo.get(), ("refs/heads/" + info.default_branch).c_str());
+  return info;
+}
+
+Status Provisioner::Refresh(const std::string& name) {
+  std::lock_guard lock(mirror_mu_);
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, MirrorPath(name).c_str()) != 0) return git::Error("cannot open the mirror of " + name);
+  git::Repository repo(raw);
+  git_remote* rraw = nullptr;
+  if (git_remote_lookup(&rraw, repo.get(), "origin") != 0) return git::Error("mirror of " + name + " has no upstream");
+  git::Remote remote(rraw);
+  return Fetch(remote.get(), "cifs: refresh");
+}
+
+Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, const std::string& upstream_url,
+                                                 const std::string& ws, const std::string& branch) {
+  CIFS_RETURN_IF_ERROR(ValidateResourceName("workspace", ws));
+  CIFS_RETURN_IF_ERROR(ValidateBranchName(branch));
+  // Start from the upstream's tip, not from whenever the mirror last fetched.
+  Status refreshed = Refresh(repo_name);
+  if (!refreshed.ok()) return Status::Unavailable("cannot update the mirror: " + refreshed.message());
+
+  git_oid tip;
+  {
+    git_repository* raw = nullptr;
+    if (git_repository_open_bare(&raw, MirrorPath(repo_name).c_str()) != 0) {
+      return git::Error("cannot open the mirror of " + repo_name);
+    }
+    git::Repository mirror(raw);
+    if (git_reference_name_to_id(&tip, mirror.get(), ("refs/heads/" + branch).c_str()) != 0) {
+      return Status::NotFound("repository '" + repo_name + "' has no branch '" + branch + "'");
+    }
+  }
+
+  std::string path = WorkspacePath(ws);
+  if (fs::exists(path)) return Status::AlreadyExists("workspace directory " + path + " exists already");
+  auto fail = [&](Status s) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    return s;
+  };
+  git_repository* raw = nullptr;
+  if (git_repository_init(&raw, path.c_str(), /*is_bare=*/0) != 0) return fail(git::Error("cannot create workspace"));
+  git::Repository repo(raw);
+  // Borrow every object from the mirror instead of copying them.
+  Status alt = WriteFileAtomic(path + "/.git/objects/info/alternates",
+                               fs::absolute(MirrorPath(repo_name) + "/objects").string() + "\n");
+  if (!alt.ok()) return fail(alt);
+
+  git_remote* rraw = nullptr;
+  if (git_remote_create(&rraw, repo.get(), "origin", upstream_url.c_str()) != 0) {
+    return fail(git::Error("cannot add the upstream"));
+  }
+  git::Remote remote(rraw);
+  git_reference* ref = nullptr;
+  if (git_reference_create(&ref, repo.get(), ("refs/remotes/origin/" + branch).c_str(), &tip, 1, "cifs: mirror") != 0) {
+    return fail(git::Error("cannot create the remote branch"));
+  }
+  git::Reference remote_ref(ref);
+  git_commit* craw = nullptr;
+  if (git_commit_lookup(&craw, repo.get(), &tip) != 0) return fail(git::Error("cannot read the branch's commit"));
+  git::Commit commit(craw);
+  if (git_branch_create(&ref, repo.get(), branch.c_str(), commit.get(), 1) != 0) {
+    return fail(git::Error("cannot create the branch"));
+  }
+  git::Reference local(ref);
+  if (git_branch_set_upstream(local.get(), ("origin/" + branch).c_str()) != 0 ||
+      git_repository_set_head(repo.get(), ("refs/heads/" + branch).c_str()) != 0) {
+    return fail(git::Error("cannot set up the branch"));
+  }
+  git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
+  co.checkout_strategy = GIT_CHECKOUT_FORCE;
+  if (git_checkout_head(repo.get(), &co) != 0) return fail(git::Error("cannot check out " + branch));
+  char hex[GIT_OID_HEXSZ + 1] = {};
+  git_oid_tostr(hex, sizeof hex, &tip);
+  return std::string(hex);
+}
+
+Status Provisioner::DeleteWorkspace(const std::string& ws) {
+  CIFS_RETURN_IF_ERROR(ValidateResourceName("workspace", ws));
+  std::error_code ec;
+  // remove_all does not follow symlinks: nothing outside the workspace goes.
+  fs::remove_all(WorkspacePath(ws), ec);
+  if (ec) return Status::Internal("cannot remove workspace " + ws + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace cifs

@@ -1,0 +1,50 @@
+// Makes the farm's git copies: a bare mirror per registered repository and a
+// working copy per workspace. A workspace borrows its objects from the mirror
+// (git alternates), so a second workspace of the same repository costs a
+// checkout, not another clone.
+//
+//   STATE/repos/NAME.git        mirror of the upstream's branches
+//   STATE/workspaces/NAME/      working copy, remote `origin` = upstream
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "workspace/git.h"
+
+namespace cifs {
+
+struct MirrorInfo {
+  std::string default_branch;
+};
+
+class Provisioner {
+ public:
+  explicit Provisioner(std::string state_dir);
+
+  Status Init();
+  // Clones the upstream at `url` as the mirror of repository `name`.
+  Result<MirrorInfo> Mirror(const std::string& name, const std::string& url);
+  // Fetches new commits of every branch into the mirror.
+  Status Refresh(const std::string& name);
+  // Creates workspace `ws` on `branch` of repository `repo`; returns the
+  // checked-out commit.
+  Result<std::string> CreateWorkspace(const std::string& repo, const std::string& upstream_url,
+                                      const std::string& ws, const std::string& branch);
+  Status DeleteWorkspace(const std::string& ws);
+
+  std::string MirrorPath(const std::string& repo) const { return state_dir_ + "/repos/" + repo + ".git"; }
+  std::string WorkspacePath(const std::string& ws) const { return state_dir_ + "/workspaces/" + ws; }
+
+ private:
+  git::Library library_;
+  std::string state_dir_;
+  std::mutex mirror_mu_;  // one fetch into a mirror at a time
+};
+
+// Repository and workspace names become directory names: keep them boring.
+Status ValidateResourceName(const char* what, const std::string& name);
+Status ValidateBranchName(const std::string& branch);
+
+}  // namespace cifs
