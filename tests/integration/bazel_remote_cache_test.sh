@@ -68,7 +68,23 @@ bob=$(as_user bob "$CIFS" builds --json)
 check "bob does not see alice's builds" test "$(jq length <<<"$bob")" -eq 0
 check "bob cannot read alice's log" bash -c "! CIFS_CONFIG=$FARM/users/bob/config.toml $CIFS logs $inv1 >/dev/null 2>&1"
 
-# 5. kill -9 of the farm while Bazel is working: after a restart Bazel builds on
+# 5. following a running build's log from another terminal
+bazel_cmd test //app:slow_test --nocache_test_results >"$TMP/slow.log" 2>&1 &
+slow_pid=$!
+running=""
+for _ in $(seq 1 200); do
+  running=$(as_user alice "$CIFS" builds --json | jq -r '.[] | select(.finished == false) | .id' | head -n1)
+  [[ -n $running ]] && break
+  sleep 0.1
+done
+check "a running build shows up in cifs builds" test -n "$running"
+followed=$(as_user alice "$CIFS" logs "$running" -f 2>&1)
+wait "$slow_pid"; slow_rc=$?
+check "the followed build passed (exit $slow_rc)" test "$slow_rc" -eq 0
+check "cifs logs -f returned with the build's end" contains "$followed" "status: SUCCESS (exit code 0)"
+check "cifs logs -f carried the live output" contains "$followed" "slow_test"
+
+# 6. kill -9 of the farm while Bazel is working: after a restart Bazel builds on
 echo 'std::string Greet(const std::string& who) { return "hello, " + who; }  // v2' >>lib/greet.cc
 sed -i '$d' lib/greet.cc
 echo '// edited' >>lib/greet.cc
