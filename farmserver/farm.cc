@@ -60,6 +60,11 @@ Status Farm::Start() {
   // Requests larger than this are refused by gRPC with RESOURCE_EXHAUSTED.
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
   builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  // gRPC grows a stream's receive window with the bandwidth it measures (BDP
+  // probing); on loopback that let one fast uploader park 100+ MiB in the
+  // farm's memory while the disk was busy. A fixed window bounds it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
            builds_api_.get(), admin_api_.get(), workspaces_api_.get()}) {
