@@ -432,11 +432,17 @@ void RocksDbStore::TouchLocked(Entry& e, int64_t now_s) {
 std::vector<size_t> RocksDbStore::FindMissing(const std::vector<DigestRef>& digests) {
   std::vector<size_t> missing;
   const int64_t now = NowSeconds();
-  char buf[40];
+  // Keys first, so lookups can prefetch the slots of the ones a few ahead.
+  constexpr size_t kAhead = 8;
+  std::vector<std::array<char, 40>> keys(digests.size());
+  for (size_t i = 0; i < digests.size(); ++i) DigestKeyInto(digests[i], keys[i].data());
+  auto key = [&](size_t i) { return std::string_view(keys[i].data(), keys[i].size()); };
   std::lock_guard lock(mu_);
+  for (size_t i = 0; i < std::min(kAhead, keys.size()); ++i) index_.Prefetch(key(i));
   for (size_t i = 0; i < digests.size(); ++i) {
+    if (i + kAhead < keys.size()) index_.Prefetch(key(i + kAhead));
     if (digests[i].size == 0) continue;  // the empty blob is always present
-    Entry* e = index_.Find(DigestKeyInto(digests[i], buf));
+    Entry* e = index_.Find(key(i));
     if (!e) {
       missing.push_back(i);
     } else {
