@@ -17,7 +17,7 @@ Result<std::unique_ptr<FarmClient>> FarmClient::Connect(const ClientConfig& conf
   tls.pem_private_key = *key;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 << 20);
-  auto client = std::unique_ptr<FarmClient>(new FarmClient());
+  auto client = std::make_unique<FarmClient>(Passkey());
   client->config_ = config;
   client->channel_ = grpc::CreateCustomChannel(config.farm, grpc::SslCredentials(tls), args);
   return client;

@@ -12,7 +12,12 @@
 namespace cifs {
 
 class FarmClient {
+  struct Passkey {
+    explicit Passkey() = default;
+  };
+
  public:
+  explicit FarmClient(Passkey) {}
   static Result<std::unique_ptr<FarmClient>> Connect(const ClientConfig& config);
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   const ClientConfig& config() const { return config_; }

@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS revocations (
 }  // namespace
 
 Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
-  std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore());  // private constructor
+  auto store = std::make_unique<SqliteMetadataStore>(Passkey());
   if (sqlite3_open_v2(path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     return SqlError(store->db_, "cannot open metadata database " + path);

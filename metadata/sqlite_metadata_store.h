@@ -31,7 +31,14 @@ class SqliteMetadataStore : public MetadataStore {
   Status DeleteWorkspace(const std::string& name) override;
 
  private:
-  SqliteMetadataStore() = default;
+  struct Passkey {
+    explicit Passkey() = default;
+  };
+
+ public:
+  explicit SqliteMetadataStore(Passkey) {}
+
+ private:
   Status Exec(const char* sql);
   // Records stored as serialized protos beside their indexed columns.
   template <typename Message>

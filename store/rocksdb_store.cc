@@ -323,7 +323,7 @@ class FileBlobReader : public BlobReader {
 // ---------------------------------------------------------------------------
 
 Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
-  std::unique_ptr<RocksDbStore> store(new RocksDbStore(options));  // private constructor
+  auto store = std::make_unique<RocksDbStore>(Passkey(), options);
   CIFS_RETURN_IF_ERROR(store->OpenDb());
   store->files_ = std::make_unique<BlobFiles>(options.path + "/files");
   CIFS_RETURN_IF_ERROR(store->files_->Init());

@@ -87,7 +87,15 @@ class RocksDbStore : public ContentStore, public ActionCache {
     std::list<std::string>::iterator lru;  // valid when pins == 0
   };
 
-  explicit RocksDbStore(RocksDbStoreOptions options) : options_(std::move(options)) {}
+  // Only Open() can make one (passkey), yet std::make_unique works.
+  struct Passkey {
+    explicit Passkey() = default;
+  };
+
+ public:
+  RocksDbStore(Passkey, RocksDbStoreOptions options) : options_(std::move(options)) {}
+
+ private:
   Status OpenDb();
   Status CheckFreeSpace(int64_t incoming_bytes) const;
   Status LoadIndex();
