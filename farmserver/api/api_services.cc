@@ -1,12 +1,13 @@
 #include "farmserver/api/api_services.h"
 
+#include "farmserver/api/response_limits.h"
+
 namespace cifs {
 
 namespace {
 constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 10000;
 constexpr int64_t kLogChunkBytes = 256 << 10;
-constexpr size_t kMaxResponseBytes = 3 << 20;  // gRPC's limit is 4 MiB
 }  // namespace
 
 grpc::Status FarmService::WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) {
@@ -54,6 +55,7 @@ grpc::Status BuildsService::GetBuild(grpc::ServerContext* ctx, const v1::GetBuil
   auto b = Visible(ctx, req->id());
   if (!b.ok()) return ToGrpc(b.status());
   *resp = std::move(*b);
+  TrimTargetsToFit(resp, kMaxResponseBytes);
   return grpc::Status::OK;
 }
 
