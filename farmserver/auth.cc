@@ -1,5 +1,7 @@
 #include "farmserver/auth.h"
 
+#include "common/clock.h"
+
 #include <chrono>
 
 namespace cifs {
@@ -68,9 +70,7 @@ Result<Identity> Authenticator::Require(const grpc::ServerContext* ctx, Role rol
 
 Status Authenticator::Revoke(const std::string& name, const std::string& by, int64_t* revoked_before_ms) {
   CIFS_RETURN_IF_ERROR(ValidateUserName(name));
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = NowMs();
   CIFS_RETURN_IF_ERROR(metadata_->PutRevocation({name, now, by}));
   std::lock_guard lock(mu_);
   revoked_before_ms_[name] = now;

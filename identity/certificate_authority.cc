@@ -1,5 +1,7 @@
 #include "identity/certificate_authority.h"
 
+#include "common/clock.h"
+
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -9,7 +11,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <chrono>
 #include <memory>
 
 namespace cifs {
@@ -45,9 +46,7 @@ std::string PemOf(X509* cert) {
 // The serial carries the issue time in milliseconds in its high bits, then
 // 64 random bits: revocation by cut-off compares exact issue times.
 bool SetSerial(X509* cert) {
-  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  int64_t ms = NowMs();
   unsigned char bytes[16];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(ms >> (56 - 8 * i));
   if (RAND_bytes(bytes + 8, 8) != 1) return false;

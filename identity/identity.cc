@@ -1,5 +1,7 @@
 #include "identity/identity.h"
 
+#include "common/names.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -26,15 +28,7 @@ Result<Role> ParseRole(const std::string& s) {
   return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead or admin)");
 }
 
-Status ValidateUserName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return Status::InvalidArgument("user name must be 1 to 64 characters");
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-    if (!ok) return Status::InvalidArgument("user name '" + name + "' may only hold a-z, 0-9, '-', '_' and '.'");
-  }
-  if (name[0] == '.' || name[0] == '-') return Status::InvalidArgument("user name must not start with '.' or '-'");
-  return Status::Ok();
-}
+Status ValidateUserName(const std::string& name) { return ValidateName("user", name); }
 
 namespace {
 std::string EntryText(X509_NAME* subject, int nid) {

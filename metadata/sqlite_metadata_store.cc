@@ -113,16 +113,7 @@ Status SqliteMetadataStore::UpsertBuild(const v1::Build& build) {
 }
 
 Result<std::optional<v1::Build>> SqliteMetadataStore::GetBuild(const std::string& id) {
-  std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT record FROM builds WHERE id = ?");
-  if (!st.ok()) return SqlError(db_, "prepare get build");
-  st.Text(1, id);
-  int rc = st.Step();
-  if (rc == SQLITE_DONE) return std::optional<v1::Build>();
-  if (rc != SQLITE_ROW) return SqlError(db_, "get build");
-  v1::Build b;
-  if (!b.ParseFromString(st.ColBlob(0))) return Status::DataLoss("build record " + id + " is corrupt");
-  return std::optional<v1::Build>(std::move(b));
+  return GetRecord<v1::Build>("SELECT record FROM builds WHERE id = ?", id);
 }
 
 Result<std::vector<v1::Build>> SqliteMetadataStore::ListBuilds(const std::string& user, int limit) {

@@ -1,5 +1,7 @@
 #include "store/rocksdb_store.h"
 
+#include "common/clock.h"
+
 #include <openssl/rand.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -39,11 +41,6 @@ constexpr auto kHexValue = [] {
   return t;
 }();
 int HexVal(char c) { return kHexValue[static_cast<unsigned char>(c)]; }
-
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ChunkKey(const std::string& key, uint64_t gen, uint32_t index) {
   std::string k = key;
@@ -101,13 +98,8 @@ bool DecodeMeta(std::string_view v, MetaValue* m) {
 }  // namespace
 
 std::string DigestKey(const Digest& d) {
-  std::string k;
-  k.reserve(40);
-  for (size_t i = 0; i + 1 < d.hash.size(); i += 2) {
-    k.push_back(static_cast<char>(HexVal(d.hash[i]) << 4 | HexVal(d.hash[i + 1])));
-  }
-  PutBe(&k, static_cast<uint64_t>(d.size), 8);
-  return k;
+  char buf[40];
+  return std::string(DigestKeyInto(d, buf));
 }
 
 std::string_view DigestKeyInto(DigestRef d, char* out) {

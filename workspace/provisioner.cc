@@ -8,20 +8,6 @@ namespace cifs {
 
 namespace fs = std::filesystem;
 
-Status ValidateResourceName(const char* what, const std::string& name) {
-  if (name.empty() || name.size() > 64) return Status::InvalidArgument(std::string(what) + " name must be 1 to 64 characters");
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-    if (!ok) {
-      return Status::InvalidArgument(std::string(what) + " name '" + name + "' may only hold a-z, 0-9, '-', '_' and '.'");
-    }
-  }
-  if (name[0] == '.' || name[0] == '-') {
-    return Status::InvalidArgument(std::string(what) + " name must not start with '.' or '-'");
-  }
-  return Status::Ok();
-}
-
 Status ValidateBranchName(const std::string& branch) {
   int valid = 0;
   if (branch.empty() || branch[0] == '-' ||
@@ -72,7 +58,7 @@ std::string DefaultBranch(git_repository* mirror, git_remote* remote) {
 }  // namespace
 
 Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::string& url) {
-  CIFS_RETURN_IF_ERROR(ValidateResourceName("repository", name));
+  CIFS_RETURN_IF_ERROR(ValidateName("repository", name));
   if (url.empty() || url[0] == '-') return Status::InvalidArgument("'" + url + "' is not a git URL");
   std::lock_guard lock(mirror_mu_);
   std::string path = MirrorPath(name);
@@ -112,7 +98,7 @@ Status Provisioner::Refresh(const std::string& name) {
 
 Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, const std::string& upstream_url,
                                                  const std::string& ws, const std::string& branch) {
-  CIFS_RETURN_IF_ERROR(ValidateResourceName("workspace", ws));
+  CIFS_RETURN_IF_ERROR(ValidateName("workspace", ws));
   CIFS_RETURN_IF_ERROR(ValidateBranchName(branch));
   // Start from the upstream's tip, not from whenever the mirror last fetched.
   Status refreshed = Refresh(repo_name);
@@ -175,7 +161,7 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
 }
 
 Status Provisioner::DeleteWorkspace(const std::string& ws) {
-  CIFS_RETURN_IF_ERROR(ValidateResourceName("workspace", ws));
+  CIFS_RETURN_IF_ERROR(ValidateName("workspace", ws));
   std::error_code ec;
   // remove_all does not follow symlinks: nothing outside the workspace goes.
   fs::remove_all(WorkspacePath(ws), ec);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/names.h"
 #include "common/status.h"
 #include "workspace/git.h"
 
@@ -43,8 +44,6 @@ class Provisioner {
   std::mutex mirror_mu_;  // one fetch into a mirror at a time
 };
 
-// Repository and workspace names become directory names: keep them boring.
-Status ValidateResourceName(const char* what, const std::string& name);
 Status ValidateBranchName(const std::string& branch);
 
 }  // namespace cifs

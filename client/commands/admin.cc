@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
 #include "client/farm_client.h"
 #include "common/client_config.h"
@@ -125,18 +126,16 @@ int UserAdd(const UserAddArgs& a) {
 }
 
 int UserRevoke(const std::string& name) {
-  auto client = ConnectFromDefaultConfig();
-  if (!client.ok()) return Fail(client.status().message());
-  auto stub = v1::Admin::NewStub((*client)->channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::RevokeUserRequest req;
-  req.set_name(name);
-  v1::RevokeUserResponse resp;
-  auto s = stub->RevokeUser(&ctx, req, &resp);
-  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
-  std::cout << "revoked every certificate issued to " << name << " so far; the farm refuses them from now on\n";
-  return 0;
+  return CallFarm<v1::Admin>(std::chrono::seconds(30), [&](v1::Admin::Stub& stub, grpc::ClientContext& ctx) {
+    v1::RevokeUserRequest req;
+    req.set_name(name);
+    v1::RevokeUserResponse resp;
+    auto s = stub.RevokeUser(&ctx, req, &resp);
+    if (s.ok()) {
+      std::cout << "revoked every certificate issued to " << name << " so far; the farm refuses them from now on\n";
+    }
+    return s;
+  });
 }
 
 }  // namespace

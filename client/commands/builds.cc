@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
 #include "client/farm_client.h"
 
@@ -60,17 +61,14 @@ nlohmann::json ToJson(const v1::Build& b) {
 std::string StatusWord(const v1::Build& b) { return b.finished() ? b.exit_name() : std::string("RUNNING"); }
 
 int ListBuilds(bool all, bool json, int limit) {
-  auto client = ConnectFromDefaultConfig();
-  if (!client.ok()) return Fail(client.status().message());
-  auto stub = v1::Builds::NewStub((*client)->channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::ListBuildsRequest req;
-  req.set_all_users(all);
-  req.set_limit(limit);
   v1::ListBuildsResponse resp;
-  auto s = stub->ListBuilds(&ctx, req, &resp);
-  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
+  int rc = CallFarm<v1::Builds>(std::chrono::seconds(30), [&](v1::Builds::Stub& stub, grpc::ClientContext& ctx) {
+    v1::ListBuildsRequest req;
+    req.set_all_users(all);
+    req.set_limit(limit);
+    return stub.ListBuilds(&ctx, req, &resp);
+  });
+  if (rc != 0) return rc;
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& b : resp.builds()) out.push_back(ToJson(b));

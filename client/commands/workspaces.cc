@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
 #include "client/farm_client.h"
 
@@ -12,18 +13,11 @@ namespace cifs {
 namespace {
 
 // Cloning a large upstream can take a while; the farm answers when done.
-constexpr auto kProvisionDeadline = std::chrono::minutes(30);
+constexpr std::chrono::seconds kProvisionDeadline = std::chrono::minutes(30);
 
 template <typename Call>
 int WithAdmin(Call call) {
-  auto client = ConnectFromDefaultConfig();
-  if (!client.ok()) return Fail(client.status().message());
-  auto stub = v1::Admin::NewStub((*client)->channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kProvisionDeadline);
-  grpc::Status s = call(*stub, ctx);
-  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
-  return 0;
+  return CallFarm<v1::Admin>(kProvisionDeadline, call);
 }
 
 nlohmann::json ToJson(const v1::Workspace& w) {
@@ -32,16 +26,14 @@ nlohmann::json ToJson(const v1::Workspace& w) {
 }
 
 int ListWorkspaces(bool all, bool json) {
-  auto client = ConnectFromDefaultConfig();
-  if (!client.ok()) return Fail(client.status().message());
-  auto stub = v1::Workspaces::NewStub((*client)->channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::ListWorkspacesRequest req;
-  req.set_all_users(all);
   v1::ListWorkspacesResponse resp;
-  auto s = stub->ListWorkspaces(&ctx, req, &resp);
-  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
+  int rc = CallFarm<v1::Workspaces>(std::chrono::seconds(30),
+                                    [&](v1::Workspaces::Stub& stub, grpc::ClientContext& ctx) {
+                                      v1::ListWorkspacesRequest req;
+                                      req.set_all_users(all);
+                                      return stub.ListWorkspaces(&ctx, req, &resp);
+                                    });
+  if (rc != 0) return rc;
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& w : resp.workspaces()) out.push_back(ToJson(w));

@@ -1,21 +1,15 @@
 // Admin: repositories and workspaces; Workspaces: listing them.
 #include <chrono>
 
+#include "common/clock.h"
 #include "farmserver/api/api_services.h"
 
 namespace cifs {
 
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRequest* req, v1::Repo* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
-  Status valid = ValidateResourceName("repository", req->name());
+  Status valid = ValidateName("repository", req->name());
   if (!valid.ok()) return ToGrpc(valid);
   auto existing = metadata_->GetRepo(req->name());
   if (!existing.ok()) return ToGrpc(existing.status());
@@ -49,7 +43,7 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
                                            v1::Workspace* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
-  for (Status s : {ValidateResourceName("workspace", req->name()), ValidateUserName(req->owner())}) {
+  for (Status s : {ValidateName("workspace", req->name()), ValidateUserName(req->owner())}) {
     if (!s.ok()) return ToGrpc(s);
   }
   auto repo = metadata_->GetRepo(req->repo());
@@ -87,7 +81,7 @@ grpc::Status AdminService::DeleteWorkspace(grpc::ServerContext* ctx, const v1::D
                                            v1::DeleteWorkspaceResponse*) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
-  Status valid = ValidateResourceName("workspace", req->name());
+  Status valid = ValidateName("workspace", req->name());
   if (!valid.ok()) return ToGrpc(valid);
   Status s = metadata_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);

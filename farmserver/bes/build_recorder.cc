@@ -1,17 +1,12 @@
 #include "farmserver/bes/build_recorder.h"
 
+#include "common/clock.h"
+
 #include <chrono>
 
 namespace cifs {
 
 namespace bep = build_event_stream;
-
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 Status BuildRecorder::Begin(const std::string& id, const std::string& user) {
   std::lock_guard lock(mu_);
