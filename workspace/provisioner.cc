@@ -55,6 +55,30 @@ std::string DefaultBranch(git_repository* mirror, git_remote* remote) {
   return {};
 }
 
+// Hard-links every object file of `from` into `to` (copies across devices).
+Status LinkObjects(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::string rel = fs::relative(it->path(), from, ec).string();
+    if (ec) break;
+    if (rel.rfind("info", 0) == 0) continue;  // alternates, packs list: per repository
+    fs::path target = fs::path(to) / rel;
+    if (it->is_directory()) {
+      fs::create_directories(target, ec);
+    } else if (it->is_regular_file() && !fs::exists(target)) {
+      fs::create_hard_link(it->path(), target, ec);
+      if (ec) {
+        ec.clear();
+        fs::copy_file(it->path(), target, ec);
+      }
+    }
+    if (ec) break;
+  }
+  if (ec) return Status::Internal("cannot share the mirror's objects: " + ec.message());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::string& url) {
@@ -126,10 +150,22 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
   git_repository* raw = nullptr;
   if (git_repository_init(&raw, path.c_str(), /*is_bare=*/0) != 0) return fail(git::Error("cannot create workspace"));
   git::Repository repo(raw);
-  // Borrow every object from the mirror instead of copying them.
-  Status alt = WriteFileAtomic(path + "/.git/objects/info/alternates",
-                               fs::absolute(MirrorPath(repo_name) + "/objects").string() + "\n");
-  if (!alt.ok()) return fail(alt);
+  // Share the mirror's object files by hard link rather than alternates: the
+  // objects must sit inside the workspace so that git run in a mount (on a
+  // machine where the farm's paths do not exist) finds them, and links cost
+  // no disk.
+  Status linked = LinkObjects(MirrorPath(repo_name) + "/objects", path + "/.git/objects");
+  if (!linked.ok()) return fail(linked);
+  // Git in a mount sees other inode numbers, owners and ctimes than git on
+  // the farm; comparing only mtime and size keeps both sides' `git status`
+  // from re-hashing every file and rewriting the index back and forth.
+  git_config* craw_config = nullptr;
+  if (git_repository_config(&craw_config, repo.get()) != 0) return fail(git::Error("cannot open the git config"));
+  git::Config config(craw_config);
+  if (git_config_set_string(config.get(), "core.checkStat", "minimal") != 0 ||
+      git_config_set_bool(config.get(), "core.trustctime", 0) != 0) {
+    return fail(git::Error("cannot configure the workspace"));
+  }
 
   git_remote* rraw = nullptr;
   if (git_remote_create(&rraw, repo.get(), "origin", upstream_url.c_str()) != 0) {

@@ -1,7 +1,7 @@
 // Makes the farm's git copies: a bare mirror per registered repository and a
-// working copy per workspace. A workspace borrows its objects from the mirror
-// (git alternates), so a second workspace of the same repository costs a
-// checkout, not another clone.
+// working copy per workspace. A workspace's object files are hard links to
+// the mirror's, so a second workspace of the same repository costs a checkout,
+// not another clone, and git inside a mount finds every object it needs.
 //
 //   STATE/repos/NAME.git        mirror of the upstream's branches
 //   STATE/workspaces/NAME/      working copy, remote `origin` = upstream

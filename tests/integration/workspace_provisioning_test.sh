@@ -44,8 +44,18 @@ check "it is at the upstream's main" test "$(git -C "$WS" rev-parse HEAD)" = "$m
 check "git status is clean there" test -z "$(git -C "$WS" status --porcelain)"
 check "the branch tracks origin/main" test "$(git -C "$WS" rev-parse --abbrev-ref '@{u}')" = origin/main
 check "origin is the upstream" test "$(git -C "$WS" remote get-url origin)" = "$UP"
-check "objects come from the mirror (alternates)" grep -q "repos/sample.git/objects" "$WS/.git/objects/info/alternates"
-check "the workspace holds no objects of its own" test "$(find "$WS/.git/objects" -type f ! -path '*/info/*' | wc -l)" -eq 0
+shares_objects() {  # every object file of the workspace is a hard link of the mirror's
+  local f n=0
+  while IFS= read -r f; do
+    [[ $f -ef "$FARM/repos/sample.git/objects/${f#"$WS/.git/objects/"}" ]] || return 1
+    n=$((n + 1))
+  done < <(find "$WS/.git/objects" -type f ! -path '*/info/*')
+  [[ $n -gt 0 ]]
+}
+check "objects are the mirror's files (hard links), inside the workspace" shares_objects
+check "no alternates pointing outside the workspace" test ! -e "$WS/.git/objects/info/alternates"
+check "git compares only mtime and size (mount-friendly index)" \
+  test "$(git -C "$WS" config core.checkStat)" = minimal
 check "git log works in the workspace" test "$(git -C "$WS" log --format=%s -1)" = first
 
 run as_user admin "$CIFS" admin workspace create bob-ws --owner bob --repo sample --branch feature
