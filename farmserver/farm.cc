@@ -45,8 +45,11 @@ Status Farm::Start() {
   builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get());
   provisioner_ = std::make_unique<Provisioner>(options_.state_dir);
   CIFS_RETURN_IF_ERROR(provisioner_->Init());
-  admin_api_ = std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), log_);
+  registry_ = std::make_unique<WorkspaceRegistry>(metadata_.get(), provisioner_.get());
+  admin_api_ =
+      std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), registry_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
+  fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = *ca;
@@ -67,7 +70,7 @@ Status Farm::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
-           builds_api_.get(), admin_api_.get(), workspaces_api_.get()}) {
+           builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get()}) {
     builder.RegisterService(s);
   }
   grpc_ = builder.BuildAndStart();

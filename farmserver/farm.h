@@ -9,6 +9,7 @@
 #include "farmserver/api/api_services.h"
 #include "farmserver/auth.h"
 #include "farmserver/bes/bes_service.h"
+#include "farmserver/fs/fs_service.h"
 #include "farmserver/http/http_server.h"
 #include "farmserver/metrics.h"
 #include "farmserver/options.h"
@@ -48,6 +49,8 @@ class Farm {
   std::unique_ptr<AdminService> admin_api_;
   std::unique_ptr<WorkspacesService> workspaces_api_;
   std::unique_ptr<Provisioner> provisioner_;
+  std::unique_ptr<WorkspaceRegistry> registry_;
+  std::unique_ptr<WorkspaceFsService> fs_api_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;
 };

@@ -4,6 +4,7 @@
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "farmserver/auth.h"
 #include "farmserver/bes/build_recorder.h"
+#include "farmserver/fs/workspace_registry.h"
 #include "metadata/metadata_store.h"
 #include "workspace/provisioner.h"
 
@@ -39,8 +40,9 @@ class BuildsService final : public v1::Builds::Service {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, Logger* log)
-      : metadata_(metadata), auth_(auth), provisioner_(provisioner), log_(log) {}
+  AdminService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, WorkspaceRegistry* registry,
+               Logger* log)
+      : metadata_(metadata), auth_(auth), provisioner_(provisioner), registry_(registry), log_(log) {}
   grpc::Status RevokeUser(grpc::ServerContext* ctx, const v1::RevokeUserRequest* req,
                           v1::RevokeUserResponse* resp) override;
   grpc::Status ListRevocations(grpc::ServerContext* ctx, const v1::ListRevocationsRequest* req,
@@ -58,6 +60,7 @@ class AdminService final : public v1::Admin::Service {
   MetadataStore* metadata_;
   Authenticator* auth_;
   Provisioner* provisioner_;
+  WorkspaceRegistry* registry_;
   Logger* log_;
 };
 

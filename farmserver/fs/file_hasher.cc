@@ -1,0 +1,102 @@
+#include "farmserver/fs/file_hasher.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "common/digest.h"
+
+namespace cifs {
+namespace {
+
+int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
+v1::Attr::Type TypeOf(mode_t mode) {
+  if (S_ISREG(mode)) return v1::Attr::FILE;
+  if (S_ISDIR(mode)) return v1::Attr::DIRECTORY;
+  if (S_ISLNK(mode)) return v1::Attr::SYMLINK;
+  return v1::Attr::UNKNOWN;
+}
+
+// A file changed this recently may change again within the same timestamp
+// tick without its times moving (git's "racy" case): hash it, don't trust it.
+constexpr int64_t kRacyWindowNs = 2'000'000'000;
+
+}  // namespace
+
+int64_t CtimeNs(const struct stat& st) { return Ns(st.st_ctim); }
+
+void FillAttr(const struct stat& st, v1::Attr* attr) {
+  attr->set_type(TypeOf(st.st_mode));
+  attr->set_mode(st.st_mode & 07777);
+  attr->set_size(st.st_size);
+  attr->set_mtime_ns(Ns(st.st_mtim));
+  attr->set_ctime_ns(Ns(st.st_ctim));
+  attr->set_atime_ns(Ns(st.st_atim));
+  attr->set_ino(st.st_ino);
+  attr->set_nlink(static_cast<uint32_t>(st.st_nlink));
+}
+
+int FileHasher::Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash) {
+  Key key{st.st_dev, st.st_ino};
+  {
+    std::lock_guard lock(mu_);
+    auto it = known_.find(key);
+    if (it != known_.end() && it->second.size == st.st_size && it->second.mtime_ns == Ns(st.st_mtim) &&
+        it->second.ctime_ns == Ns(st.st_ctim)) {
+      *hash = it->second.hash;
+      return 0;
+    }
+  }
+  UniqueFd fd;
+  if (int e = dir.OpenFile(path, O_RDONLY, 0, &fd)) return e;
+  Sha256 sha;
+  std::string buf(256 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) break;
+    sha.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  *hash = sha.FinishHex();
+  struct stat after;
+  if (::fstat(fd.get(), &after) != 0) return errno;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  bool stable = after.st_size == st.st_size && Ns(after.st_ctim) == Ns(st.st_ctim) && after.st_ino == st.st_ino;
+  if (!stable) return EAGAIN;  // written while we read: the caller retries
+  if (now - Ns(st.st_ctim) > kRacyWindowNs) {
+    std::lock_guard lock(mu_);
+    if (known_.size() >= kMaxRemembered) known_.clear();
+    known_[key] = Known{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
+  }
+  return 0;
+}
+
+int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr) {
+  for (int attempt = 0;; ++attempt) {
+    struct stat st;
+    if (int e = dir.Stat(path, &st)) return e;
+    attr->Clear();
+    FillAttr(st, attr);
+    if (S_ISLNK(st.st_mode)) {
+      std::string target;
+      if (int e = dir.ReadLink(path, &target)) return e;
+      attr->set_symlink_target(target);
+      return 0;
+    }
+    if (!S_ISREG(st.st_mode)) return 0;
+    std::string hash;
+    int e = Hash(dir, path, st, &hash);
+    if (e == EAGAIN && attempt < 3) continue;
+    if (e) return e;
+    attr->set_hash(hash);
+    return 0;
+  }
+}
+
+}  // namespace cifs

@@ -1,0 +1,51 @@
+// Content hashes of workspace files, remembered per inode while the file's
+// size, mtime and ctime stay the same, so a second listing costs no reads.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "cifs/v1/fs.pb.h"
+#include "farmserver/fs/workspace_dir.h"
+
+namespace cifs {
+
+// Copies what the mount needs out of an lstat result (no hash, no target).
+void FillAttr(const struct stat& st, v1::Attr* attr);
+int64_t CtimeNs(const struct stat& st);
+
+class FileHasher {
+ public:
+  // SHA-256 (hex) of the regular file at `path`, whose lstat is `st`.
+  // Returns 0 or an errno.
+  int Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash);
+
+  // Stats `path` and fills `attr` with everything, the hash of a file and the
+  // target of a symlink included.
+  int FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr);
+
+ private:
+  struct Key {
+    dev_t dev;
+    ino_t ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino * 1000003u ^ k.dev); }
+  };
+  struct Known {
+    int64_t size, mtime_ns, ctime_ns;
+    std::string hash;
+  };
+  static constexpr size_t kMaxRemembered = 1 << 20;
+
+  std::mutex mu_;
+  std::unordered_map<Key, Known, KeyHash> known_;
+};
+
+}  // namespace cifs

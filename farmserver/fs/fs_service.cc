@@ -1,0 +1,377 @@
+#include "farmserver/fs/fs_service.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/digest.h"
+
+namespace cifs {
+namespace {
+
+constexpr size_t kChunkBytes = 1 << 20;
+// Fetch answers stay below gRPC's 4 MiB message limit; what does not fit is
+// left out and the mount asks again.
+constexpr int64_t kFetchBudgetBytes = 3 * (1 << 20) + (1 << 19);
+// A burst bigger than this (a checkout of another release) is sent as a
+// reset: cheaper for the mount than one invalidation per path.
+constexpr size_t kMaxChangesPerBatch = 20000;
+constexpr std::chrono::milliseconds kWatchPoll{1000};
+
+int PwriteAll(int fd, const std::string& data, int64_t offset) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+timespec ToTimespec(bool set, int64_t ns) {
+  if (!set) return {0, UTIME_OMIT};
+  if (ns < 0) return {0, UTIME_NOW};
+  return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<OpenWorkspace>> WorkspaceFsService::Authorize(
+    const grpc::ServerContext* ctx, const std::string& workspace, std::initializer_list<std::string_view> paths) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return id.status();
+  auto ws = registry_->Get(workspace);
+  if (!ws.ok()) return ws.status();
+  if (id->name != (*ws)->owner && id->role != Role::kAdmin) {
+    return Status::PermissionDenied("workspace '" + workspace + "' belongs to " + (*ws)->owner +
+                                    "; only its owner or an admin may use it");
+  }
+  for (std::string_view p : paths) CIFS_RETURN_IF_ERROR(ValidateWorkspacePath(p));
+  return ws;
+}
+
+void WorkspaceFsService::Reply(OpenWorkspace& ws, std::string_view path, v1::EntryResponse* resp) {
+  resp->set_error(hasher_.FullAttr(*ws.dir, path, resp->mutable_attr()));
+}
+
+grpc::Status WorkspaceFsService::Attach(grpc::ServerContext* ctx, const v1::AttachRequest* req,
+                                        v1::AttachResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  Status watched = (*ws)->EnsureWatched();
+  if (!watched.ok()) return ToGrpc(watched);
+  if (int e = hasher_.FullAttr(*(*ws)->dir, "", resp->mutable_root())) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot stat the workspace: " + std::string(strerror(e)));
+  }
+  resp->set_epoch((*ws)->journal.epoch());
+  resp->set_seq((*ws)->journal.seq());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Lookup(grpc::ServerContext* ctx, const v1::PathRequest* req,
+                                        v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  Reply(**ws, req->path(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::PathRequest* req,
+                                         v1::ReadDirResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  WorkspaceDir& dir = *(*ws)->dir;
+  UniqueFd fd;
+  if (int e = dir.OpenDir(req->path(), &fd)) {
+    resp->set_error(e);
+    return grpc::Status::OK;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    resp->set_error(errno);
+    return grpc::Status::OK;
+  }
+  FillAttr(st, resp->mutable_dir());
+  DIR* d = ::fdopendir(fd.get());
+  if (d == nullptr) {
+    resp->set_error(errno);
+    return grpc::Status::OK;
+  }
+  fd.release();  // the DIR owns it now
+  std::unique_ptr<DIR, int (*)(DIR*)> owned(d, ::closedir);
+  std::string prefix = req->path().empty() ? "" : req->path() + "/";
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    v1::Entry entry;
+    entry.set_name(std::string(name));
+    // Gone between readdir and stat (a concurrent delete): leave it out.
+    if (hasher_.FullAttr(dir, prefix + entry.name(), entry.mutable_attr()) != 0) continue;
+    *resp->add_entries() = std::move(entry);
+  }
+  return grpc::Status::OK;
+}
+
+int WorkspaceFsService::ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item& item, std::string* data) {
+  Digest digest{item.hash(), item.size()};
+  if (store_->Contains(digest)) {
+    auto blob = store_->Get(digest);
+    if (blob.ok()) {
+      *data = std::move(*blob);
+      return 0;
+    }
+  }
+  UniqueFd fd;
+  if (int e = ws.dir->OpenFile(item.path(), O_RDONLY, 0, &fd)) return e == ENOENT ? ESTALE : e;
+  data->resize(static_cast<size_t>(item.size()) + 1);
+  size_t got = 0;
+  while (got < data->size()) {
+    ssize_t n = ::read(fd.get(), data->data() + got, data->size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  data->resize(got);
+  Sha256 sha;
+  sha.Update(*data);
+  if (static_cast<int64_t>(got) != item.size() || sha.FinishHex() != item.hash()) return ESTALE;
+  // Kept in the shared store: another workspace or branch with the same
+  // file, or this one after the file changes again, is served from here.
+  if (item.size() < (1 << 20)) (void)store_->Put(digest, *data);
+  return 0;
+}
+
+grpc::Status WorkspaceFsService::Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* req,
+                                       v1::FetchResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  int64_t budget = kFetchBudgetBytes;
+  for (const auto& item : req->items()) {
+    Status valid = ValidateDigest(item.hash(), item.size());
+    if (valid.ok()) valid = ValidateWorkspacePath(item.path());
+    if (!valid.ok()) return ToGrpc(valid);
+    if (item.size() > budget) {
+      if (resp->blobs_size() == 0 && item.size() > kFetchBudgetBytes) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "blob too large for Fetch: use ReadFile");
+      }
+      break;
+    }
+    auto* blob = resp->add_blobs();
+    blob->set_hash(item.hash());
+    blob->set_error(ReadBlob(**ws, item, blob->mutable_data()));
+    if (blob->error() != 0) blob->clear_data();
+    budget -= item.size();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::ReadFile(grpc::ServerContext* ctx, const v1::ReadFileRequest* req,
+                                          grpc::ServerWriter<v1::ReadFileChunk>* writer) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (req->offset() < 0 || req->limit() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "negative offset or limit");
+  }
+  v1::ReadFileChunk chunk;
+  auto fail = [&](int e) {
+    chunk.Clear();
+    chunk.set_error(e);
+    writer->Write(chunk);
+    return grpc::Status::OK;
+  };
+  if (!req->hash().empty()) {
+    Status valid = ValidateDigest(req->hash(), 0);
+    if (!valid.ok()) return ToGrpc(valid);
+  }
+  UniqueFd fd;
+  if (int e = (*ws)->dir->OpenFile(req->path(), O_RDONLY, 0, &fd)) return fail(e);
+  bool whole = !req->hash().empty();
+  int64_t offset = whole ? 0 : req->offset();
+  int64_t end = whole ? INT64_MAX : req->offset() + req->limit();
+  Sha256 sha;
+  std::string buf;
+  while (offset < end && !ctx->IsCancelled()) {
+    buf.resize(static_cast<size_t>(std::min<int64_t>(kChunkBytes, end - offset)));
+    ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errno);
+    if (n == 0) break;
+    buf.resize(static_cast<size_t>(n));
+    if (whole) sha.Update(buf);
+    offset += n;
+    chunk.Clear();
+    chunk.set_data(buf);
+    if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+  }
+  // The file changed under the stream: what was sent is not that blob.
+  if (whole && sha.FinishHex() != req->hash()) return fail(ESTALE);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Create(grpc::ServerContext* ctx, const v1::CreateRequest* req,
+                                        v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  UniqueFd fd;
+  int flags = O_WRONLY | O_CREAT | (req->exclusive() ? O_EXCL : 0);
+  if (int e = (*ws)->dir->OpenFile(req->path(), flags, req->mode() & 07777, &fd)) {
+    resp->set_error(e);
+    return grpc::Status::OK;
+  }
+  Reply(**ws, req->path(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Mkdir(grpc::ServerContext* ctx, const v1::CreateRequest* req,
+                                       v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (int e = (*ws)->dir->Mkdir(req->path(), req->mode() & 07777)) {
+    resp->set_error(e);
+    return grpc::Status::OK;
+  }
+  Reply(**ws, req->path(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Symlink(grpc::ServerContext* ctx, const v1::SymlinkRequest* req,
+                                         v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (req->target().empty() || req->target().size() >= 4096 || req->target().find('\0') != std::string::npos) {
+    resp->set_error(req->target().empty() ? ENOENT : ENAMETOOLONG);
+    return grpc::Status::OK;
+  }
+  if (int e = (*ws)->dir->Symlink(req->path(), req->target())) {
+    resp->set_error(e);
+    return grpc::Status::OK;
+  }
+  Reply(**ws, req->path(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Unlink(grpc::ServerContext* ctx, const v1::PathRequest* req,
+                                        v1::ChangeResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  resp->set_error((*ws)->dir->Unlink(req->path()));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Rmdir(grpc::ServerContext* ctx, const v1::PathRequest* req,
+                                       v1::ChangeResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  resp->set_error((*ws)->dir->Rmdir(req->path()));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Rename(grpc::ServerContext* ctx, const v1::RenameRequest* req,
+                                        v1::ChangeResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->from(), req->to()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (req->flags() & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+    resp->set_error(EINVAL);
+    return grpc::Status::OK;
+  }
+  resp->set_error((*ws)->dir->Rename(req->from(), req->to(), req->flags()));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Write(grpc::ServerContext* ctx, const v1::WriteRequest* req,
+                                       v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (req->offset() < 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "negative offset");
+  UniqueFd fd;
+  int e = (*ws)->dir->OpenFile(req->path(), O_WRONLY, 0, &fd);
+  if (e == 0) e = PwriteAll(fd.get(), req->data(), req->offset());
+  struct stat st;
+  if (e == 0 && ::fstat(fd.get(), &st) != 0) e = errno;
+  resp->set_error(e);
+  if (e == 0) FillAttr(st, resp->mutable_attr());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::SetAttr(grpc::ServerContext* ctx, const v1::SetAttrRequest* req,
+                                         v1::EntryResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  WorkspaceDir& dir = *(*ws)->dir;
+  int e = 0;
+  if (req->has_mode()) e = dir.Chmod(req->path(), req->mode());
+  if (e == 0 && req->has_size()) {
+    UniqueFd fd;
+    e = req->size() < 0 ? EINVAL : dir.OpenFile(req->path(), O_WRONLY, 0, &fd);
+    if (e == 0 && ::ftruncate(fd.get(), req->size()) != 0) e = errno;
+  }
+  if (e == 0 && (req->has_atime_ns() || req->has_mtime_ns())) {
+    struct timespec times[2] = {ToTimespec(req->has_atime_ns(), req->atime_ns()),
+                                ToTimespec(req->has_mtime_ns(), req->mtime_ns())};
+    e = dir.SetTimes(req->path(), times);
+  }
+  struct stat st;
+  if (e == 0) e = dir.Stat(req->path(), &st);
+  resp->set_error(e);
+  if (e == 0) FillAttr(st, resp->mutable_attr());  // no hash: the mount knows whether contents changed
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Fsync(grpc::ServerContext* ctx, const v1::PathRequest* req,
+                                       v1::ChangeResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  WorkspaceDir& dir = *(*ws)->dir;
+  UniqueFd fd;
+  int e = dir.OpenFile(req->path(), O_RDONLY, 0, &fd);
+  if (e == EISDIR) e = dir.OpenDir(req->path(), &fd);
+  if (e == 0 && ::fsync(fd.get()) != 0) e = errno;
+  resp->set_error(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                                       grpc::ServerWriter<v1::ChangeBatch>* writer) {
+  auto ws = Authorize(ctx, req->workspace(), {});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  Status watched = (*ws)->EnsureWatched();
+  if (!watched.ok()) return ToGrpc(watched);
+  ChangeJournal& journal = (*ws)->journal;
+  uint64_t after = req->after();
+  v1::ChangeBatch batch;
+  batch.set_epoch(journal.epoch());
+  if (req->epoch() != journal.epoch() || after > journal.seq()) {
+    // The mount's view predates this farm process: it must drop it all.
+    after = journal.seq();
+    batch.set_seq(after);
+    batch.set_reset(true);
+    if (!writer->Write(batch)) return grpc::Status::OK;
+  }
+  while (!ctx->IsCancelled()) {
+    auto next = journal.Next(after, kWatchPoll);
+    if (next.seq == after && !next.reset) continue;
+    batch.Clear();
+    batch.set_epoch(journal.epoch());
+    batch.set_seq(next.seq);
+    batch.set_reset(next.reset || next.paths.size() > kMaxChangesPerBatch);
+    if (!batch.reset()) {
+      for (const auto& path : next.paths) {
+        auto* change = batch.add_changes();
+        change->set_path(path);
+        struct stat st;
+        change->set_exists((*ws)->dir->Stat(path, &st) == 0);
+        if (change->exists()) FillAttr(st, change->mutable_attr());
+      }
+    }
+    if (!writer->Write(batch)) break;
+    after = next.seq;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace cifs

@@ -1,0 +1,49 @@
+// The workspaces the filesystem service has open: who owns each, a handle on
+// its directory and its change journal (with the watcher feeding it, started
+// when the first mount attaches).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "farmserver/fs/change_journal.h"
+#include "farmserver/fs/tree_watcher.h"
+#include "farmserver/fs/workspace_dir.h"
+#include "metadata/metadata_store.h"
+#include "workspace/provisioner.h"
+
+namespace cifs {
+
+struct OpenWorkspace {
+  std::string name;
+  std::string owner;
+  std::unique_ptr<WorkspaceDir> dir;
+  ChangeJournal journal;
+
+  Status EnsureWatched();
+
+ private:
+  std::mutex watcher_mu_;
+  std::unique_ptr<TreeWatcher> watcher_;
+};
+
+class WorkspaceRegistry {
+ public:
+  WorkspaceRegistry(MetadataStore* metadata, Provisioner* provisioner)
+      : metadata_(metadata), provisioner_(provisioner) {}
+
+  // NotFound for a workspace that does not exist.
+  Result<std::shared_ptr<OpenWorkspace>> Get(const std::string& name);
+  // Drops it (deleted): mounts of it then get NOT_FOUND.
+  void Forget(const std::string& name);
+
+ private:
+  MetadataStore* metadata_;
+  Provisioner* provisioner_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<OpenWorkspace>> open_;
+};
+
+}  // namespace cifs
