@@ -4,7 +4,7 @@
 
 namespace cifs {
 
-Result<std::unique_ptr<FarmClient>> FarmClient::Connect(const ClientConfig& config) {
+Result<std::unique_ptr<FarmClient>> FarmClient::Connect(const ClientConfig& config, grpc::ChannelArguments* extra) {
   auto ca = ReadFile(config.ca);
   if (!ca.ok()) return ca.status();
   auto cert = ReadFile(config.cert);
@@ -15,7 +15,7 @@ Result<std::unique_ptr<FarmClient>> FarmClient::Connect(const ClientConfig& conf
   tls.pem_root_certs = *ca;
   tls.pem_cert_chain = *cert;
   tls.pem_private_key = *key;
-  grpc::ChannelArguments args;
+  grpc::ChannelArguments args = extra ? *extra : grpc::ChannelArguments();
   args.SetMaxReceiveMessageSize(8 << 20);
   auto client = std::make_unique<FarmClient>(Passkey());
   client->config_ = config;

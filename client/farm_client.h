@@ -18,7 +18,9 @@ class FarmClient {
 
  public:
   explicit FarmClient(Passkey) {}
-  static Result<std::unique_ptr<FarmClient>> Connect(const ClientConfig& config);
+  // `args` tunes the channel (keepalive, reconnect backoff); may be null.
+  static Result<std::unique_ptr<FarmClient>> Connect(const ClientConfig& config,
+                                                     grpc::ChannelArguments* args = nullptr);
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   const ClientConfig& config() const { return config_; }
 

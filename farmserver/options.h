@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_size.h"
 #include "common/status.h"
 
 namespace cifs {
@@ -28,7 +29,5 @@ struct FarmOptions {
 // (--help, or a flag error CLI11 already printed); leaves it alone otherwise.
 Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code);
 
-// "10GiB", "512M", "1048576" -> bytes.
-Result<int64_t> ParseByteSize(const std::string& text);
 
 }  // namespace cifs

@@ -1,0 +1,25 @@
+#include "common/byte_size.h"
+
+#include <cctype>
+#include <cstdint>
+
+namespace cifs {
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0) return Status::InvalidArgument("size '" + text + "' does not start with a number");
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB" || unit == "k") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  else return Status::InvalidArgument("unknown size unit '" + unit + "' (use K, M, G or T)");
+  if (n > (INT64_MAX >> shift)) return Status::InvalidArgument("size '" + text + "' is too large");
+  return n << shift;
+}
+
+}  // namespace cifs

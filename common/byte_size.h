@@ -1,0 +1,13 @@
+// Sizes as people write them in flags and config: 1024, 512M, 10GiB.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace cifs {
+
+Result<int64_t> ParseByteSize(const std::string& text);
+
+}  // namespace cifs

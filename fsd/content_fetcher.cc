@@ -1,0 +1,102 @@
+#include "fsd/content_fetcher.h"
+
+#include <cerrno>
+
+namespace cifs {
+namespace {
+
+// Stays under the farm's Fetch budget (3.5 MiB) with room for framing.
+constexpr int64_t kBatchBytes = 3 << 20;
+// A large file's stream may take longer than one call's timeout.
+constexpr int64_t kStreamBytesPerSecond = 20 << 20;
+
+}  // namespace
+
+int ContentFetcher::Ensure(const ContentWant& want, const std::vector<ContentWant>& neighbours) {
+  if (local_->Contains(Digest{want.hash, want.size})) {
+    counters_.local_hits++;
+    return 0;
+  }
+  if (want.size > kBatchBytes) return Stream(want);
+  std::vector<ContentWant> batch{want};
+  int64_t bytes = want.size;
+  std::vector<Digest> candidates;
+  std::vector<const ContentWant*> by_index;
+  for (const auto& n : neighbours) {
+    if (n.size > kSmallFileBytes || n.hash == want.hash) continue;
+    candidates.push_back(Digest{n.hash, n.size});
+    by_index.push_back(&n);
+  }
+  std::vector<DigestRef> refs;
+  for (const auto& d : candidates) refs.push_back({d.hash, d.size});
+  for (size_t i : local_->FindMissing(refs)) {
+    if (batch.size() >= kMaxBatchFiles || bytes + by_index[i]->size > kBatchBytes) break;
+    batch.push_back(*by_index[i]);
+    bytes += by_index[i]->size;
+  }
+  int e = FetchBatch(batch);
+  if (e) return e;
+  return local_->Contains(Digest{want.hash, want.size}) ? 0 : ESTALE;
+}
+
+int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) {
+  v1::FetchRequest req;
+  for (const auto& w : batch) {
+    auto* item = req.add_items();
+    item->set_path(w.path);
+    item->set_hash(w.hash);
+    item->set_size(w.size);
+  }
+  v1::FetchResponse resp;
+  if (int e = farm_->Call(&v1::WorkspaceFs::Stub::Fetch, req, &resp)) return e;
+  for (const auto& blob : resp.blobs()) {
+    if (blob.error() != 0) continue;  // the caller sees whether what it needed arrived
+    Digest d{blob.hash(), static_cast<int64_t>(blob.data().size())};
+    if (local_->Put(d, blob.data()).ok()) {
+      counters_.fetched_bytes += d.size;
+      counters_.fetched_blobs++;
+    }
+  }
+  return 0;
+}
+
+int ContentFetcher::Stream(const ContentWant& want) {
+  Digest digest{want.hash, want.size};
+  auto writer = local_->OpenWrite(digest);
+  if (!writer.ok()) return writer.status().code() == Status::Code::kAlreadyExists ? 0 : EIO;
+  v1::ReadFileRequest req;
+  req.set_workspace(farm_->workspace());
+  req.set_path(want.path);
+  req.set_hash(want.hash);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() +
+                   std::chrono::seconds(want.size / kStreamBytesPerSecond));
+  ctx.set_wait_for_ready(true);
+  auto reader = farm_->stub()->ReadFile(&ctx, req);
+  v1::ReadFileChunk chunk;
+  int err = 0;
+  while (reader->Read(&chunk)) {
+    if (chunk.error() != 0) {
+      err = chunk.error();
+      break;
+    }
+    if (!(*writer)->Append(chunk.data()).ok()) {
+      err = EIO;
+      break;
+    }
+  }
+  if (err) {
+    ctx.TryCancel();
+    reader->Finish();
+    return err;
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return farm_->FromGrpc(s);
+  // Commit verifies size and hash: a file that changed mid-stream is refused.
+  if (!(*writer)->Commit().ok()) return ESTALE;
+  counters_.fetched_bytes += want.size;
+  counters_.fetched_blobs++;
+  return 0;
+}
+
+}  // namespace cifs

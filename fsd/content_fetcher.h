@@ -1,0 +1,50 @@
+// Brings file contents from the farm into the local content store, by hash:
+// a file already held (from this workspace, another one, another branch) is
+// never fetched again. Small files travel in batches together with the
+// not-yet-fetched small files beside them, large ones as a stream.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "fsd/farm_fs.h"
+#include "store/content_store.h"
+
+namespace cifs {
+
+struct ContentWant {
+  std::string path;  // where the farm has it
+  std::string hash;
+  int64_t size = 0;
+};
+
+struct FetchCounters {
+  std::atomic<int64_t> fetched_bytes{0};
+  std::atomic<int64_t> fetched_blobs{0};
+  std::atomic<int64_t> local_hits{0};
+};
+
+class ContentFetcher {
+ public:
+  ContentFetcher(ContentStore* local, FarmFs* farm) : local_(local), farm_(farm) {}
+
+  // Makes `want` local; `neighbours` ride along in the same call when small.
+  // Returns 0, ESTALE (the farm's file no longer has that hash) or EIO.
+  int Ensure(const ContentWant& want, const std::vector<ContentWant>& neighbours);
+
+  const FetchCounters& counters() const { return counters_; }
+
+  static constexpr int64_t kSmallFileBytes = 256 * 1024;
+  static constexpr size_t kMaxBatchFiles = 256;
+
+ private:
+  int FetchBatch(const std::vector<ContentWant>& batch);
+  int Stream(const ContentWant& want);
+
+  ContentStore* local_;
+  FarmFs* farm_;
+  FetchCounters counters_;
+};
+
+}  // namespace cifs

@@ -1,0 +1,51 @@
+// fsd's daemon: one per user (per fsd directory), holding the local content
+// store that all of the user's mounts share, and answering the control API
+// on a Unix socket in that directory.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cifs/v1/fs.grpc.pb.h"
+#include "common/log.h"
+#include "fsd/mount.h"
+#include "store/rocksdb_store.h"
+
+namespace cifs {
+
+class FsdDaemon final : public v1::FsdControl::Service {
+ public:
+  FsdDaemon(std::shared_ptr<grpc::Channel> farm, std::string farm_address, RocksDbStore* store,
+            std::chrono::milliseconds timeout, Logger* log)
+      : farm_(std::move(farm)), farm_address_(std::move(farm_address)), store_(store), timeout_(timeout), log_(log) {}
+
+  grpc::Status Mount(grpc::ServerContext* ctx, const v1::MountRequest* req, v1::MountResponse* resp) override;
+  grpc::Status Unmount(grpc::ServerContext* ctx, const v1::UnmountRequest* req, v1::UnmountResponse* resp) override;
+  grpc::Status Status(grpc::ServerContext* ctx, const v1::FsdStatusRequest* req,
+                      v1::FsdStatusResponse* resp) override;
+
+  cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint);
+  void UnmountAll();
+  // True once the last mount has gone: the daemon has nothing left to do.
+  bool idle_exit() const { return idle_exit_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> farm_;
+  std::string farm_address_;
+  RocksDbStore* store_;
+  std::chrono::milliseconds timeout_;
+  Logger* log_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<cifs::Mount>> mounts_;  // by mountpoint
+  std::atomic<bool> idle_exit_{false};
+};
+
+// Checks a directory can take a mount: exists, is a directory, is empty.
+cifs::Status CheckMountpoint(const std::string& path);
+
+}  // namespace cifs

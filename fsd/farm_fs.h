@@ -1,0 +1,57 @@
+// One mounted workspace's calls to the farm's WorkspaceFs service. Every
+// call has a deadline and waits for a reconnecting channel until then, so
+// an operation fails with EIO after a bounded wait while the farm is away.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cifs/v1/fs.grpc.pb.h"
+
+namespace cifs {
+
+class FarmFs {
+ public:
+  FarmFs(std::shared_ptr<grpc::Channel> channel, std::string workspace, std::chrono::milliseconds timeout)
+      : stub_(v1::WorkspaceFs::NewStub(channel)), workspace_(std::move(workspace)), timeout_(timeout) {}
+
+  const std::string& workspace() const { return workspace_; }
+  v1::WorkspaceFs::Stub* stub() { return stub_.get(); }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  bool connected() const { return connected_; }
+  void set_connected(bool c) { connected_ = c; }
+
+  // Makes a unary call; returns 0, the farm's errno (resp.error()) or EIO
+  // (EACCES / ENOENT when the farm refuses the workspace). `last_error` gets
+  // the gRPC failure, for logs.
+  template <typename Req, typename Resp>
+  int Call(grpc::Status (v1::WorkspaceFs::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req& req,
+           Resp* resp) {
+    req.set_workspace(workspace_);
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    grpc::Status s = (stub_.get()->*method)(&ctx, req, resp);
+    if (!s.ok()) return FromGrpc(s);
+    connected_ = true;
+    if constexpr (requires { resp->error(); }) return resp->error();
+    return 0;
+  }
+
+  void Prepare(grpc::ClientContext* ctx) const {
+    ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+    ctx->set_wait_for_ready(true);
+  }
+  int FromGrpc(const grpc::Status& s);
+
+ private:
+  std::unique_ptr<v1::WorkspaceFs::Stub> stub_;
+  std::string workspace_;
+  std::chrono::milliseconds timeout_;
+  std::atomic<bool> connected_{true};
+};
+
+}  // namespace cifs

@@ -1,0 +1,106 @@
+// fsd's picture of a mounted workspace: one node per file the kernel knows
+// or a listing returned, with the farm's attributes, the directory tree
+// (parent + name, so a node's farm path follows renames) and the kernel's
+// lookup counts. Every method locks; none calls out (no RPC, no notify), so
+// the lock is only ever held briefly.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cifs/v1/fs.pb.h"
+
+namespace cifs {
+
+// What the kernel must forget: a name in a directory, or an inode's
+// attributes and cached pages. Sent by the notifier thread, never from a
+// request handler.
+struct Invalidation {
+  fuse_ino_t ino = 0;
+  std::string name;  // set: the entry `name` in directory `ino`
+};
+
+class InodeTable {
+ public:
+  explicit InodeTable(const v1::Attr& root);
+
+  struct NodeView {
+    fuse_ino_t ino = 0;
+    fuse_ino_t parent = 0;
+    v1::Attr attr;
+    bool attr_stale = false;
+    std::string path;  // farm path; empty for the root
+    bool attached = true;  // false once removed from the tree (still open somewhere)
+  };
+  std::optional<NodeView> Get(fuse_ino_t ino);
+
+  enum class Found { kYes, kNo, kUnknown };
+  // Looks `name` up among `dir`'s children: kNo only when the listing is
+  // complete. With kYes, counts a kernel lookup and fills *out.
+  Found LookupRef(fuse_ino_t dir, const std::string& name, NodeView* out);
+
+  // Records `name` in `dir` with `attr` (made or found by the farm), counts a
+  // kernel lookup, returns the node.
+  NodeView AddRef(fuse_ino_t dir, const std::string& name, const v1::Attr& attr);
+  // For readdirplus: counts one more kernel lookup of a listed child.
+  void Ref(fuse_ino_t ino);
+  void Forget(fuse_ino_t ino, uint64_t n);
+
+  bool Listed(fuse_ino_t dir);
+  // Replaces `dir`'s children with a fresh listing. Known nodes keep their
+  // numbers; those whose contents changed are returned for invalidation.
+  std::vector<Invalidation> SetListing(fuse_ino_t dir, const v1::Attr& dir_attr,
+                                       const google::protobuf::RepeatedPtrField<v1::Entry>& entries);
+  struct Child {
+    std::string name;
+    fuse_ino_t ino;
+    v1::Attr attr;
+  };
+  std::vector<Child> Children(fuse_ino_t dir);
+
+  // Attributes the farm just returned for `ino`. Without `contents_changed`
+  // a missing hash keeps the one known (chmod, utimens).
+  void SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_changed);
+  void MarkStale(fuse_ino_t ino);
+
+  // Mirrors a successful unlink/rmdir/rename made through this mount.
+  void Remove(fuse_ino_t dir, const std::string& name);
+  void Move(fuse_ino_t from_dir, const std::string& from, fuse_ino_t to_dir, const std::string& to, bool exchange);
+
+  // A change the farm reported (made there, or echoing ours).
+  std::vector<Invalidation> ApplyChange(const v1::Change& change);
+  // Changes were missed: everything cached is suspect.
+  std::vector<Invalidation> InvalidateAll();
+
+  size_t size();
+
+ private:
+  struct Node {
+    fuse_ino_t parent = 0;  // 0: detached
+    std::string name;
+    v1::Attr attr;
+    bool attr_stale = false;
+    uint64_t nlookup = 0;
+    bool listed = false;
+    std::map<std::string, fuse_ino_t> children;
+  };
+  Node* Find(fuse_ino_t ino);
+  std::string PathOf(fuse_ino_t ino);
+  NodeView View(fuse_ino_t ino, Node& n);
+  fuse_ino_t Upsert(fuse_ino_t dir, const std::string& name, const v1::Attr& attr,
+                    std::vector<Invalidation>* invals);
+  void Detach(fuse_ino_t dir, const std::string& name);
+  void MaybeErase(fuse_ino_t ino);
+
+  std::mutex mu_;
+  fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;
+  std::unordered_map<fuse_ino_t, Node> nodes_;
+};
+
+}  // namespace cifs

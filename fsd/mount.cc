@@ -1,0 +1,159 @@
+#include "fsd/mount.h"
+
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "fsd/fuse_bridge.h"
+
+namespace cifs {
+namespace {
+
+constexpr auto kAttachTimeout = std::chrono::seconds(10);
+constexpr auto kMinBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+
+}  // namespace
+
+Mount::Mount(Passkey, MountOptions options, std::shared_ptr<grpc::Channel> channel, ContentStore* local, Logger* log)
+    : options_(std::move(options)),
+      log_(log),
+      local_(local),
+      farm_(std::move(channel), options_.workspace, options_.timeout),
+      fetcher_(local, &farm_),
+      uid_(::getuid()),
+      gid_(::getgid()) {}
+
+Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_ptr<grpc::Channel> channel,
+                                            ContentStore* local, Logger* log) {
+  auto m = std::make_unique<Mount>(Passkey(), std::move(options), std::move(channel), local, log);
+  // Attach fails fast (no waiting for the farm): a mount that cannot reach
+  // its farm should say so, not hang.
+  v1::AttachRequest req;
+  req.set_workspace(m->options_.workspace);
+  v1::AttachResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kAttachTimeout);
+  grpc::Status s = m->farm_.stub()->Attach(&ctx, req, &resp);
+  if (!s.ok()) {
+    switch (s.error_code()) {
+      case grpc::StatusCode::NOT_FOUND:
+        return Status::NotFound(s.error_message());
+      case grpc::StatusCode::PERMISSION_DENIED:
+        return Status::PermissionDenied(s.error_message());
+      case grpc::StatusCode::UNAVAILABLE:
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        return Status::Unavailable("the farm does not answer (" + s.error_message() + ")");
+      default:
+        return cifs::Status(static_cast<cifs::Status::Code>(s.error_code()), s.error_message());
+    }
+  }
+  m->table_ = std::make_unique<InodeTable>(resp.root());
+  CIFS_RETURN_IF_ERROR(m->MountKernel());
+  m->mounted_ms_ = NowMs();
+  m->notifier_.Start(m->se_);
+  Mount* raw = m.get();
+  m->follower_ = std::thread([raw, epoch = resp.epoch(), seq = resp.seq()] { raw->FollowChanges(epoch, seq); });
+  log->Info("mounted", {{"workspace", m->options_.workspace}, {"mountpoint", m->options_.mountpoint}});
+  return m;
+}
+
+cifs::Status Mount::MountKernel() {
+  std::string opts = "fsname=cifs:" + options_.workspace + ",subtype=cifs,default_permissions";
+  const char* argv[] = {"fsd", "-o", opts.c_str()};
+  struct fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
+  se_ = fuse_session_new(&args, &MountOperations(), sizeof(fuse_lowlevel_ops), this);
+  if (se_ == nullptr) return Status::Internal("cannot create the FUSE session");
+  if (fuse_session_mount(se_, options_.mountpoint.c_str()) != 0) {
+    fuse_session_destroy(se_);
+    se_ = nullptr;
+    return Status::FailedPrecondition("cannot mount on " + options_.mountpoint +
+                                      " (is /dev/fuse there and fusermount3 installed?)");
+  }
+  loop_ = std::thread([this] {
+    struct fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(config, 16);
+    fuse_loop_cfg_set_idle_threads(config, 4);
+    fuse_session_loop_mt(se_, config);
+    fuse_loop_cfg_destroy(config);
+  });
+  return Status::Ok();
+}
+
+Mount::~Mount() {
+  {
+    std::lock_guard lock(follower_mu_);
+    stopping_ = true;
+    if (follower_ctx_ != nullptr) follower_ctx_->TryCancel();
+  }
+  follower_cv_.notify_all();
+  if (follower_.joinable()) follower_.join();
+  notifier_.Stop();
+  if (se_ != nullptr) {
+    fuse_session_exit(se_);
+    // Detaches the mount: the kernel ends the session and the workers'
+    // reads return, so the loop ends even while files are open.
+    fuse_session_unmount(se_);
+    if (loop_.joinable()) loop_.join();
+    fuse_session_destroy(se_);
+  }
+  log_->Info("unmounted", {{"workspace", options_.workspace}, {"mountpoint", options_.mountpoint}});
+}
+
+void Mount::FollowChanges(std::string epoch, uint64_t seq) {
+  auto backoff = kMinBackoff;
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    {
+      std::lock_guard lock(follower_mu_);
+      if (stopping_) return;
+      follower_ctx_ = &ctx;
+    }
+    v1::WatchRequest req;
+    req.set_workspace(options_.workspace);
+    req.set_epoch(epoch);
+    req.set_after(seq);
+    auto reader = farm_.stub()->Watch(&ctx, req);
+    v1::ChangeBatch batch;
+    while (reader->Read(&batch)) {
+      if (!farm_.connected()) log_->Info("farm_reconnected", {{"workspace", options_.workspace}});
+      farm_.set_connected(true);
+      backoff = kMinBackoff;
+      if (batch.reset()) {
+        notifier_.Push(table_->InvalidateAll());
+      } else {
+        for (const auto& change : batch.changes()) notifier_.Push(table_->ApplyChange(change));
+      }
+      epoch = batch.epoch();
+      seq = batch.seq();
+    }
+    grpc::Status s = reader->Finish();
+    {
+      std::unique_lock lock(follower_mu_);
+      follower_ctx_ = nullptr;
+      if (stopping_) return;
+      if (farm_.connected()) {
+        log_->Warn("farm_disconnected", {{"workspace", options_.workspace}, {"error", s.error_message()}});
+      }
+      farm_.set_connected(false);
+      follower_cv_.wait_for(lock, backoff, [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    backoff = std::min(backoff * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
+  }
+}
+
+v1::MountStatus Mount::Report() {
+  v1::MountStatus s;
+  s.set_workspace(options_.workspace);
+  s.set_mountpoint(options_.mountpoint);
+  s.set_farm_connected(farm_.connected());
+  s.set_fetched_bytes(fetcher_.counters().fetched_bytes);
+  s.set_fetched_blobs(fetcher_.counters().fetched_blobs);
+  s.set_local_hits(fetcher_.counters().local_hits);
+  s.set_inodes(static_cast<int64_t>(table_->size()));
+  s.set_mounted_ms(mounted_ms_);
+  return s;
+}
+
+}  // namespace cifs

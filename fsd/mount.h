@@ -1,0 +1,131 @@
+// One mounted workspace: a FUSE session (libfuse low-level API) whose
+// requests are answered from the inode table and the local content store,
+// going to the farm only for what is not known yet and for every change.
+//
+// Threads: libfuse's request workers; the notifier (kernel invalidations);
+// the change follower (the farm's Watch stream, reconnecting by itself).
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "cifs/v1/fs.pb.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "fsd/content_fetcher.h"
+#include "fsd/farm_fs.h"
+#include "fsd/inode_table.h"
+#include "fsd/notifier.h"
+#include "store/content_store.h"
+
+namespace cifs {
+
+struct MountOptions {
+  std::string workspace;
+  std::string mountpoint;
+  std::chrono::milliseconds timeout{15000};  // per farm call; then EIO
+  double cache_timeout_s = 3600;              // kernel entry/attr caching
+};
+
+class Mount {
+ public:
+  static Result<std::unique_ptr<Mount>> Start(MountOptions options, std::shared_ptr<grpc::Channel> channel,
+                                              ContentStore* local, Logger* log);
+  struct Passkey {
+    explicit Passkey() = default;
+  };
+  Mount(Passkey, MountOptions options, std::shared_ptr<grpc::Channel> channel, ContentStore* local, Logger* log);
+  ~Mount();  // unmounts
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  v1::MountStatus Report();
+  const MountOptions& options() const { return options_; }
+
+  // FUSE requests (mount_ops.cc).
+  void Init(struct fuse_conn_info* conn);
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Forget(fuse_ino_t ino, uint64_t nlookup);
+  void GetAttr(fuse_req_t req, fuse_ino_t ino);
+  void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set);
+  void ReadLink(fuse_req_t req, fuse_ino_t ino);
+  void MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir);
+  void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+              unsigned int flags);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi);
+  void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
+  void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi);
+  void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info* fi);
+  void Release(fuse_req_t req, struct fuse_file_info* fi);
+  void Fsync(fuse_req_t req, fuse_ino_t ino);
+  void OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
+  void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus);
+  void ReleaseDir(fuse_req_t req, struct fuse_file_info* fi);
+  void StatFs(fuse_req_t req);
+
+ private:
+  struct FileHandle {
+    std::string hash;  // contents served from the local store, if set
+    std::unique_ptr<BlobReader> reader;
+  };
+  struct DirHandle {
+    std::vector<InodeTable::Child> entries;
+  };
+
+  cifs::Status MountKernel();
+  void FollowChanges(std::string epoch, uint64_t seq);
+
+  // Fetches `dir`'s listing from the farm into the table (one call at a
+  // time per directory; concurrent lookups wait for it).
+  int List(fuse_ino_t dir);
+  // Re-reads `ino`'s attributes (with hash) from the farm.
+  int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
+  int PathIn(fuse_ino_t parent, const char* name, std::string* path);
+  void ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v);
+  void FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const;
+  // Answers an entry-making call (mknod, mkdir, symlink) and records it;
+  // returns the new node, 0 on error.
+  fuse_ino_t Made(fuse_req_t req, fuse_ino_t parent, const char* name, int err, const v1::Attr& attr);
+
+  MountOptions options_;
+  Logger* log_;
+  ContentStore* local_;
+  FarmFs farm_;
+  ContentFetcher fetcher_;
+  std::unique_ptr<InodeTable> table_;
+  Notifier notifier_;
+  uid_t uid_;
+  gid_t gid_;
+  int64_t mounted_ms_ = 0;
+
+  fuse_session* se_ = nullptr;
+  std::thread loop_;
+  std::thread follower_;
+  std::mutex follower_mu_;
+  std::condition_variable follower_cv_;
+  grpc::ClientContext* follower_ctx_ = nullptr;  // the Watch call in flight
+  bool stopping_ = false;
+
+  std::mutex listing_mu_;
+  std::map<fuse_ino_t, std::shared_future<int>> listing_;
+
+  std::mutex handles_mu_;
+  uint64_t next_handle_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;
+  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;
+};
+
+}  // namespace cifs

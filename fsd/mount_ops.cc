@@ -1,0 +1,518 @@
+// The FUSE requests of a Mount. Answers come from the inode table and the
+// local store where they can; otherwise one farm call, whose errno is the
+// answer. No handler sends a kernel notification (the notifier does).
+#include <fcntl.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fsd/mount.h"
+
+namespace cifs {
+namespace {
+
+mode_t TypeBits(v1::Attr::Type t) {
+  switch (t) {
+    case v1::Attr::DIRECTORY:
+      return S_IFDIR;
+    case v1::Attr::SYMLINK:
+      return S_IFLNK;
+    default:
+      return S_IFREG;
+  }
+}
+
+struct timespec Ts(int64_t ns) { return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
+
+std::string Join(const std::string& dir, const char* name) { return dir.empty() ? name : dir + "/" + name; }
+
+}  // namespace
+
+void Mount::Init(struct fuse_conn_info* conn) {
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) {
+    conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: one call fills the entry cache
+  }
+  // The farm-side file decides; the kernel need not clear setuid bits for us.
+  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write reaches the farm before it returns
+}
+
+void Mount::FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const {
+  std::memset(st, 0, sizeof *st);
+  st->st_ino = ino;
+  st->st_mode = TypeBits(a.type()) | (a.mode() & 07777);
+  st->st_nlink = a.nlink() > 0 ? a.nlink() : 1;
+  st->st_uid = uid_;
+  st->st_gid = gid_;
+  st->st_size = a.size();
+  st->st_blksize = 4096;
+  st->st_blocks = (a.size() + 511) / 512;
+  st->st_atim = Ts(a.atime_ns());
+  st->st_mtim = Ts(a.mtime_ns());
+  st->st_ctim = Ts(a.ctime_ns());
+}
+
+void Mount::ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v) {
+  fuse_entry_param e{};
+  e.ino = v.ino;
+  e.attr_timeout = options_.cache_timeout_s;
+  e.entry_timeout = options_.cache_timeout_s;
+  FillStat(v.ino, v.attr, &e.attr);
+  if (fuse_reply_entry(req, &e) != 0) table_->Forget(v.ino, 1);  // the kernel never got it
+}
+
+int Mount::PathIn(fuse_ino_t parent, const char* name, std::string* path) {
+  auto v = table_->Get(parent);
+  if (!v || !v->attached) return ENOENT;
+  if (v->attr.type() != v1::Attr::DIRECTORY) return ENOTDIR;
+  if (std::strlen(name) > 255) return ENAMETOOLONG;
+  *path = Join(v->path, name);
+  return 0;
+}
+
+int Mount::List(fuse_ino_t dir) {
+  std::promise<int> mine;
+  std::shared_future<int> result;
+  bool leader = false;
+  {
+    std::lock_guard lock(listing_mu_);
+    auto it = listing_.find(dir);
+    if (it != listing_.end()) {
+      result = it->second;
+    } else {
+      result = mine.get_future().share();
+      listing_[dir] = result;
+      leader = true;
+    }
+  }
+  if (!leader) return result.get();
+  int err = 0;
+  auto v = table_->Get(dir);
+  if (!v || !v->attached) {
+    err = ENOENT;
+  } else if (v->attr.type() != v1::Attr::DIRECTORY) {
+    err = ENOTDIR;
+  } else {
+    v1::PathRequest req;
+    req.set_path(v->path);
+    v1::ReadDirResponse resp;
+    err = farm_.Call(&v1::WorkspaceFs::Stub::ReadDir, req, &resp);
+    if (err == 0) notifier_.Push(table_->SetListing(dir, resp.dir(), resp.entries()));
+  }
+  {
+    std::lock_guard lock(listing_mu_);
+    listing_.erase(dir);
+  }
+  mine.set_value(err);
+  return err;
+}
+
+int Mount::Refresh(fuse_ino_t ino, InodeTable::NodeView* view) {
+  auto v = table_->Get(ino);
+  if (!v) return ESTALE;
+  if (!v->attached) return ENOENT;
+  v1::PathRequest req;
+  req.set_path(v->path);
+  v1::EntryResponse resp;
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Lookup, req, &resp)) return e;
+  table_->SetAttr(ino, resp.attr(), true);
+  auto fresh = table_->Get(ino);
+  if (!fresh) return ESTALE;
+  *view = *fresh;
+  return 0;
+}
+
+void Mount::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (std::strlen(name) > 255) return (void)fuse_reply_err(req, ENAMETOOLONG);
+  InodeTable::NodeView v;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    switch (table_->LookupRef(parent, name, &v)) {
+      case InodeTable::Found::kYes:
+        return ReplyEntry(req, v);
+      case InodeTable::Found::kNo: {
+        // Remembered as absent until the farm reports the name.
+        fuse_entry_param e{};
+        e.entry_timeout = options_.cache_timeout_s;
+        fuse_reply_entry(req, &e);
+        return;
+      }
+      case InodeTable::Found::kUnknown:
+        if (int err = List(parent)) return (void)fuse_reply_err(req, err);
+    }
+  }
+  fuse_reply_err(req, EIO);
+}
+
+void Mount::Forget(fuse_ino_t ino, uint64_t nlookup) { table_->Forget(ino, nlookup); }
+
+void Mount::GetAttr(fuse_req_t req, fuse_ino_t ino) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  InodeTable::NodeView fresh = *v;
+  if (v->attr_stale && v->attached) {
+    int e = Refresh(ino, &fresh);
+    // While the farm is away, what is known keeps being answered.
+    if (e == EIO) fresh = *v;
+    else if (e) return (void)fuse_reply_err(req, e);
+  }
+  struct stat st;
+  FillStat(ino, fresh.attr, &st);
+  fuse_reply_attr(req, &st, options_.cache_timeout_s);
+}
+
+void Mount::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (!v->attached) return (void)fuse_reply_err(req, ENOENT);
+  if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != uid_) ||
+      ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != gid_)) {
+    return (void)fuse_reply_err(req, EPERM);  // files belong to the workspace's owner
+  }
+  v1::SetAttrRequest r;
+  r.set_path(v->path);
+  if (to_set & FUSE_SET_ATTR_MODE) r.set_mode(attr->st_mode & 07777);
+  if (to_set & FUSE_SET_ATTR_SIZE) r.set_size(attr->st_size);
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.set_atime_ns(-1);
+  else if (to_set & FUSE_SET_ATTR_ATIME) r.set_atime_ns(attr->st_atim.tv_sec * 1000000000LL + attr->st_atim.tv_nsec);
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.set_mtime_ns(-1);
+  else if (to_set & FUSE_SET_ATTR_MTIME) r.set_mtime_ns(attr->st_mtim.tv_sec * 1000000000LL + attr->st_mtim.tv_nsec);
+  v1::EntryResponse resp;
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, r, &resp)) return (void)fuse_reply_err(req, e);
+  table_->SetAttr(ino, resp.attr(), r.has_size());
+  struct stat st;
+  auto fresh = table_->Get(ino);
+  FillStat(ino, fresh ? fresh->attr : resp.attr(), &st);
+  fuse_reply_attr(req, &st, options_.cache_timeout_s);
+}
+
+void Mount::ReadLink(fuse_req_t req, fuse_ino_t ino) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (v->attr.type() != v1::Attr::SYMLINK) return (void)fuse_reply_err(req, EINVAL);
+  InodeTable::NodeView fresh = *v;
+  if (v->attr_stale || v->attr.symlink_target().empty()) {
+    int e = Refresh(ino, &fresh);
+    if (e == EIO && !v->attr.symlink_target().empty()) fresh = *v;
+    else if (e) return (void)fuse_reply_err(req, e);
+  }
+  fuse_reply_readlink(req, fresh.attr.symlink_target().c_str());
+}
+
+fuse_ino_t Mount::Made(fuse_req_t req, fuse_ino_t parent, const char* name, int err, const v1::Attr& attr) {
+  if (err) {
+    fuse_reply_err(req, err);
+    return 0;
+  }
+  auto v = table_->AddRef(parent, name, attr);
+  table_->MarkStale(parent);  // its mtime moved
+  ReplyEntry(req, v);
+  return v.ino;
+}
+
+void Mount::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (!S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);  // no devices or fifos in a workspace
+  v1::CreateRequest r;
+  if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  r.set_mode(mode & 07777);
+  r.set_exclusive(true);
+  v1::EntryResponse resp;
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp);
+  Made(req, parent, name, e, resp.attr());
+}
+
+void Mount::MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  v1::CreateRequest r;
+  if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  r.set_mode(mode & 07777);
+  v1::EntryResponse resp;
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Mkdir, r, &resp);
+  fuse_ino_t made = Made(req, parent, name, e, resp.attr());
+  // A new directory is empty: its listing is known without asking.
+  if (made != 0) table_->SetListing(made, resp.attr(), {});
+}
+
+void Mount::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  v1::SymlinkRequest r;
+  if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  r.set_target(target);
+  v1::EntryResponse resp;
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Symlink, r, &resp);
+  Made(req, parent, name, e, resp.attr());
+}
+
+void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
+  v1::PathRequest r;
+  if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  v1::ChangeResponse resp;
+  int e = farm_.Call(dir ? &v1::WorkspaceFs::Stub::Rmdir : &v1::WorkspaceFs::Stub::Unlink, r, &resp);
+  if (e == 0) table_->Remove(parent, name);
+  fuse_reply_err(req, e);
+}
+
+void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+                   unsigned int flags) {
+  v1::RenameRequest r;
+  if (int e = PathIn(parent, name, r.mutable_from())) return (void)fuse_reply_err(req, e);
+  if (int e = PathIn(newparent, newname, r.mutable_to())) return (void)fuse_reply_err(req, e);
+  r.set_flags(flags);
+  v1::ChangeResponse resp;
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Rename, r, &resp);
+  if (e == 0) table_->Move(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
+  fuse_reply_err(req, e);
+}
+
+void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  v1::CreateRequest r;
+  if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  r.set_mode(mode & 07777);
+  r.set_exclusive((fi->flags & O_EXCL) != 0);
+  v1::EntryResponse resp;
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp)) return (void)fuse_reply_err(req, e);
+  if ((fi->flags & O_TRUNC) && resp.attr().size() > 0) {
+    // O_CREAT|O_TRUNC on a name another client just made: still truncate.
+    v1::SetAttrRequest t;
+    t.set_path(r.path());
+    t.set_size(0);
+    if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, t, &resp)) return (void)fuse_reply_err(req, e);
+  }
+  auto v = table_->AddRef(parent, name, resp.attr());
+  table_->MarkStale(parent);
+  auto handle = std::make_shared<FileHandle>();
+  {
+    std::lock_guard lock(handles_mu_);
+    fi->fh = next_handle_++;
+    files_[fi->fh] = handle;
+  }
+  fi->keep_cache = 1;
+  fuse_entry_param e{};
+  e.ino = v.ino;
+  e.attr_timeout = options_.cache_timeout_s;
+  e.entry_timeout = options_.cache_timeout_s;
+  FillStat(v.ino, v.attr, &e.attr);
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    table_->Forget(v.ino, 1);
+    std::lock_guard lock(handles_mu_);
+    files_.erase(fi->fh);
+  }
+}
+
+void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (v->attr.type() == v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, EISDIR);
+  if (!v->attached) return (void)fuse_reply_err(req, ENOENT);
+  auto handle = std::make_shared<FileHandle>();
+  bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (writer && (fi->flags & O_TRUNC)) {
+    v1::SetAttrRequest t;
+    t.set_path(v->path);
+    t.set_size(0);
+    v1::EntryResponse resp;
+    if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, t, &resp)) return (void)fuse_reply_err(req, e);
+    table_->SetAttr(ino, resp.attr(), true);
+  } else if (!writer) {
+    // Readers are served from the local store, by hash.
+    InodeTable::NodeView cur = *v;
+    for (int attempt = 0;; ++attempt) {
+      if (cur.attr_stale || cur.attr.hash().empty()) {
+        int e = Refresh(ino, &cur);
+        if (e == EIO && !cur.attr.hash().empty()) e = 0;  // farm away: serve what we have
+        if (e) return (void)fuse_reply_err(req, e);
+      }
+      if (cur.attr.size() == 0) break;
+      // Small files beside it come along in the same call.
+      std::vector<ContentWant> neighbours;
+      size_t slash = cur.path.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : cur.path.substr(0, slash);
+      for (const auto& c : table_->Children(cur.parent)) {
+        if (neighbours.size() >= ContentFetcher::kMaxBatchFiles) break;
+        if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
+        neighbours.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
+      }
+      int e = fetcher_.Ensure({cur.path, cur.attr.hash(), cur.attr.size()}, neighbours);
+      if (e == ESTALE && attempt == 0) {
+        cur.attr.clear_hash();
+        continue;
+      }
+      if (e) return (void)fuse_reply_err(req, e);
+      auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});
+      if (!reader.ok()) return (void)fuse_reply_err(req, EIO);
+      handle->reader = std::move(*reader);
+      break;
+    }
+    handle->hash = cur.attr.hash();
+  }
+  {
+    std::lock_guard lock(handles_mu_);
+    fi->fh = next_handle_++;
+    files_[fi->fh] = handle;
+  }
+  // The page cache stays valid across opens: every change it could miss
+  // (made on the farm) arrives as an invalidation.
+  fi->keep_cache = 1;
+  if (fuse_reply_open(req, fi) != 0) {
+    std::lock_guard lock(handles_mu_);
+    files_.erase(fi->fh);
+  }
+}
+
+void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  std::shared_ptr<FileHandle> handle;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = files_.find(fi->fh);
+    if (it != files_.end()) handle = it->second;
+  }
+  if (!handle) return (void)fuse_reply_err(req, EBADF);
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  std::string buf;
+  if (!handle->hash.empty() && handle->hash == v->attr.hash()) {
+    if (handle->reader && !handle->reader->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
+    return (void)fuse_reply_buf(req, buf.data(), buf.size());
+  }
+  // Written since (here or on the farm): read what the farm file holds now.
+  if (!v->attached) return (void)fuse_reply_err(req, ESTALE);
+  v1::ReadFileRequest r;
+  r.set_workspace(options_.workspace);
+  r.set_path(v->path);
+  r.set_offset(off);
+  r.set_limit(static_cast<int64_t>(size));
+  grpc::ClientContext ctx;
+  farm_.Prepare(&ctx);
+  auto reader = farm_.stub()->ReadFile(&ctx, r);
+  v1::ReadFileChunk chunk;
+  int err = 0;
+  while (reader->Read(&chunk)) {
+    if (chunk.error()) err = chunk.error();
+    buf += chunk.data();
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) err = farm_.FromGrpc(s);
+  if (err) return (void)fuse_reply_err(req, err);
+  fuse_reply_buf(req, buf.data(), buf.size());
+}
+
+void Mount::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info*) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (!v->attached) return (void)fuse_reply_err(req, ESTALE);
+  v1::WriteRequest r;
+  r.set_path(v->path);
+  r.set_offset(off);
+  r.set_data(buf, size);
+  v1::EntryResponse resp;
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Write, r, &resp)) return (void)fuse_reply_err(req, e);
+  table_->SetAttr(ino, resp.attr(), true);
+  fuse_reply_write(req, size);
+}
+
+void Mount::Release(fuse_req_t req, struct fuse_file_info* fi) {
+  {
+    std::lock_guard lock(handles_mu_);
+    files_.erase(fi->fh);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Mount::Fsync(fuse_req_t req, fuse_ino_t ino) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (!v->attached) return (void)fuse_reply_err(req, 0);  // removed: nothing left to make durable
+  v1::PathRequest r;
+  r.set_path(v->path);
+  v1::ChangeResponse resp;
+  fuse_reply_err(req, farm_.Call(&v1::WorkspaceFs::Stub::Fsync, r, &resp));
+}
+
+void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (v->attr.type() != v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, ENOTDIR);
+  bool fresh = false;
+  if (!table_->Listed(ino)) {
+    if (int e = List(ino)) return (void)fuse_reply_err(req, e);
+    fresh = true;
+  }
+  auto handle = std::make_shared<DirHandle>();
+  handle->entries = table_->Children(ino);
+  {
+    std::lock_guard lock(handles_mu_);
+    fi->fh = next_handle_++;
+    dirs_[fi->fh] = handle;
+  }
+  fi->cache_readdir = 1;
+  fi->keep_cache = fresh ? 0 : 1;
+  if (fuse_reply_open(req, fi) != 0) {
+    std::lock_guard lock(handles_mu_);
+    dirs_.erase(fi->fh);
+  }
+}
+
+void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
+  std::shared_ptr<DirHandle> handle;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = dirs_.find(fi->fh);
+    if (it != dirs_.end()) handle = it->second;
+  }
+  if (!handle) return (void)fuse_reply_err(req, EBADF);
+  std::string buf(size, '\0');
+  size_t used = 0;
+  const size_t total = handle->entries.size() + 2;
+  for (size_t i = static_cast<size_t>(off); i < total; ++i) {
+    const char* name;
+    fuse_entry_param e{};
+    if (i < 2) {
+      name = i == 0 ? "." : "..";
+      e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+      e.attr.st_mode = S_IFDIR;
+    } else {
+      const auto& c = handle->entries[i - 2];
+      name = c.name.c_str();
+      FillStat(c.ino, c.attr, &e.attr);
+      if (plus) {
+        e.ino = c.ino;
+        e.attr_timeout = options_.cache_timeout_s;
+        e.entry_timeout = options_.cache_timeout_s;
+      }
+    }
+    size_t need = plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1)
+                       : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, i + 1);
+    if (need > size - used) break;
+    // Each entry handed over with readdirplus counts as a lookup.
+    if (plus && e.ino != 0) table_->Ref(e.ino);
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void Mount::ReleaseDir(fuse_req_t req, struct fuse_file_info* fi) {
+  {
+    std::lock_guard lock(handles_mu_);
+    dirs_.erase(fi->fh);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Mount::StatFs(fuse_req_t req) {
+  struct statvfs st {};
+  st.f_bsize = 4096;
+  st.f_frsize = 4096;
+  st.f_blocks = 1ULL << 32;  // the farm's disk is not ours to report exactly
+  st.f_bfree = 1ULL << 31;
+  st.f_bavail = 1ULL << 31;
+  st.f_files = 1ULL << 32;
+  st.f_ffree = 1ULL << 31;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+}  // namespace cifs
