@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   CLI::App* admin = cifs::RegisterAdminCommands(app, &exit_code);
   cifs::RegisterWorkspaceCommands(app, *admin, &exit_code);
   cifs::RegisterWhoamiCommand(app, &exit_code);
+  cifs::RegisterMountCommands(app, &exit_code);
   cifs::RegisterBuildCommands(app, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);
   try {

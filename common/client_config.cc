@@ -5,6 +5,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "common/digest.h"
 #include "common/files.h"
 
 namespace cifs {
@@ -43,6 +44,7 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   c.key = get("key", true);
   c.user = get("user", false);
   c.bazel_kit = get("bazel_kit", true);
+  c.fsd_dir = get("fsd_dir", true);
   for (auto [name, v] : {std::pair{"farm", &c.farm}, {"ca", &c.ca}, {"cert", &c.cert}, {"key", &c.key}}) {
     if (v->empty()) return Status::InvalidArgument(path + " lacks the required key '" + name + "'");
   }
@@ -58,10 +60,27 @@ std::string RenderClientConfig(const ClientConfig& c) {
   t.insert("cert", c.cert);
   t.insert("key", c.key);
   if (!c.bazel_kit.empty()) t.insert("bazel_kit", c.bazel_kit);
+  if (!c.fsd_dir.empty()) t.insert("fsd_dir", c.fsd_dir);
   std::ostringstream out;
   out << "# cifs client configuration (use with CIFS_CONFIG=" << (c.path.empty() ? "this file" : c.path) << ")\n";
   out << t << "\n";
   return out.str();
+}
+
+std::string FsdDir(const ClientConfig& c) {
+  if (!c.fsd_dir.empty()) return c.fsd_dir;
+  std::string base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    base = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home ? home : "/root") + "/.cache";
+  }
+  std::error_code ec;
+  std::string config = std::filesystem::weakly_canonical(c.path, ec).string();
+  Sha256 sha;
+  sha.Update(ec ? c.path : config);
+  return base + "/cifs/fsd-" + sha.FinishHex().substr(0, 12);
 }
 
 }  // namespace cifs

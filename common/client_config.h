@@ -17,11 +17,19 @@ struct ClientConfig {
   std::string key;   // client private key (PEM path)
   std::string user;  // informational; the farm trusts the certificate, not this
   std::string bazel_kit;  // optional: the offline Bazel kit directory
+  // optional: fsd's directory (local content store, control socket, log).
+  // Default: one per config file under ~/.cache/cifs, see FsdDir.
+  std::string fsd_dir;
   std::string path;  // the file this was loaded from
 };
 
 std::string DefaultClientConfigPath();
 Result<ClientConfig> LoadClientConfig(const std::string& path);
 std::string RenderClientConfig(const ClientConfig& c);
+
+// Where this config's fsd lives: `fsd_dir` if set, else
+// $XDG_CACHE_HOME/cifs/fsd-ID (~/.cache/...) with ID from the config's path,
+// so each farm identity gets its own daemon and store.
+std::string FsdDir(const ClientConfig& c);
 
 }  // namespace cifs

@@ -1,7 +1,9 @@
 #include "fsd/daemon.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/mounts.h"
+
 #include <unistd.h>
 
 namespace cifs {
@@ -12,20 +14,6 @@ grpc::Status ToGrpc(const cifs::Status& s) {
 }
 
 }  // namespace
-
-cifs::Status CheckMountpoint(const std::string& path) {
-  struct stat st;
-  if (path.empty() || path[0] != '/') return Status::InvalidArgument("mountpoint '" + path + "' is not absolute");
-  if (::stat(path.c_str(), &st) != 0) return Status::NotFound("mountpoint " + path + " does not exist");
-  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("mountpoint " + path + " is not a directory");
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
-  if (!d) return Status::IoError("cannot read mountpoint " + path, errno);
-  while (struct dirent* e = ::readdir(d.get())) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") return Status::FailedPrecondition("mountpoint " + path + " is not empty");
-  }
-  return Status::Ok();
-}
 
 cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint) {
   std::lock_guard lock(mu_);
@@ -38,13 +26,29 @@ cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::
   auto m = cifs::Mount::Start(o, farm_, store_, log_);
   if (!m.ok()) return m.status();
   mounts_[mountpoint] = std::move(*m);
-  idle_exit_ = false;
+  SaveRecordsLocked();
   return Status::Ok();
 }
 
 void FsdDaemon::UnmountAll() {
   std::lock_guard lock(mu_);
   mounts_.clear();
+  SaveRecordsLocked();
+}
+
+void FsdDaemon::SaveRecordsLocked() {
+  std::vector<MountRecord> records;
+  for (auto& [path, m] : mounts_) records.push_back({m->options().workspace, path});
+  if (records.empty()) empty_since_ = std::chrono::steady_clock::now();
+  cifs::Status s = SaveMountRecords(dir_, records);
+  if (!s.ok()) log_->Warn("cannot_save_mounts", {{"error", s.message()}});
+}
+
+bool FsdDaemon::ShouldExit() {
+  std::lock_guard lock(mu_);
+  // Idle: no mount for a while (a mount that failed, say). Nothing else
+  // keeps a daemon alive; the next `cifs mount` starts a fresh one.
+  return mounts_.empty() && (last_unmounted_ || std::chrono::steady_clock::now() - empty_since_ > kIdleExit);
 }
 
 grpc::Status FsdDaemon::Mount(grpc::ServerContext*, const v1::MountRequest* req, v1::MountResponse*) {
@@ -61,10 +65,14 @@ grpc::Status FsdDaemon::Unmount(grpc::ServerContext*, const v1::UnmountRequest* 
     }
     gone = std::move(it->second);
     mounts_.erase(it);
+    SaveRecordsLocked();
     resp->set_daemon_exiting(mounts_.empty());
   }
   gone.reset();  // unmounts, outside the lock
-  if (resp->daemon_exiting()) idle_exit_ = true;
+  if (resp->daemon_exiting()) {
+    std::lock_guard lock(mu_);
+    last_unmounted_ = mounts_.empty();
+  }
   return grpc::Status::OK;
 }
 

@@ -20,9 +20,14 @@ namespace cifs {
 
 class FsdDaemon final : public v1::FsdControl::Service {
  public:
-  FsdDaemon(std::shared_ptr<grpc::Channel> farm, std::string farm_address, RocksDbStore* store,
+  FsdDaemon(std::string dir, std::shared_ptr<grpc::Channel> farm, std::string farm_address, RocksDbStore* store,
             std::chrono::milliseconds timeout, Logger* log)
-      : farm_(std::move(farm)), farm_address_(std::move(farm_address)), store_(store), timeout_(timeout), log_(log) {}
+      : dir_(std::move(dir)),
+        farm_(std::move(farm)),
+        farm_address_(std::move(farm_address)),
+        store_(store),
+        timeout_(timeout),
+        log_(log) {}
 
   grpc::Status Mount(grpc::ServerContext* ctx, const v1::MountRequest* req, v1::MountResponse* resp) override;
   grpc::Status Unmount(grpc::ServerContext* ctx, const v1::UnmountRequest* req, v1::UnmountResponse* resp) override;
@@ -31,10 +36,16 @@ class FsdDaemon final : public v1::FsdControl::Service {
 
   cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint);
   void UnmountAll();
-  // True once the last mount has gone: the daemon has nothing left to do.
-  bool idle_exit() const { return idle_exit_; }
+  // True once the last mount has gone, or none came for a while: the
+  // daemon has nothing left to do.
+  bool ShouldExit();
 
  private:
+  static constexpr auto kIdleExit = std::chrono::seconds(30);
+  // Rewrites DIR/mounts.json; mu_ held.
+  void SaveRecordsLocked();
+
+  std::string dir_;
   std::shared_ptr<grpc::Channel> farm_;
   std::string farm_address_;
   RocksDbStore* store_;
@@ -42,10 +53,8 @@ class FsdDaemon final : public v1::FsdControl::Service {
   Logger* log_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<cifs::Mount>> mounts_;  // by mountpoint
-  std::atomic<bool> idle_exit_{false};
+  std::chrono::steady_clock::time_point empty_since_ = std::chrono::steady_clock::now();
+  bool last_unmounted_ = false;
 };
-
-// Checks a directory can take a mount: exists, is a directory, is empty.
-cifs::Status CheckMountpoint(const std::string& path);
 
 }  // namespace cifs

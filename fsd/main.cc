@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   auto farm = cifs::FarmClient::Connect(*config, &args);
   if (!farm.ok()) return Fail(farm.status().message());
 
-  cifs::FsdDaemon daemon((*farm)->channel(), config->farm, store->get(),
+  cifs::FsdDaemon daemon(dir, (*farm)->channel(), config->farm, store->get(),
                          std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), &log);
   std::string socket = dir + "/fsd.sock";
   ::unlink(socket.c_str());  // left by a killed fsd; the store lock says none is running
@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
       log.Info("shutting_down", {{"signal", sig}});
       break;
     }
-    if (daemon.idle_exit()) {
-      log.Info("last_mount_gone");
+    if (daemon.ShouldExit()) {
+      log.Info("idle_exit");
       break;
     }
   }

@@ -15,6 +15,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
 void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
+void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
 
 // Prints "cifs: MESSAGE" on stderr and returns 1.
 int Fail(const std::string& message);
