@@ -15,14 +15,15 @@ grpc::Status ToGrpc(const cifs::Status& s) {
 
 }  // namespace
 
-cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint) {
+cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint,
+                                       std::chrono::milliseconds timeout) {
   std::lock_guard lock(mu_);
   if (mounts_.count(mountpoint)) return Status::AlreadyExists(mountpoint + " is already a cifs mount");
   CIFS_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MountOptions o;
   o.workspace = workspace;
   o.mountpoint = mountpoint;
-  o.timeout = timeout_;
+  o.timeout = timeout.count() > 0 ? timeout : timeout_;
   auto m = cifs::Mount::Start(o, farm_, store_, log_);
   if (!m.ok()) return m.status();
   mounts_[mountpoint] = std::move(*m);
@@ -52,7 +53,7 @@ bool FsdDaemon::ShouldExit() {
 }
 
 grpc::Status FsdDaemon::Mount(grpc::ServerContext*, const v1::MountRequest* req, v1::MountResponse*) {
-  return ToGrpc(MountWorkspace(req->workspace(), req->mountpoint()));
+  return ToGrpc(MountWorkspace(req->workspace(), req->mountpoint(), std::chrono::milliseconds(req->timeout_ms())));
 }
 
 grpc::Status FsdDaemon::Unmount(grpc::ServerContext*, const v1::UnmountRequest* req, v1::UnmountResponse* resp) {

@@ -34,7 +34,8 @@ class FsdDaemon final : public v1::FsdControl::Service {
   grpc::Status Status(grpc::ServerContext* ctx, const v1::FsdStatusRequest* req,
                       v1::FsdStatusResponse* resp) override;
 
-  cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint);
+  cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint,
+                              std::chrono::milliseconds timeout = {});
   void UnmountAll();
   // True once the last mount has gone, or none came for a while: the
   // daemon has nothing left to do.

@@ -114,7 +114,7 @@ Status StartFsd(const std::string& fsd_dir, const ClientConfig& config) {
   return Status::Unavailable("fsd did not start (see " + log_path + ")" + tail);
 }
 
-int MountCmd(const std::string& workspace, const std::string& dir_arg, bool foreground) {
+int MountCmd(const std::string& workspace, const std::string& dir_arg, bool foreground, double timeout_s) {
   auto config = LoadClientConfig(DefaultClientConfigPath());
   if (!config.ok()) return Fail(config.status().message());
   std::string dir = StripSlash(Absolute(dir_arg));
@@ -125,6 +125,10 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     if (Status made = MakeDirs(fsd_dir, 0700); !made.ok()) return Fail(made.message());
     auto args = FsdArgs(FindFsd(), fsd_dir, *config);
     for (const auto& a : {std::string("--mount"), workspace, dir}) args.push_back(a);
+    if (timeout_s > 0) {
+      args.push_back("--timeout");
+      args.push_back(std::to_string(timeout_s));
+    }
     Exec(args);
   }
   if (!Probe(*ControlStub(fsd_dir))) {
@@ -137,6 +141,7 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
   v1::MountRequest req;
   req.set_workspace(workspace);
   req.set_mountpoint(dir);
+  req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
   v1::MountResponse resp;
   grpc::Status s = stub->Mount(&ctx, req, &resp);
   if (!s.ok()) {
@@ -251,13 +256,18 @@ void RegisterMountCommands(CLI::App& app, ExitCode* exit_code) {
   struct MountArgs {
     std::string workspace, dir;
     bool foreground = false;
+    double timeout_s = 0;
   };
   auto args = std::make_shared<MountArgs>();
   auto* mount = app.add_subcommand("mount", "mount a workspace of yours on a local directory");
   mount->add_option("WORKSPACE", args->workspace, "workspace name (see `cifs ws list`)")->required();
   mount->add_option("DIR", args->dir, "an empty directory")->required();
   mount->add_flag("--foreground", args->foreground, "run fsd in this terminal with its log (debugging)");
-  mount->callback([args, exit_code] { *exit_code = MountCmd(args->workspace, args->dir, args->foreground); });
+  mount->add_option("--timeout", args->timeout_s,
+                    "seconds a file operation waits for an unreachable farm before failing with EIO (default 15)");
+  mount->callback([args, exit_code] {
+    *exit_code = MountCmd(args->workspace, args->dir, args->foreground, args->timeout_s);
+  });
 
   auto unmount_dir = std::make_shared<std::string>();
   auto* unmount = app.add_subcommand("unmount", "unmount a cifs mount (also one whose fsd died)");
