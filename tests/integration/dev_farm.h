@@ -53,12 +53,9 @@ class DevFarm {
 // A test suite sharing one farm across its tests.
 class SharedFarmTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { farm_ = new DevFarm(); }
-  static void TearDownTestSuite() {
-    delete farm_;
-    farm_ = nullptr;
-  }
-  static inline DevFarm* farm_ = nullptr;
+  static void SetUpTestSuite() { farm_ = std::make_unique<DevFarm>(); }
+  static void TearDownTestSuite() { farm_.reset(); }
+  static inline std::unique_ptr<DevFarm> farm_;
 };
 
 // BatchUpdateBlobs of one blob under `claimed` (hash, size); returns the call's
