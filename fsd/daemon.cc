@@ -18,6 +18,7 @@ grpc::Status ToGrpc(const cifs::Status& s) {
 cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint,
                                        std::chrono::milliseconds timeout) {
   std::lock_guard lock(mu_);
+  if (closing_) return Status::Unavailable("fsd is shutting down");
   if (mounts_.count(mountpoint)) return Status::AlreadyExists(mountpoint + " is already a cifs mount");
   CIFS_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MountOptions o;
@@ -49,7 +50,8 @@ bool FsdDaemon::ShouldExit() {
   std::lock_guard lock(mu_);
   // Idle: no mount for a while (a mount that failed, say). Nothing else
   // keeps a daemon alive; the next `cifs mount` starts a fresh one.
-  return mounts_.empty() && (last_unmounted_ || std::chrono::steady_clock::now() - empty_since_ > kIdleExit);
+  closing_ = mounts_.empty() && (last_unmounted_ || std::chrono::steady_clock::now() - empty_since_ > kIdleExit);
+  return closing_;  // from here on, mounts are refused: the CLI starts a new fsd
 }
 
 grpc::Status FsdDaemon::Mount(grpc::ServerContext*, const v1::MountRequest* req, v1::MountResponse*) {

@@ -56,6 +56,7 @@ class FsdDaemon final : public v1::FsdControl::Service {
   std::map<std::string, std::unique_ptr<cifs::Mount>> mounts_;  // by mountpoint
   std::chrono::steady_clock::time_point empty_since_ = std::chrono::steady_clock::now();
   bool last_unmounted_ = false;
+  bool closing_ = false;
 };
 
 }  // namespace cifs

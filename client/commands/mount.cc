@@ -3,6 +3,7 @@
 // The user's fsd daemon serves every mount; `cifs mount` starts it when it
 // is not running and asks it over its Unix socket (FSD_DIR/fsd.sock).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,19 +132,32 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     }
     Exec(args);
   }
-  if (!Probe(*ControlStub(fsd_dir))) {
-    Status started = StartFsd(fsd_dir, *config);
-    if (!started.ok()) return Fail(started.message());
+  grpc::Status s;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto running = Probe(*ControlStub(fsd_dir));
+    if (!running) {
+      Status started = StartFsd(fsd_dir, *config);
+      if (!started.ok()) return Fail(started.message());
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kMountTimeout);
+    v1::MountRequest req;
+    req.set_workspace(workspace);
+    req.set_mountpoint(dir);
+    req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
+    v1::MountResponse resp;
+    s = ControlStub(fsd_dir)->Mount(&ctx, req, &resp);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || s.error_message().find("shutting down") == std::string::npos ||
+        !running) {
+      break;
+    }
+    // The daemon was on its way out (its last mount had just gone): let it
+    // finish, then start a fresh one.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::kill(running->pid(), 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
-  auto stub = ControlStub(fsd_dir);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kMountTimeout);
-  v1::MountRequest req;
-  req.set_workspace(workspace);
-  req.set_mountpoint(dir);
-  req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
-  v1::MountResponse resp;
-  grpc::Status s = stub->Mount(&ctx, req, &resp);
   if (!s.ok()) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE && s.error_message().find("farm") != std::string::npos) {
       return Fail("cannot mount " + workspace + ": " + s.error_message() + " at " + config->farm);

@@ -6,9 +6,6 @@ source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 FARMSERVER=$BUILD_DIR/farmserver/farmserver
 
-run() { out=$("$@" 2>&1); rc=$?; }
-succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
-failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
 one_line() { [[ $(grep -c . <<<"$out") -eq 1 ]]; }
 
 run "$CIFS" --help

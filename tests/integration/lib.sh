@@ -15,6 +15,8 @@ test_setup() {
 
 test_teardown() {
   local rc=$?
+  # A test may define before_teardown (unmount what it mounted, say).
+  if declare -F before_teardown >/dev/null; then before_teardown || true; fi
   if [[ -n ${BAZEL_WS:-} && -d ${BAZEL_WS:-} ]]; then
     (cd "$BAZEL_WS" && bazel_cmd shutdown >/dev/null 2>&1) || true
   fi
@@ -36,6 +38,12 @@ check() {  # check DESCRIPTION COMMAND...: counts and reports one assertion
 }
 
 contains() { grep -q -- "$2" <<<"$1"; }
+
+# run COMMAND...: keeps its output in $out and exit code in $rc for the next check.
+run() { out=$("$@" 2>&1); rc=$?; }
+succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
+failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
+g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 
 finish() {
   echo "$((CHECKS - FAILURES)) passed, $FAILURES failed"

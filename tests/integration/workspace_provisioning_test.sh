@@ -6,10 +6,6 @@ source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 start_farm || { echo "cannot start the dev farm"; exit 1; }
 
-run() { out=$("$@" 2>&1); rc=$?; }
-succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
-failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
-g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 
 # A real upstream repository with two branches.
 UP=$TMP/upstream
