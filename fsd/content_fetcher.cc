@@ -12,12 +12,14 @@ constexpr int64_t kStreamBytesPerSecond = 20 << 20;
 
 }  // namespace
 
-int ContentFetcher::Ensure(const ContentWant& want, const std::vector<ContentWant>& neighbours) {
+int ContentFetcher::Ensure(const ContentWant& want,
+                           const std::function<std::vector<ContentWant>()>& list_neighbours) {
   if (local_->Contains(Digest{want.hash, want.size})) {
     counters_.local_hits++;
     return 0;
   }
   if (want.size > kBatchBytes) return Stream(want);
+  std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
   int64_t bytes = want.size;
   std::vector<Digest> candidates;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,10 @@ class ContentFetcher {
  public:
   ContentFetcher(ContentStore* local, FarmFs* farm) : local_(local), farm_(farm) {}
 
-  // Makes `want` local; `neighbours` ride along in the same call when small.
-  // Returns 0, ESTALE (the farm's file no longer has that hash) or EIO.
-  int Ensure(const ContentWant& want, const std::vector<ContentWant>& neighbours);
+  // Makes `want` local; when it has to be fetched, what `neighbours`
+  // returns rides along in the same call if small. Returns 0, ESTALE (the
+  // farm's file no longer has that hash) or EIO.
+  int Ensure(const ContentWant& want, const std::function<std::vector<ContentWant>()>& neighbours);
 
   const FetchCounters& counters() const { return counters_; }
 

@@ -89,8 +89,9 @@ class Mount {
   void FollowChanges(std::string epoch, uint64_t seq);
 
   // Fetches `dir`'s listing from the farm into the table (one call at a
-  // time per directory; concurrent lookups wait for it).
-  int List(fuse_ino_t dir);
+  // time per directory; concurrent lookups wait for it), with the hashes of
+  // files up to `hash_limit` bytes.
+  int List(fuse_ino_t dir, int64_t hash_limit = 0);
   // Re-reads `ino`'s attributes (with hash) from the farm.
   int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
   int PathIn(fuse_ino_t parent, const char* name, std::string* path);

@@ -77,7 +77,7 @@ int Mount::PathIn(fuse_ino_t parent, const char* name, std::string* path) {
   return 0;
 }
 
-int Mount::List(fuse_ino_t dir) {
+int Mount::List(fuse_ino_t dir, int64_t hash_limit) {
   std::promise<int> mine;
   std::shared_future<int> result;
   bool leader = false;
@@ -100,8 +100,9 @@ int Mount::List(fuse_ino_t dir) {
   } else if (v->attr.type() != v1::Attr::DIRECTORY) {
     err = ENOTDIR;
   } else {
-    v1::PathRequest req;
+    v1::ReadDirRequest req;
     req.set_path(v->path);
+    req.set_hash_limit_bytes(hash_limit);
     v1::ReadDirResponse resp;
     err = farm_.Call(&v1::WorkspaceFs::Stub::ReadDir, req, &resp);
     if (err == 0) notifier_.Push(table_->SetListing(dir, resp.dir(), resp.entries()));
@@ -321,24 +322,40 @@ void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     // Readers are served from the local store, by hash.
     InodeTable::NodeView cur = *v;
     for (int attempt = 0;; ++attempt) {
+      if (!cur.attr_stale && cur.attr.hash().empty() && cur.attr.size() <= ContentFetcher::kSmallFileBytes &&
+          attempt == 0) {
+        // A small file: its neighbours are likely next, so hash them all in
+        // one listing and fetch them in one batch below.
+        if (List(cur.parent, ContentFetcher::kSmallFileBytes) == 0) {
+          if (auto again = table_->Get(ino)) cur = *again;
+        }
+      }
       if (cur.attr_stale || cur.attr.hash().empty()) {
+        InodeTable::NodeView known = cur;
         int e = Refresh(ino, &cur);
-        if (e == EIO && !cur.attr.hash().empty()) e = 0;  // farm away: serve what we have
+        if (e == EIO && !known.attr.hash().empty()) {
+          cur = known;  // farm away: serve what we have
+          e = 0;
+        }
         if (e) return (void)fuse_reply_err(req, e);
       }
       if (cur.attr.size() == 0) break;
-      // Small files beside it come along in the same call.
-      std::vector<ContentWant> neighbours;
-      size_t slash = cur.path.rfind('/');
-      std::string dir = slash == std::string::npos ? "" : cur.path.substr(0, slash);
-      for (const auto& c : table_->Children(cur.parent)) {
-        if (neighbours.size() >= ContentFetcher::kMaxBatchFiles) break;
-        if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
-        neighbours.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
-      }
+      auto neighbours = [&] {
+        // Small files beside it come along in the same call.
+        std::vector<ContentWant> out;
+        size_t slash = cur.path.rfind('/');
+        std::string dir = slash == std::string::npos ? "" : cur.path.substr(0, slash);
+        for (const auto& c : table_->Children(cur.parent)) {
+          if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
+          if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
+          out.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
+        }
+        return out;
+      };
       int e = fetcher_.Ensure({cur.path, cur.attr.hash(), cur.attr.size()}, neighbours);
       if (e == ESTALE && attempt == 0) {
         cur.attr.clear_hash();
+        cur.attr_stale = true;
         continue;
       }
       if (e) return (void)fuse_reply_err(req, e);
@@ -348,6 +365,7 @@ void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
       break;
     }
     handle->hash = cur.attr.hash();
+    fi->noflush = 1;  // nothing to flush for a reader: close need not wait for us
   }
   {
     std::lock_guard lock(handles_mu_);

@@ -39,17 +39,20 @@ void FillAttr(const struct stat& st, v1::Attr* attr) {
   attr->set_nlink(static_cast<uint32_t>(st.st_nlink));
 }
 
+bool FileHasher::Known(const struct stat& st, std::string* hash) {
+  std::lock_guard lock(mu_);
+  auto it = known_.find(Key{st.st_dev, st.st_ino});
+  if (it == known_.end() || it->second.size != st.st_size || it->second.mtime_ns != Ns(st.st_mtim) ||
+      it->second.ctime_ns != Ns(st.st_ctim)) {
+    return false;
+  }
+  *hash = it->second.hash;
+  return true;
+}
+
 int FileHasher::Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash) {
   Key key{st.st_dev, st.st_ino};
-  {
-    std::lock_guard lock(mu_);
-    auto it = known_.find(key);
-    if (it != known_.end() && it->second.size == st.st_size && it->second.mtime_ns == Ns(st.st_mtim) &&
-        it->second.ctime_ns == Ns(st.st_ctim)) {
-      *hash = it->second.hash;
-      return 0;
-    }
-  }
+  if (Known(st, hash)) return 0;
   UniqueFd fd;
   if (int e = dir.OpenFile(path, O_RDONLY, 0, &fd)) return e;
   Sha256 sha;
@@ -72,12 +75,12 @@ int FileHasher::Hash(const WorkspaceDir& dir, std::string_view path, const struc
   if (now - Ns(st.st_ctim) > kRacyWindowNs) {
     std::lock_guard lock(mu_);
     if (known_.size() >= kMaxRemembered) known_.clear();
-    known_[key] = Known{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
+    known_[key] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
   }
   return 0;
 }
 
-int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr) {
+int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr, int64_t hash_limit) {
   for (int attempt = 0;; ++attempt) {
     struct stat st;
     if (int e = dir.Stat(path, &st)) return e;
@@ -91,6 +94,10 @@ int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Att
     }
     if (!S_ISREG(st.st_mode)) return 0;
     std::string hash;
+    if (st.st_size > hash_limit) {
+      if (Known(st, &hash)) attr->set_hash(hash);
+      return 0;
+    }
     int e = Hash(dir, path, st, &hash);
     if (e == EAGAIN && attempt < 3) continue;
     if (e) return e;

@@ -25,9 +25,13 @@ class FileHasher {
   // Returns 0 or an errno.
   int Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash);
 
-  // Stats `path` and fills `attr` with everything, the hash of a file and the
-  // target of a symlink included.
-  int FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr);
+  // The hash remembered for this file version, if any (no reading).
+  bool Known(const struct stat& st, std::string* hash);
+
+  // Stats `path` and fills `attr` with everything, the target of a symlink
+  // included, and the hash of a file: hashing it if it is at most
+  // `hash_limit` bytes, else only if remembered.
+  int FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr, int64_t hash_limit = INT64_MAX);
 
  private:
   struct Key {
@@ -38,14 +42,14 @@ class FileHasher {
   struct KeyHash {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino * 1000003u ^ k.dev); }
   };
-  struct Known {
+  struct Remembered {
     int64_t size, mtime_ns, ctime_ns;
     std::string hash;
   };
   static constexpr size_t kMaxRemembered = 1 << 20;
 
   std::mutex mu_;
-  std::unordered_map<Key, Known, KeyHash> known_;
+  std::unordered_map<Key, Remembered, KeyHash> known_;
 };
 
 }  // namespace cifs

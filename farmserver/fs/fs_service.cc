@@ -80,7 +80,7 @@ grpc::Status WorkspaceFsService::Lookup(grpc::ServerContext* ctx, const v1::Path
   return grpc::Status::OK;
 }
 
-grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::PathRequest* req,
+grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::ReadDirRequest* req,
                                          v1::ReadDirResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
@@ -110,7 +110,9 @@ grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::Pat
     v1::Entry entry;
     entry.set_name(std::string(name));
     // Gone between readdir and stat (a concurrent delete): leave it out.
-    if (hasher_.FullAttr(dir, prefix + entry.name(), entry.mutable_attr()) != 0) continue;
+    // Hashing is what makes a cold listing slow (it reads every file), so
+    // only what was asked for is hashed here.
+    if (hasher_.FullAttr(dir, prefix + entry.name(), entry.mutable_attr(), req->hash_limit_bytes()) != 0) continue;
     *resp->add_entries() = std::move(entry);
   }
   return grpc::Status::OK;
@@ -140,9 +142,6 @@ int WorkspaceFsService::ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item
   Sha256 sha;
   sha.Update(*data);
   if (static_cast<int64_t>(got) != item.size() || sha.FinishHex() != item.hash()) return ESTALE;
-  // Kept in the shared store: another workspace or branch with the same
-  // file, or this one after the file changes again, is served from here.
-  if (item.size() < (1 << 20)) (void)store_->Put(digest, *data);
   return 0;
 }
 

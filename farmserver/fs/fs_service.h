@@ -19,7 +19,7 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
 
   grpc::Status Attach(grpc::ServerContext* ctx, const v1::AttachRequest* req, v1::AttachResponse* resp) override;
   grpc::Status Lookup(grpc::ServerContext* ctx, const v1::PathRequest* req, v1::EntryResponse* resp) override;
-  grpc::Status ReadDir(grpc::ServerContext* ctx, const v1::PathRequest* req, v1::ReadDirResponse* resp) override;
+  grpc::Status ReadDir(grpc::ServerContext* ctx, const v1::ReadDirRequest* req, v1::ReadDirResponse* resp) override;
   grpc::Status Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* req, v1::FetchResponse* resp) override;
   grpc::Status ReadFile(grpc::ServerContext* ctx, const v1::ReadFileRequest* req,
                         grpc::ServerWriter<v1::ReadFileChunk>* writer) override;

@@ -29,10 +29,14 @@ Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Start(std::string root, Change
 
 TreeWatcher::TreeWatcher(Passkey, std::string root, ChangeJournal* journal, UniqueFd inotify, UniqueFd stop)
     : root_(std::move(root)), journal_(journal), inotify_(std::move(inotify)), stop_(std::move(stop)) {
-  // Watches go in before the constructor returns, so a change made right
-  // after a mount attaches is never missed.
-  WatchTree("", false);
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    // Watching a large tree takes a while; nobody waits for it. Whatever
+    // changed meanwhile may have been missed, so those already watching
+    // are told to reset once it is in place.
+    WatchTree("", false);
+    journal_->AddReset();
+    Run();
+  });
 }
 
 TreeWatcher::~TreeWatcher() {

@@ -2,6 +2,7 @@
 // change in a ChangeJournal: edits through the mount, a `git checkout` run
 // on the farm, a build tool writing there. One watch per directory; new
 // directories are watched (and their contents reported) as they appear.
+// Setting the watches up runs in the background and ends with a reset.
 #pragma once
 
 #include <sys/inotify.h>

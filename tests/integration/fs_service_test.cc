@@ -78,8 +78,9 @@ TEST_F(FsServiceTest, OwnerReadsWorkspaceWithHashes) {
   EXPECT_EQ(attr.size(), 6);
 
   grpc::ClientContext ctx;
-  v1::PathRequest req;
+  v1::ReadDirRequest req;
   req.set_workspace("alice-ws");
+  req.set_hash_limit_bytes(1 << 20);
   v1::ReadDirResponse dir;
   ASSERT_TRUE(Stub("alice")->ReadDir(&ctx, req, &dir).ok());
   bool saw_readme = false, saw_git = false;
