@@ -8,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "cifs/v1/fs.grpc.pb.h"
 
@@ -37,6 +39,15 @@ class FarmFs {
     grpc::Status s = (stub_.get()->*method)(&ctx, req, resp);
     if (!s.ok()) return FromGrpc(s);
     connected_ = true;
+    if constexpr (requires { resp->mutation(); }) {
+      if (resp->mutation() != 0) {
+        if constexpr (requires { req.from(); }) {
+          Mutated({req.from(), req.to()}, resp->mutation());
+        } else {
+          Mutated({req.path()}, resp->mutation());
+        }
+      }
+    }
     if constexpr (requires { resp->error(); }) return resp->error();
     return 0;
   }
@@ -47,11 +58,35 @@ class FarmFs {
   }
   int FromGrpc(const grpc::Status& s);
 
+  // Changes the farm reported, applied by `apply` unless this mount changed
+  // the same path later than the batch's attributes were read (the batch
+  // would put older attributes over newer ones). Holding the lock across
+  // check and apply orders them against Mutated.
+  template <typename Apply>
+  void ApplyBatch(const v1::ChangeBatch& batch, Apply apply) {
+    std::lock_guard lock(recent_mu_);
+    for (const auto& change : batch.changes()) {
+      auto it = recent_.find(change.path());
+      if (it != recent_.end() && it->second > batch.stat_after()) continue;
+      apply(change);
+    }
+    std::erase_if(recent_, [&](const auto& kv) { return kv.second <= batch.stat_after(); });
+  }
+
  private:
+  // Records this mount's change to `paths`, before the caller updates its
+  // table with the result.
+  void Mutated(std::initializer_list<std::string> paths, uint64_t mutation) {
+    std::lock_guard lock(recent_mu_);
+    for (const auto& p : paths) recent_[p] = std::max(recent_[p], mutation);
+  }
+
   std::unique_ptr<v1::WorkspaceFs::Stub> stub_;
   std::string workspace_;
   std::chrono::milliseconds timeout_;
   std::atomic<bool> connected_{true};
+  std::mutex recent_mu_;
+  std::unordered_map<std::string, uint64_t> recent_;  // path -> latest mutation by this mount
 };
 
 }  // namespace cifs

@@ -87,6 +87,7 @@ Mount::~Mount() {
   }
   follower_cv_.notify_all();
   if (follower_.joinable()) follower_.join();
+  prefetch_.Stop();
   notifier_.Stop();
   if (se_ != nullptr) {
     fuse_session_exit(se_);
@@ -122,7 +123,11 @@ void Mount::FollowChanges(std::string epoch, uint64_t seq) {
       if (batch.reset()) {
         notifier_.Push(table_->InvalidateAll());
       } else {
-        for (const auto& change : batch.changes()) notifier_.Push(table_->ApplyChange(change));
+        std::vector<Invalidation> invals;
+        farm_.ApplyBatch(batch, [&](const v1::Change& change) {
+          for (auto& i : table_->ApplyChange(change)) invals.push_back(std::move(i));
+        });
+        notifier_.Push(std::move(invals));
       }
       epoch = batch.epoch();
       seq = batch.seq();

@@ -55,6 +55,7 @@ Result<std::shared_ptr<OpenWorkspace>> WorkspaceFsService::Authorize(
 }
 
 void WorkspaceFsService::Reply(OpenWorkspace& ws, std::string_view path, v1::EntryResponse* resp) {
+  resp->set_mutation(++ws.mutations);
   resp->set_error(hasher_.FullAttr(*ws.dir, path, resp->mutable_attr()));
 }
 
@@ -103,16 +104,15 @@ grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::Rea
   }
   fd.release();  // the DIR owns it now
   std::unique_ptr<DIR, int (*)(DIR*)> owned(d, ::closedir);
-  std::string prefix = req->path().empty() ? "" : req->path() + "/";
   while (struct dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
     v1::Entry entry;
     entry.set_name(std::string(name));
-    // Gone between readdir and stat (a concurrent delete): leave it out.
     // Hashing is what makes a cold listing slow (it reads every file), so
-    // only what was asked for is hashed here.
-    if (hasher_.FullAttr(dir, prefix + entry.name(), entry.mutable_attr(), req->hash_limit_bytes()) != 0) continue;
+    // only what was asked for is hashed here. Gone between readdir and stat
+    // (a concurrent delete): left out.
+    if (hasher_.FullAttrAt(::dirfd(d), entry.name(), entry.mutable_attr(), req->hash_limit_bytes()) != 0) continue;
     *resp->add_entries() = std::move(entry);
   }
   return grpc::Status::OK;
@@ -259,6 +259,7 @@ grpc::Status WorkspaceFsService::Unlink(grpc::ServerContext* ctx, const v1::Path
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
   resp->set_error((*ws)->dir->Unlink(req->path()));
+  resp->set_mutation(++(*ws)->mutations);
   return grpc::Status::OK;
 }
 
@@ -267,6 +268,7 @@ grpc::Status WorkspaceFsService::Rmdir(grpc::ServerContext* ctx, const v1::PathR
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
   resp->set_error((*ws)->dir->Rmdir(req->path()));
+  resp->set_mutation(++(*ws)->mutations);
   return grpc::Status::OK;
 }
 
@@ -279,6 +281,7 @@ grpc::Status WorkspaceFsService::Rename(grpc::ServerContext* ctx, const v1::Rena
     return grpc::Status::OK;
   }
   resp->set_error((*ws)->dir->Rename(req->from(), req->to(), req->flags()));
+  resp->set_mutation(++(*ws)->mutations);
   return grpc::Status::OK;
 }
 
@@ -292,6 +295,7 @@ grpc::Status WorkspaceFsService::Write(grpc::ServerContext* ctx, const v1::Write
   if (e == 0) e = PwriteAll(fd.get(), req->data(), req->offset());
   struct stat st;
   if (e == 0 && ::fstat(fd.get(), &st) != 0) e = errno;
+  resp->set_mutation(++(*ws)->mutations);
   resp->set_error(e);
   if (e == 0) FillAttr(st, resp->mutable_attr());
   return grpc::Status::OK;
@@ -316,6 +320,7 @@ grpc::Status WorkspaceFsService::SetAttr(grpc::ServerContext* ctx, const v1::Set
   }
   struct stat st;
   if (e == 0) e = dir.Stat(req->path(), &st);
+  resp->set_mutation(++(*ws)->mutations);
   resp->set_error(e);
   if (e == 0) FillAttr(st, resp->mutable_attr());  // no hash: the mount knows whether contents changed
   return grpc::Status::OK;
@@ -358,6 +363,7 @@ grpc::Status WorkspaceFsService::Watch(grpc::ServerContext* ctx, const v1::Watch
     batch.set_epoch(journal.epoch());
     batch.set_seq(next.seq);
     batch.set_reset(next.reset || next.paths.size() > kMaxChangesPerBatch);
+    batch.set_stat_after((*ws)->mutations.load());
     if (!batch.reset()) {
       for (const auto& path : next.paths) {
         auto* change = batch.add_changes();

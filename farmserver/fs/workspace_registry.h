@@ -3,6 +3,7 @@
 // when the first mount attaches).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,7 @@ struct OpenWorkspace {
   std::string owner;
   std::unique_ptr<WorkspaceDir> dir;
   ChangeJournal journal;
+  std::atomic<uint64_t> mutations{0};  // changing calls completed
 
   Status EnsureWatched();
 
