@@ -26,6 +26,7 @@
 #include "fsd/farm_fs.h"
 #include "fsd/inode_table.h"
 #include "fsd/notifier.h"
+#include "fsd/work_queue.h"
 #include "store/content_store.h"
 
 namespace cifs {
@@ -119,6 +120,10 @@ class Mount {
   std::condition_variable follower_cv_;
   grpc::ClientContext* follower_ctx_ = nullptr;  // the Watch call in flight
   bool stopping_ = false;
+
+  // Lists the subdirectories of a directory being read, ahead of the walk.
+  WorkQueue prefetch_{4, 4096};
+  void PrefetchSubdirectories(fuse_ino_t dir);
 
   std::mutex listing_mu_;
   std::map<fuse_ino_t, std::shared_future<int>> listing_;

@@ -461,6 +461,7 @@ void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   }
   auto handle = std::make_shared<DirHandle>();
   handle->entries = table_->Children(ino);
+  PrefetchSubdirectories(ino);
   {
     std::lock_guard lock(handles_mu_);
     fi->fh = next_handle_++;
@@ -471,6 +472,14 @@ void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) {
     std::lock_guard lock(handles_mu_);
     dirs_.erase(fi->fh);
+  }
+}
+
+void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
+  for (const auto& c : table_->Children(dir)) {
+    if (c.attr.type() != v1::Attr::DIRECTORY || table_->Listed(c.ino)) continue;
+    fuse_ino_t child = c.ino;
+    if (!prefetch_.Post([this, child] { List(child); })) break;
   }
 }
 

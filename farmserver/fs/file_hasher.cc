@@ -50,11 +50,10 @@ bool FileHasher::Known(const struct stat& st, std::string* hash) {
   return true;
 }
 
-int FileHasher::Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash) {
-  Key key{st.st_dev, st.st_ino};
+int FileHasher::HashAt(int dirfd, const std::string& name, const struct stat& st, std::string* hash) {
   if (Known(st, hash)) return 0;
-  UniqueFd fd;
-  if (int e = dir.OpenFile(path, O_RDONLY, 0, &fd)) return e;
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return errno;
   Sha256 sha;
   std::string buf(256 * 1024, '\0');
   for (;;) {
@@ -71,25 +70,26 @@ int FileHasher::Hash(const WorkspaceDir& dir, std::string_view path, const struc
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   bool stable = after.st_size == st.st_size && Ns(after.st_ctim) == Ns(st.st_ctim) && after.st_ino == st.st_ino;
-  if (!stable) return EAGAIN;  // written while we read: the caller retries
+  if (!stable) return EAGAIN;  // written (or replaced) while we read: the caller retries
   if (now - Ns(st.st_ctim) > kRacyWindowNs) {
     std::lock_guard lock(mu_);
     if (known_.size() >= kMaxRemembered) known_.clear();
-    known_[key] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
+    known_[Key{st.st_dev, st.st_ino}] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
   }
   return 0;
 }
 
-int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr, int64_t hash_limit) {
+int FileHasher::FullAttrAt(int dirfd, const std::string& name, v1::Attr* attr, int64_t hash_limit) {
   for (int attempt = 0;; ++attempt) {
     struct stat st;
-    if (int e = dir.Stat(path, &st)) return e;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
     attr->Clear();
     FillAttr(st, attr);
     if (S_ISLNK(st.st_mode)) {
-      std::string target;
-      if (int e = dir.ReadLink(path, &target)) return e;
-      attr->set_symlink_target(target);
+      char target[4096];
+      ssize_t n = ::readlinkat(dirfd, name.c_str(), target, sizeof target);
+      if (n < 0) return errno;
+      attr->set_symlink_target(std::string(target, static_cast<size_t>(n)));
       return 0;
     }
     if (!S_ISREG(st.st_mode)) return 0;
@@ -98,12 +98,26 @@ int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Att
       if (Known(st, &hash)) attr->set_hash(hash);
       return 0;
     }
-    int e = Hash(dir, path, st, &hash);
-    if (e == EAGAIN && attempt < 3) continue;
+    int e = HashAt(dirfd, name, st, &hash);
+    if ((e == EAGAIN || e == ELOOP) && attempt < 3) continue;  // changed under us: look again
     if (e) return e;
     attr->set_hash(hash);
     return 0;
   }
+}
+
+int FileHasher::FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr, int64_t hash_limit) {
+  if (path.empty()) {
+    struct stat st;
+    if (int e = dir.Stat(path, &st)) return e;
+    attr->Clear();
+    FillAttr(st, attr);
+    return 0;
+  }
+  UniqueFd parent;
+  std::string name;
+  if (int e = dir.OpenParent(path, &parent, &name)) return e;
+  return FullAttrAt(parent.get(), name, attr, hash_limit);
 }
 
 }  // namespace cifs

@@ -21,9 +21,6 @@ int64_t CtimeNs(const struct stat& st);
 
 class FileHasher {
  public:
-  // SHA-256 (hex) of the regular file at `path`, whose lstat is `st`.
-  // Returns 0 or an errno.
-  int Hash(const WorkspaceDir& dir, std::string_view path, const struct stat& st, std::string* hash);
 
   // The hash remembered for this file version, if any (no reading).
   bool Known(const struct stat& st, std::string* hash);
@@ -32,8 +29,14 @@ class FileHasher {
   // included, and the hash of a file: hashing it if it is at most
   // `hash_limit` bytes, else only if remembered.
   int FullAttr(const WorkspaceDir& dir, std::string_view path, v1::Attr* attr, int64_t hash_limit = INT64_MAX);
+  // The same for `name` in the open directory `dirfd` (a listing).
+  int FullAttrAt(int dirfd, const std::string& name, v1::Attr* attr, int64_t hash_limit);
 
  private:
+  // SHA-256 (hex) of the regular file `name` in `dirfd`, whose lstat is
+  // `st`, never following a symlink. Returns 0 or an errno.
+  int HashAt(int dirfd, const std::string& name, const struct stat& st, std::string* hash);
+
   struct Key {
     dev_t dev;
     ino_t ino;

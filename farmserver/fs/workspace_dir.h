@@ -51,9 +51,11 @@ class WorkspaceDir {
   // times[i].tv_nsec may be UTIME_NOW / UTIME_OMIT, as for utimensat.
   int SetTimes(std::string_view path, const struct timespec times[2]) const;
 
- private:
-  // Opens the directory holding the last component of `path`; `name` gets it.
+  // Opens the directory holding the last component of `path`; `name` gets
+  // it, to be used with *at() calls that do not follow it.
   int OpenParent(std::string_view path, UniqueFd* parent, std::string* name) const;
+
+ private:
   int Resolve(std::string_view rel, int flags, mode_t mode, UniqueFd* out) const;
 
   std::string root_;

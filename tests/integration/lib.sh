@@ -33,6 +33,7 @@ check() {  # check DESCRIPTION COMMAND...: counts and reports one assertion
     echo "ok   - $what"
   else
     echo "FAIL - $what"
+    [[ -n ${out:-} ]] && sed 's/^/       | /' <<<"$out" | tail -5
     FAILURES=$((FAILURES + 1))
   fi
 }
