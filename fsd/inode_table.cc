@@ -161,6 +161,14 @@ bool InodeTable::Listed(fuse_ino_t dir) {
   return d != nullptr && d->listed;
 }
 
+InodeTable::DirKind InodeTable::DirState(fuse_ino_t ino) {
+  std::lock_guard lock(mu_);
+  Node* n = Find(ino);
+  if (n == nullptr) return DirKind::kGone;
+  if (n->attr.type() != v1::Attr::DIRECTORY) return DirKind::kNotDir;
+  return n->listed ? DirKind::kListed : DirKind::kUnlisted;
+}
+
 std::vector<Invalidation> InodeTable::SetListing(fuse_ino_t dir, const v1::Attr& dir_attr,
                                                  const google::protobuf::RepeatedPtrField<v1::Entry>& entries) {
   std::lock_guard lock(mu_);

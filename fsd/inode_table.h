@@ -53,6 +53,8 @@ class InodeTable {
   void Forget(fuse_ino_t ino, uint64_t n);
 
   bool Listed(fuse_ino_t dir);
+  enum class DirKind { kGone, kNotDir, kUnlisted, kListed };
+  DirKind DirState(fuse_ino_t ino);
   // Replaces `dir`'s children with a fresh listing. Known nodes keep their
   // numbers; those whose contents changed are returned for invalidation.
   std::vector<Invalidation> SetListing(fuse_ino_t dir, const v1::Attr& dir_attr,

@@ -80,9 +80,13 @@ class Mount {
  private:
   struct FileHandle {
     std::string hash;  // contents served from the local store, if set
-    std::unique_ptr<BlobReader> reader;
+    int64_t size = 0;
+    std::mutex mu;
+    std::unique_ptr<BlobReader> reader;  // opened at the first read
   };
   struct DirHandle {
+    std::mutex mu;
+    bool filled = false;
     std::vector<InodeTable::Child> entries;
   };
 

@@ -359,9 +359,9 @@ void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
         continue;
       }
       if (e) return (void)fuse_reply_err(req, e);
-      auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});
-      if (!reader.ok()) return (void)fuse_reply_err(req, EIO);
-      handle->reader = std::move(*reader);
+      // The reader opens at the first read: with the page cache warm, none
+      // comes, and an open costs no store lookup beyond the one above.
+      handle->size = cur.attr.size();
       break;
     }
     handle->hash = cur.attr.hash();
@@ -393,7 +393,22 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
   if (!v) return (void)fuse_reply_err(req, ESTALE);
   std::string buf;
   if (!handle->hash.empty() && handle->hash == v->attr.hash()) {
-    if (handle->reader && !handle->reader->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
+    if (handle->size == 0) return (void)fuse_reply_buf(req, nullptr, 0);
+    std::lock_guard lock(handle->mu);
+    if (!handle->reader) {
+      Digest digest{handle->hash, handle->size};
+      auto reader = local_->OpenRead(digest);
+      if (!reader.ok() && v->attached) {
+        // Evicted since open: fetch it again.
+        if (int e = fetcher_.Ensure({v->path, handle->hash, handle->size}, [] { return std::vector<ContentWant>(); })) {
+          return (void)fuse_reply_err(req, e);
+        }
+        reader = local_->OpenRead(digest);
+      }
+      if (!reader.ok()) return (void)fuse_reply_err(req, EIO);
+      handle->reader = std::move(*reader);
+    }
+    if (!handle->reader->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
     return (void)fuse_reply_buf(req, buf.data(), buf.size());
   }
   // Written since (here or on the farm): read what the farm file holds now.
@@ -451,24 +466,28 @@ void Mount::Fsync(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  auto v = table_->Get(ino);
-  if (!v) return (void)fuse_reply_err(req, ESTALE);
-  if (v->attr.type() != v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, ENOTDIR);
-  bool fresh = false;
-  if (!table_->Listed(ino)) {
-    if (int e = List(ino)) return (void)fuse_reply_err(req, e);
-    fresh = true;
+  switch (table_->DirState(ino)) {
+    case InodeTable::DirKind::kGone:
+      return (void)fuse_reply_err(req, ESTALE);
+    case InodeTable::DirKind::kNotDir:
+      return (void)fuse_reply_err(req, ENOTDIR);
+    case InodeTable::DirKind::kListed:
+      // The kernel's readdir cache usually answers; entries are copied only
+      // if it asks us (ReadDir).
+      fi->keep_cache = 1;
+      break;
+    case InodeTable::DirKind::kUnlisted:
+      if (int e = List(ino)) return (void)fuse_reply_err(req, e);
+      PrefetchSubdirectories(ino);
+      fi->keep_cache = 0;
+      break;
   }
-  auto handle = std::make_shared<DirHandle>();
-  handle->entries = table_->Children(ino);
-  PrefetchSubdirectories(ino);
   {
     std::lock_guard lock(handles_mu_);
     fi->fh = next_handle_++;
-    dirs_[fi->fh] = handle;
+    dirs_[fi->fh] = std::make_shared<DirHandle>();
   }
   fi->cache_readdir = 1;
-  fi->keep_cache = fresh ? 0 : 1;
   if (fuse_reply_open(req, fi) != 0) {
     std::lock_guard lock(handles_mu_);
     dirs_.erase(fi->fh);
@@ -491,6 +510,14 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     if (it != dirs_.end()) handle = it->second;
   }
   if (!handle) return (void)fuse_reply_err(req, EBADF);
+  {
+    std::lock_guard lock(handle->mu);
+    if (!handle->filled) {
+      // One snapshot per open directory, so offsets stay stable.
+      handle->entries = table_->Children(ino);
+      handle->filled = true;
+    }
+  }
   std::string buf(size, '\0');
   size_t used = 0;
   const size_t total = handle->entries.size() + 2;
