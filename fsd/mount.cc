@@ -11,6 +11,10 @@ namespace {
 constexpr auto kAttachTimeout = std::chrono::seconds(10);
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+// Workers kept waiting for requests: on two cores, more only contend for
+// the device; extra ones start while requests block on the farm.
+constexpr unsigned kFuseIdleThreads = 2;
+constexpr unsigned kFuseMaxThreads = 16;
 
 }  // namespace
 
@@ -71,8 +75,8 @@ cifs::Status Mount::MountKernel() {
   }
   loop_ = std::thread([this] {
     struct fuse_loop_config* config = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(config, 16);
-    fuse_loop_cfg_set_idle_threads(config, 4);
+    fuse_loop_cfg_set_max_threads(config, kFuseMaxThreads);
+    fuse_loop_cfg_set_idle_threads(config, kFuseIdleThreads);
     fuse_session_loop_mt(se_, config);
     fuse_loop_cfg_destroy(config);
   });
