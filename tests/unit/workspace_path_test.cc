@@ -1,0 +1,42 @@
+// Paths a mount may send the farm, and the change journal's contract.
+#include <gtest/gtest.h>
+
+#include "farmserver/fs/change_journal.h"
+#include "farmserver/fs/workspace_dir.h"
+
+namespace cifs {
+namespace {
+
+TEST(WorkspacePathTest, OnlyPlainRelativePathsPass) {
+  for (const char* ok : {"", "a", "a/b/c", ".git/HEAD", "a..b", "...", "x y"}) {
+    EXPECT_TRUE(ValidateWorkspacePath(ok).ok()) << ok;
+  }
+  for (const char* bad : {"/", "/etc", "..", "../x", "a/../b", "a/..", ".", "./a", "a/./b", "a//b", "a/"}) {
+    EXPECT_FALSE(ValidateWorkspacePath(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(ValidateWorkspacePath(std::string("a\0b", 3)).ok());
+  EXPECT_FALSE(ValidateWorkspacePath(std::string(256, 'x')).ok());
+}
+
+TEST(ChangeJournalTest, DeliversEachPathOnceAndResetsLaggards) {
+  ChangeJournal j(/*capacity=*/3);
+  j.Add("a");
+  j.Add("b");
+  j.Add("a");
+  auto batch = j.Next(0, std::chrono::milliseconds(10));
+  EXPECT_FALSE(batch.reset);
+  EXPECT_EQ(batch.seq, 3u);
+  EXPECT_EQ(batch.paths.size(), 2u);
+  j.Add("c");
+  j.Add("d");  // 5 entries so far, 3 kept: a watcher at 0 missed some
+  EXPECT_TRUE(j.Next(0, std::chrono::milliseconds(10)).reset);
+  EXPECT_FALSE(j.Next(3, std::chrono::milliseconds(10)).reset);
+  j.AddReset();
+  EXPECT_TRUE(j.Next(5, std::chrono::milliseconds(10)).reset);
+  auto idle = j.Next(j.seq(), std::chrono::milliseconds(10));
+  EXPECT_TRUE(idle.paths.empty());
+  EXPECT_FALSE(idle.reset);
+}
+
+}  // namespace
+}  // namespace cifs
