@@ -51,9 +51,9 @@ fuse_lowlevel_ops MakeOps() {
   };
   ops.write = [](fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
                  struct fuse_file_info* fi) { M(req)->Write(req, ino, buf, size, off, fi); };
-  // Every write is on the farm when it returns: nothing is left to flush.
-  ops.flush = [](fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); };
-  ops.release = [](fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) { M(req)->Release(req, fi); };
+  // Every write is on the farm when it returns: nothing is left to flush, so
+  // flush stays unimplemented (ENOSYS once, then the kernel stops sending it)
+  // and release needs no work (libfuse answers it).
   ops.fsync = [](fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) { M(req)->Fsync(req, ino); };
   ops.opendir = [](fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) { M(req)->OpenDir(req, ino, fi); };
   ops.readdir = [](fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
@@ -62,7 +62,6 @@ fuse_lowlevel_ops MakeOps() {
   ops.readdirplus = [](fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
     M(req)->ReadDir(req, ino, size, off, fi, true);
   };
-  ops.releasedir = [](fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) { M(req)->ReleaseDir(req, fi); };
   ops.fsyncdir = [](fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) { M(req)->Fsync(req, ino); };
   ops.statfs = [](fuse_req_t req, fuse_ino_t) { M(req)->StatFs(req); };
   // Extended attributes stay unimplemented: libfuse answers ENOSYS and the

@@ -48,6 +48,7 @@ InodeTable::NodeView InodeTable::View(fuse_ino_t ino, Node& n) {
   v.parent = n.parent;
   v.attr = n.attr;
   v.attr_stale = n.attr_stale;
+  v.written = n.written;
   v.path = PathOf(ino);
   v.attached = v.path.empty() || v.path[0] != '\0';
   if (!v.attached) v.path.clear();
@@ -91,6 +92,7 @@ fuse_ino_t InodeTable::Upsert(fuse_ino_t dir, const std::string& name, const v1:
       std::string hash = c->attr.hash();
       c->attr = attr;
       if (attr.hash().empty() && !changed) c->attr.set_hash(hash);
+      if (!attr.hash().empty()) c->written = false;
       c->attr_stale = false;
       return ino;
     }
@@ -214,7 +216,13 @@ void InodeTable::SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_cha
   n->attr = attr;
   if (attr.hash().empty() && !contents_changed) n->attr.set_hash(hash);
   if (attr.symlink_target().empty()) n->attr.set_symlink_target(target);
+  if (!attr.hash().empty()) n->written = false;
   n->attr_stale = false;
+}
+
+void InodeTable::MarkWritten(fuse_ino_t ino) {
+  std::lock_guard lock(mu_);
+  if (Node* n = Find(ino)) n->written = true;
 }
 
 void InodeTable::MarkStale(fuse_ino_t ino) {

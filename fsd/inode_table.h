@@ -35,6 +35,7 @@ class InodeTable {
     fuse_ino_t parent = 0;
     v1::Attr attr;
     bool attr_stale = false;
+    bool written = false;  // changed through this mount since the farm last hashed it
     std::string path;  // farm path; empty for the root
     bool attached = true;  // false once removed from the tree (still open somewhere)
   };
@@ -70,6 +71,9 @@ class InodeTable {
   // a missing hash keeps the one known (chmod, utimens).
   void SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_changed);
   void MarkStale(fuse_ino_t ino);
+  // Written or truncated through this mount: its bytes are read from the farm
+  // until a fresh hash arrives.
+  void MarkWritten(fuse_ino_t ino);
 
   // Mirrors a successful unlink/rmdir/rename made through this mount.
   void Remove(fuse_ino_t dir, const std::string& name);
@@ -88,6 +92,7 @@ class InodeTable {
     std::string name;
     v1::Attr attr;
     bool attr_stale = false;
+    bool written = false;
     uint64_t nlookup = 0;
     bool listed = false;
     std::map<std::string, fuse_ino_t> children;

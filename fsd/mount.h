@@ -70,26 +70,12 @@ class Mount {
   void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
   void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi);
   void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info* fi);
-  void Release(fuse_req_t req, struct fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_ino_t ino);
   void OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
   void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus);
-  void ReleaseDir(fuse_req_t req, struct fuse_file_info* fi);
   void StatFs(fuse_req_t req);
 
  private:
-  struct FileHandle {
-    std::string hash;  // contents served from the local store, if set
-    int64_t size = 0;
-    std::mutex mu;
-    std::unique_ptr<BlobReader> reader;  // opened at the first read
-  };
-  struct DirHandle {
-    std::mutex mu;
-    bool filled = false;
-    std::vector<InodeTable::Child> entries;
-  };
-
   cifs::Status MountKernel();
   void FollowChanges(std::string epoch, uint64_t seq);
 
@@ -97,6 +83,9 @@ class Mount {
   // time per directory; concurrent lookups wait for it), with the hashes of
   // files up to `hash_limit` bytes.
   int List(fuse_ino_t dir, int64_t hash_limit = 0);
+  // Makes `*cur`'s contents local (hashing and fetching as needed).
+  int EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur);
+  int ReadFromFarm(const InodeTable::NodeView& v, size_t size, off_t off, std::string* buf);
   // Re-reads `ino`'s attributes (with hash) from the farm.
   int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
   int PathIn(fuse_ino_t parent, const char* name, std::string* path);
@@ -132,10 +121,8 @@ class Mount {
   std::mutex listing_mu_;
   std::map<fuse_ino_t, std::shared_future<int>> listing_;
 
-  std::mutex handles_mu_;
-  uint64_t next_handle_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;
-  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;
+  bool no_open_ = false;     // the kernel skips OPEN/RELEASE (set in Init)
+  bool no_opendir_ = false;  // and OPENDIR/RELEASEDIR
 };
 
 }  // namespace cifs

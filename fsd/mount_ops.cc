@@ -42,6 +42,15 @@ void Mount::Init(struct fuse_conn_info* conn) {
   // The farm-side file decides; the kernel need not clear setuid bits for us.
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write reaches the farm before it returns
+  // O_TRUNC arrives as a setattr(size 0) before the open, so it needs no open.
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  // Opens carry no state here (reads and writes go by inode), so the kernel
+  // may skip OPEN/RELEASE and OPENDIR/RELEASEDIR round trips altogether; it
+  // then keeps page and readdir caches as with keep_cache.
+  no_open_ = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  no_opendir_ = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+  if (no_open_) conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+  if (no_opendir_) conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 }
 
 void Mount::FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const {
@@ -187,6 +196,7 @@ void Mount::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_se
   v1::EntryResponse resp;
   if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, r, &resp)) return (void)fuse_reply_err(req, e);
   table_->SetAttr(ino, resp.attr(), r.has_size());
+  if (r.has_size()) table_->MarkWritten(ino);
   struct stat st;
   auto fresh = table_->Get(ino);
   FillStat(ino, fresh ? fresh->attr : resp.attr(), &st);
@@ -285,137 +295,74 @@ void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t m
   }
   auto v = table_->AddRef(parent, name, resp.attr());
   table_->MarkStale(parent);
-  auto handle = std::make_shared<FileHandle>();
-  {
-    std::lock_guard lock(handles_mu_);
-    fi->fh = next_handle_++;
-    files_[fi->fh] = handle;
-  }
+  fi->fh = 0;
   fi->keep_cache = 1;
   fuse_entry_param e{};
   e.ino = v.ino;
   e.attr_timeout = options_.cache_timeout_s;
   e.entry_timeout = options_.cache_timeout_s;
   FillStat(v.ino, v.attr, &e.attr);
-  if (fuse_reply_create(req, &e, fi) != 0) {
-    table_->Forget(v.ino, 1);
-    std::lock_guard lock(handles_mu_);
-    files_.erase(fi->fh);
-  }
+  if (fuse_reply_create(req, &e, fi) != 0) table_->Forget(v.ino, 1);
 }
 
 void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if (no_open_) return (void)fuse_reply_err(req, ENOSYS);  // once: the kernel stops asking
   auto v = table_->Get(ino);
   if (!v) return (void)fuse_reply_err(req, ESTALE);
   if (v->attr.type() == v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, EISDIR);
-  if (!v->attached) return (void)fuse_reply_err(req, ENOENT);
-  auto handle = std::make_shared<FileHandle>();
-  bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
-  if (writer && (fi->flags & O_TRUNC)) {
-    v1::SetAttrRequest t;
-    t.set_path(v->path);
-    t.set_size(0);
-    v1::EntryResponse resp;
-    if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, t, &resp)) return (void)fuse_reply_err(req, e);
-    table_->SetAttr(ino, resp.attr(), true);
-  } else if (!writer) {
-    // Readers are served from the local store, by hash.
-    InodeTable::NodeView cur = *v;
-    for (int attempt = 0;; ++attempt) {
-      if (!cur.attr_stale && cur.attr.hash().empty() && cur.attr.size() <= ContentFetcher::kSmallFileBytes &&
-          attempt == 0) {
-        // A small file: its neighbours are likely next, so hash them all in
-        // one listing and fetch them in one batch below.
-        if (List(cur.parent, ContentFetcher::kSmallFileBytes) == 0) {
-          if (auto again = table_->Get(ino)) cur = *again;
-        }
-      }
-      if (cur.attr_stale || cur.attr.hash().empty()) {
-        InodeTable::NodeView known = cur;
-        int e = Refresh(ino, &cur);
-        if (e == EIO && !known.attr.hash().empty()) {
-          cur = known;  // farm away: serve what we have
-          e = 0;
-        }
-        if (e) return (void)fuse_reply_err(req, e);
-      }
-      if (cur.attr.size() == 0) break;
-      auto neighbours = [&] {
-        // Small files beside it come along in the same call.
-        std::vector<ContentWant> out;
-        size_t slash = cur.path.rfind('/');
-        std::string dir = slash == std::string::npos ? "" : cur.path.substr(0, slash);
-        for (const auto& c : table_->Children(cur.parent)) {
-          if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
-          if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
-          out.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
-        }
-        return out;
-      };
-      int e = fetcher_.Ensure({cur.path, cur.attr.hash(), cur.attr.size()}, neighbours);
-      if (e == ESTALE && attempt == 0) {
-        cur.attr.clear_hash();
-        cur.attr_stale = true;
-        continue;
-      }
-      if (e) return (void)fuse_reply_err(req, e);
-      // The reader opens at the first read: with the page cache warm, none
-      // comes, and an open costs no store lookup beyond the one above.
-      handle->size = cur.attr.size();
-      break;
-    }
-    handle->hash = cur.attr.hash();
-    fi->noflush = 1;  // nothing to flush for a reader: close need not wait for us
-  }
-  {
-    std::lock_guard lock(handles_mu_);
-    fi->fh = next_handle_++;
-    files_[fi->fh] = handle;
-  }
-  // The page cache stays valid across opens: every change it could miss
-  // (made on the farm) arrives as an invalidation.
+  fi->fh = 0;
   fi->keep_cache = 1;
-  if (fuse_reply_open(req, fi) != 0) {
-    std::lock_guard lock(handles_mu_);
-    files_.erase(fi->fh);
+  fi->noflush = 1;
+  fuse_reply_open(req, fi);
+}
+
+int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
+  for (int attempt = 0;; ++attempt) {
+    if (!cur->attr_stale && cur->attr.hash().empty() && cur->attr.size() <= ContentFetcher::kSmallFileBytes &&
+        attempt == 0) {
+      // A small file: its neighbours are likely next, so hash them all in
+      // one listing and fetch them in one batch below.
+      if (List(cur->parent, ContentFetcher::kSmallFileBytes) == 0) {
+        if (auto again = table_->Get(ino)) *cur = *again;
+      }
+    }
+    if (cur->attr_stale || cur->attr.hash().empty()) {
+      InodeTable::NodeView known = *cur;
+      int e = Refresh(ino, cur);
+      if (e == EIO && !known.attr.hash().empty()) {
+        *cur = known;  // farm away: serve what we have
+        e = 0;
+      }
+      if (e) return e;
+    }
+    if (cur->attr.size() == 0) return 0;
+    auto neighbours = [&] {
+      // Small files beside it come along in the same call.
+      std::vector<ContentWant> out;
+      size_t slash = cur->path.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : cur->path.substr(0, slash);
+      for (const auto& c : table_->Children(cur->parent)) {
+        if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
+        if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
+        out.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
+      }
+      return out;
+    };
+    int e = fetcher_.Ensure({cur->path, cur->attr.hash(), cur->attr.size()}, neighbours);
+    if (e == ESTALE && attempt == 0) {
+      cur->attr.clear_hash();
+      cur->attr_stale = true;
+      continue;
+    }
+    return e;
   }
 }
 
-void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
-  std::shared_ptr<FileHandle> handle;
-  {
-    std::lock_guard lock(handles_mu_);
-    auto it = files_.find(fi->fh);
-    if (it != files_.end()) handle = it->second;
-  }
-  if (!handle) return (void)fuse_reply_err(req, EBADF);
-  auto v = table_->Get(ino);
-  if (!v) return (void)fuse_reply_err(req, ESTALE);
-  std::string buf;
-  if (!handle->hash.empty() && handle->hash == v->attr.hash()) {
-    if (handle->size == 0) return (void)fuse_reply_buf(req, nullptr, 0);
-    std::lock_guard lock(handle->mu);
-    if (!handle->reader) {
-      Digest digest{handle->hash, handle->size};
-      auto reader = local_->OpenRead(digest);
-      if (!reader.ok() && v->attached) {
-        // Evicted since open: fetch it again.
-        if (int e = fetcher_.Ensure({v->path, handle->hash, handle->size}, [] { return std::vector<ContentWant>(); })) {
-          return (void)fuse_reply_err(req, e);
-        }
-        reader = local_->OpenRead(digest);
-      }
-      if (!reader.ok()) return (void)fuse_reply_err(req, EIO);
-      handle->reader = std::move(*reader);
-    }
-    if (!handle->reader->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
-    return (void)fuse_reply_buf(req, buf.data(), buf.size());
-  }
-  // Written since (here or on the farm): read what the farm file holds now.
-  if (!v->attached) return (void)fuse_reply_err(req, ESTALE);
+int Mount::ReadFromFarm(const InodeTable::NodeView& v, size_t size, off_t off, std::string* buf) {
+  if (!v.attached) return ESTALE;
   v1::ReadFileRequest r;
   r.set_workspace(options_.workspace);
-  r.set_path(v->path);
+  r.set_path(v.path);
   r.set_offset(off);
   r.set_limit(static_cast<int64_t>(size));
   grpc::ClientContext ctx;
@@ -425,11 +372,32 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
   int err = 0;
   while (reader->Read(&chunk)) {
     if (chunk.error()) err = chunk.error();
-    buf += chunk.data();
+    *buf += chunk.data();
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) err = farm_.FromGrpc(s);
-  if (err) return (void)fuse_reply_err(req, err);
+  return err;
+}
+
+void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
+  auto v = table_->Get(ino);
+  if (!v) return (void)fuse_reply_err(req, ESTALE);
+  if (v->attr.type() == v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, EISDIR);
+  std::string buf;
+  if (v->written) {
+    // Written through this mount since the farm last hashed it: read the
+    // bytes as they are now rather than fetch the whole file again.
+    if (int e = ReadFromFarm(*v, size, off, &buf)) return (void)fuse_reply_err(req, e);
+    return (void)fuse_reply_buf(req, buf.data(), buf.size());
+  }
+  // Everything else is served from the local store, by hash.
+  InodeTable::NodeView cur = *v;
+  if (cur.attr_stale || cur.attr.hash().empty() || !local_->Contains(Digest{cur.attr.hash(), cur.attr.size()})) {
+    if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
+  }
+  if (cur.attr.size() == 0) return (void)fuse_reply_buf(req, nullptr, 0);
+  auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});
+  if (!reader.ok() || !(*reader)->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
   fuse_reply_buf(req, buf.data(), buf.size());
 }
 
@@ -444,15 +412,8 @@ void Mount::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, 
   v1::EntryResponse resp;
   if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Write, r, &resp)) return (void)fuse_reply_err(req, e);
   table_->SetAttr(ino, resp.attr(), true);
+  table_->MarkWritten(ino);
   fuse_reply_write(req, size);
-}
-
-void Mount::Release(fuse_req_t req, struct fuse_file_info* fi) {
-  {
-    std::lock_guard lock(handles_mu_);
-    files_.erase(fi->fh);
-  }
-  fuse_reply_err(req, 0);
 }
 
 void Mount::Fsync(fuse_req_t req, fuse_ino_t ino) {
@@ -466,32 +427,19 @@ void Mount::Fsync(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if (no_opendir_) return (void)fuse_reply_err(req, ENOSYS);  // once: the kernel stops asking
   switch (table_->DirState(ino)) {
     case InodeTable::DirKind::kGone:
       return (void)fuse_reply_err(req, ESTALE);
     case InodeTable::DirKind::kNotDir:
       return (void)fuse_reply_err(req, ENOTDIR);
-    case InodeTable::DirKind::kListed:
-      // The kernel's readdir cache usually answers; entries are copied only
-      // if it asks us (ReadDir).
-      fi->keep_cache = 1;
-      break;
-    case InodeTable::DirKind::kUnlisted:
-      if (int e = List(ino)) return (void)fuse_reply_err(req, e);
-      PrefetchSubdirectories(ino);
-      fi->keep_cache = 0;
+    default:
       break;
   }
-  {
-    std::lock_guard lock(handles_mu_);
-    fi->fh = next_handle_++;
-    dirs_[fi->fh] = std::make_shared<DirHandle>();
-  }
+  fi->fh = 0;
   fi->cache_readdir = 1;
-  if (fuse_reply_open(req, fi) != 0) {
-    std::lock_guard lock(handles_mu_);
-    dirs_.erase(fi->fh);
-  }
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
 }
 
 void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
@@ -502,25 +450,26 @@ void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
   }
 }
 
-void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi, bool plus) {
-  std::shared_ptr<DirHandle> handle;
-  {
-    std::lock_guard lock(handles_mu_);
-    auto it = dirs_.find(fi->fh);
-    if (it != dirs_.end()) handle = it->second;
+void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*, bool plus) {
+  switch (table_->DirState(ino)) {
+    case InodeTable::DirKind::kGone:
+      return (void)fuse_reply_err(req, ESTALE);
+    case InodeTable::DirKind::kNotDir:
+      return (void)fuse_reply_err(req, ENOTDIR);
+    case InodeTable::DirKind::kUnlisted:
+      if (int e = List(ino)) return (void)fuse_reply_err(req, e);
+      PrefetchSubdirectories(ino);
+      break;
+    case InodeTable::DirKind::kListed:
+      if (off == 0) PrefetchSubdirectories(ino);
+      break;
   }
-  if (!handle) return (void)fuse_reply_err(req, EBADF);
-  {
-    std::lock_guard lock(handle->mu);
-    if (!handle->filled) {
-      // One snapshot per open directory, so offsets stay stable.
-      handle->entries = table_->Children(ino);
-      handle->filled = true;
-    }
-  }
+  // The kernel caches what we return (cache_readdir) until the directory
+  // changes; offsets index the sorted names, stable while it does not.
+  auto entries = table_->Children(ino);
   std::string buf(size, '\0');
   size_t used = 0;
-  const size_t total = handle->entries.size() + 2;
+  const size_t total = entries.size() + 2;
   for (size_t i = static_cast<size_t>(off); i < total; ++i) {
     const char* name;
     fuse_entry_param e{};
@@ -529,7 +478,7 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
       e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
       e.attr.st_mode = S_IFDIR;
     } else {
-      const auto& c = handle->entries[i - 2];
+      const auto& c = entries[i - 2];
       name = c.name.c_str();
       FillStat(c.ino, c.attr, &e.attr);
       if (plus) {
@@ -546,14 +495,6 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     used += need;
   }
   fuse_reply_buf(req, buf.data(), used);
-}
-
-void Mount::ReleaseDir(fuse_req_t req, struct fuse_file_info* fi) {
-  {
-    std::lock_guard lock(handles_mu_);
-    dirs_.erase(fi->fh);
-  }
-  fuse_reply_err(req, 0);
 }
 
 void Mount::StatFs(fuse_req_t req) {
