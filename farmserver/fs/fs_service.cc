@@ -54,9 +54,14 @@ Result<std::shared_ptr<OpenWorkspace>> WorkspaceFsService::Authorize(
   return ws;
 }
 
-void WorkspaceFsService::Reply(OpenWorkspace& ws, std::string_view path, v1::EntryResponse* resp) {
+void WorkspaceFsService::Made(OpenWorkspace& ws, std::string_view path, int err, v1::EntryResponse* resp) {
   resp->set_mutation(++ws.mutations);
-  resp->set_error(hasher_.FullAttr(*ws.dir, path, resp->mutable_attr()));
+  resp->set_error(err != 0 ? err : hasher_.FullAttr(*ws.dir, path, resp->mutable_attr()));
+}
+
+void WorkspaceFsService::Changed(OpenWorkspace& ws, int err, v1::ChangeResponse* resp) {
+  resp->set_mutation(++ws.mutations);
+  resp->set_error(err);
 }
 
 grpc::Status WorkspaceFsService::Attach(grpc::ServerContext* ctx, const v1::AttachRequest* req,
@@ -77,7 +82,7 @@ grpc::Status WorkspaceFsService::Lookup(grpc::ServerContext* ctx, const v1::Path
                                         v1::EntryResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
-  Reply(**ws, req->path(), resp);
+  resp->set_error(hasher_.FullAttr(*(*ws)->dir, req->path(), resp->mutable_attr()));
   return grpc::Status::OK;
 }
 
@@ -218,11 +223,7 @@ grpc::Status WorkspaceFsService::Create(grpc::ServerContext* ctx, const v1::Crea
   if (!ws.ok()) return ToGrpc(ws.status());
   UniqueFd fd;
   int flags = O_WRONLY | O_CREAT | (req->exclusive() ? O_EXCL : 0);
-  if (int e = (*ws)->dir->OpenFile(req->path(), flags, req->mode() & 07777, &fd)) {
-    resp->set_error(e);
-    return grpc::Status::OK;
-  }
-  Reply(**ws, req->path(), resp);
+  Made(**ws, req->path(), (*ws)->dir->OpenFile(req->path(), flags, req->mode() & 07777, &fd), resp);
   return grpc::Status::OK;
 }
 
@@ -230,11 +231,7 @@ grpc::Status WorkspaceFsService::Mkdir(grpc::ServerContext* ctx, const v1::Creat
                                        v1::EntryResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
-  if (int e = (*ws)->dir->Mkdir(req->path(), req->mode() & 07777)) {
-    resp->set_error(e);
-    return grpc::Status::OK;
-  }
-  Reply(**ws, req->path(), resp);
+  Made(**ws, req->path(), (*ws)->dir->Mkdir(req->path(), req->mode() & 07777), resp);
   return grpc::Status::OK;
 }
 
@@ -246,11 +243,7 @@ grpc::Status WorkspaceFsService::Symlink(grpc::ServerContext* ctx, const v1::Sym
     resp->set_error(req->target().empty() ? ENOENT : ENAMETOOLONG);
     return grpc::Status::OK;
   }
-  if (int e = (*ws)->dir->Symlink(req->path(), req->target())) {
-    resp->set_error(e);
-    return grpc::Status::OK;
-  }
-  Reply(**ws, req->path(), resp);
+  Made(**ws, req->path(), (*ws)->dir->Symlink(req->path(), req->target()), resp);
   return grpc::Status::OK;
 }
 
@@ -258,8 +251,7 @@ grpc::Status WorkspaceFsService::Unlink(grpc::ServerContext* ctx, const v1::Path
                                         v1::ChangeResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
-  resp->set_error((*ws)->dir->Unlink(req->path()));
-  resp->set_mutation(++(*ws)->mutations);
+  Changed(**ws, (*ws)->dir->Unlink(req->path()), resp);
   return grpc::Status::OK;
 }
 
@@ -267,8 +259,7 @@ grpc::Status WorkspaceFsService::Rmdir(grpc::ServerContext* ctx, const v1::PathR
                                        v1::ChangeResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
-  resp->set_error((*ws)->dir->Rmdir(req->path()));
-  resp->set_mutation(++(*ws)->mutations);
+  Changed(**ws, (*ws)->dir->Rmdir(req->path()), resp);
   return grpc::Status::OK;
 }
 
@@ -280,8 +271,7 @@ grpc::Status WorkspaceFsService::Rename(grpc::ServerContext* ctx, const v1::Rena
     resp->set_error(EINVAL);
     return grpc::Status::OK;
   }
-  resp->set_error((*ws)->dir->Rename(req->from(), req->to(), req->flags()));
-  resp->set_mutation(++(*ws)->mutations);
+  Changed(**ws, (*ws)->dir->Rename(req->from(), req->to(), req->flags()), resp);
   return grpc::Status::OK;
 }
 

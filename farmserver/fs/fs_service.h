@@ -39,8 +39,10 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
   // The workspace, if the caller may use it, with every path checked.
   Result<std::shared_ptr<OpenWorkspace>> Authorize(const grpc::ServerContext* ctx, const std::string& workspace,
                                                    std::initializer_list<std::string_view> paths);
-  // Stats `path` into resp: the full attributes of something just made.
-  void Reply(OpenWorkspace& ws, std::string_view path, v1::EntryResponse* resp);
+  // Answers a call that made `path` (err 0: with its full attributes) or
+  // failed to, numbering it as a mutation either way.
+  void Made(OpenWorkspace& ws, std::string_view path, int err, v1::EntryResponse* resp);
+  void Changed(OpenWorkspace& ws, int err, v1::ChangeResponse* resp);
   // Reads a blob for Fetch: from the content store, else from the file.
   int ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item& item, std::string* data);
 
