@@ -489,7 +489,9 @@ Status RocksDbStore::CheckFreeSpace(int64_t incoming_bytes) const {
   if (::statvfs(options_.path.c_str(), &fs) != 0) return Status::IoError("cannot stat " + options_.path, errno);
   int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
   if (free_bytes - incoming_bytes < options_.min_free_bytes) {
-    return Status::ResourceExhausted("the farm's disk is full: " + std::to_string(free_bytes >> 20) +
+    // Said the same way on the farm and in fsd's local store: which disk.
+    return Status::ResourceExhausted("disk is full for " + options_.path + ": " +
+                                     std::to_string(free_bytes >> 20) +
                                      " MiB free, a blob of " + std::to_string(incoming_bytes >> 20) +
                                      " MiB would leave less than the reserved " +
                                      std::to_string(options_.min_free_bytes >> 20) + " MiB");
