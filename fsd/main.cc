@@ -40,6 +40,15 @@ int main(int argc, char** argv) {
   auto config = cifs::LoadClientConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
   if (auto s = cifs::MakeDirs(dir, 0700); !s.ok()) return Fail(s.message());
+  // The control socket lives here and answers without further checks: only
+  // this user may reach it, so the directory must be theirs and private.
+  struct stat dir_st;
+  if (::stat(dir.c_str(), &dir_st) != 0 || dir_st.st_uid != ::getuid()) {
+    return Fail(dir + " must be a directory owned by you");
+  }
+  if ((dir_st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
+    return Fail("cannot make " + dir + " private (mode 0700)");
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -64,6 +64,11 @@ sed 's/^farm = .*/farm = '"'"'localhost:1'"'"'/' "$FARM/users/alice/config.toml"
 run env CIFS_CONFIG="$FARM/users/alice/dead.toml" "$CIFS" mount alice-ws "$MNT"
 check "a farm that does not answer is reported" failed_with "does not answer"
 
+mkdir -p "$TMP/foreign-fsd" && chown nobody "$TMP/foreign-fsd"
+run "$BUILD_DIR/fsd/fsd" --dir "$TMP/foreign-fsd" --config "$FARM/users/alice/config.toml"
+check "fsd refuses a directory owned by someone else (its control socket would be theirs)" \
+  failed_with "must be a directory owned by you"
+
 # --- mount, read ------------------------------------------------------------
 run alice mount --timeout 3 alice-ws "$MNT"
 check "alice mounts her workspace" succeeded_with "mounted alice-ws at $MNT"
@@ -71,6 +76,8 @@ check "the mount shows the farm's files" cmp "$MNT/src/main.cc" "$WS/src/main.cc
 check "the whole tree reads the same as the farm copy" "$FSX" compare "$MNT/src" "$WS/src"
 run alice status
 check "cifs status lists the mount as healthy" succeeded_with "alice-ws .*$MNT .*ok"
+FSD_DIR=$(alice status --json | sed -n 's/.*"fsd_dir": "\(.*\)".*/\1/p')
+check "fsd's directory (control socket, store) is private" test "$(stat -c %a "$FSD_DIR")" = 700
 run alice mount alice-ws "$MNT"
 check "mounting on a mount is refused" failed_with "already a cifs mount"
 run as_user admin "$CIFS" mount alice-ws "$TMP/mnt-other"
