@@ -6,11 +6,6 @@
 
 namespace cifs {
 
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
-
 Status Authenticator::Load() {
   auto list = metadata_->ListRevocations();
   if (!list.ok()) return list.status();

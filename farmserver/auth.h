@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "identity/identity.h"
 #include "metadata/metadata_store.h"
@@ -55,6 +56,5 @@ class CertificateAuthProcessor : public grpc::AuthMetadataProcessor {
   Authenticator* auth_;
 };
 
-grpc::Status ToGrpc(const Status& s);
 
 }  // namespace cifs

@@ -22,19 +22,17 @@ int ContentFetcher::Ensure(const ContentWant& want,
   std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
   int64_t bytes = want.size;
-  std::vector<Digest> candidates;
-  std::vector<const ContentWant*> by_index;
+  std::vector<const ContentWant*> small;
+  std::vector<DigestRef> refs;
   for (const auto& n : neighbours) {
     if (n.size > kSmallFileBytes || n.hash == want.hash) continue;
-    candidates.push_back(Digest{n.hash, n.size});
-    by_index.push_back(&n);
+    small.push_back(&n);
+    refs.push_back({n.hash, n.size});
   }
-  std::vector<DigestRef> refs;
-  for (const auto& d : candidates) refs.push_back({d.hash, d.size});
   for (size_t i : local_->FindMissing(refs)) {
-    if (batch.size() >= kMaxBatchFiles || bytes + by_index[i]->size > kBatchBytes) break;
-    batch.push_back(*by_index[i]);
-    bytes += by_index[i]->size;
+    if (batch.size() >= kMaxBatchFiles || bytes + small[i]->size > kBatchBytes) break;
+    batch.push_back(*small[i]);
+    bytes += small[i]->size;
   }
   int e = FetchBatch(batch);
   if (e) return e;

@@ -2,18 +2,12 @@
 
 #include <unistd.h>
 
+#include "common/grpc_status.h"
 #include "common/mounts.h"
 
 #include <unistd.h>
 
 namespace cifs {
-namespace {
-
-grpc::Status ToGrpc(const cifs::Status& s) {
-  return s.ok() ? grpc::Status::OK : grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
-
-}  // namespace
 
 cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint,
                                        std::chrono::milliseconds timeout) {

@@ -89,6 +89,8 @@ class Mount {
   // Re-reads `ino`'s attributes (with hash) from the farm.
   int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
   int PathIn(fuse_ino_t parent, const char* name, std::string* path);
+  // What the kernel caches for an entry: the node, its attributes, timeouts.
+  fuse_entry_param EntryParam(fuse_ino_t ino, const v1::Attr& attr) const;
   void ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v);
   void FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const;
   // Answers an entry-making call (mknod, mkdir, symlink) and records it;

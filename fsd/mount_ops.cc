@@ -68,12 +68,17 @@ void Mount::FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const {
   st->st_ctim = Ts(a.ctime_ns());
 }
 
-void Mount::ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v) {
+fuse_entry_param Mount::EntryParam(fuse_ino_t ino, const v1::Attr& attr) const {
   fuse_entry_param e{};
-  e.ino = v.ino;
+  e.ino = ino;
   e.attr_timeout = options_.cache_timeout_s;
   e.entry_timeout = options_.cache_timeout_s;
-  FillStat(v.ino, v.attr, &e.attr);
+  FillStat(ino, attr, &e.attr);
+  return e;
+}
+
+void Mount::ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v) {
+  fuse_entry_param e = EntryParam(v.ino, v.attr);
   if (fuse_reply_entry(req, &e) != 0) table_->Forget(v.ino, 1);  // the kernel never got it
 }
 
@@ -297,11 +302,7 @@ void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t m
   table_->MarkStale(parent);
   fi->fh = 0;
   fi->keep_cache = 1;
-  fuse_entry_param e{};
-  e.ino = v.ino;
-  e.attr_timeout = options_.cache_timeout_s;
-  e.entry_timeout = options_.cache_timeout_s;
-  FillStat(v.ino, v.attr, &e.attr);
+  fuse_entry_param e = EntryParam(v.ino, v.attr);
   if (fuse_reply_create(req, &e, fi) != 0) table_->Forget(v.ino, 1);
 }
 
@@ -480,12 +481,8 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     } else {
       const auto& c = entries[i - 2];
       name = c.name.c_str();
-      FillStat(c.ino, c.attr, &e.attr);
-      if (plus) {
-        e.ino = c.ino;
-        e.attr_timeout = options_.cache_timeout_s;
-        e.entry_timeout = options_.cache_timeout_s;
-      }
+      e = EntryParam(c.ino, c.attr);
+      if (!plus) e.ino = 0;  // plain readdir hands over no node
     }
     size_t need = plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1)
                        : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, i + 1);

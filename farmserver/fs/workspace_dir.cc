@@ -66,17 +66,6 @@ int WorkspaceDir::Stat(std::string_view path, struct stat* st) const {
   return ::fstatat(parent.get(), name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
 }
 
-int WorkspaceDir::ReadLink(std::string_view path, std::string* target) const {
-  UniqueFd parent;
-  std::string name;
-  if (int e = OpenParent(path, &parent, &name)) return e == EBUSY ? EINVAL : e;
-  char buf[4096];
-  ssize_t n = ::readlinkat(parent.get(), name.c_str(), buf, sizeof buf);
-  if (n < 0) return errno;
-  target->assign(buf, static_cast<size_t>(n));
-  return 0;
-}
-
 int WorkspaceDir::OpenDir(std::string_view path, UniqueFd* out) const {
   return Resolve(path, O_RDONLY | O_DIRECTORY, 0, out);
 }

@@ -36,7 +36,6 @@ class WorkspaceDir {
 
   // lstat of `path` (never follows a final symlink).
   int Stat(std::string_view path, struct stat* st) const;
-  int ReadLink(std::string_view path, std::string* target) const;
   // Opens the directory `path` itself for reading entries.
   int OpenDir(std::string_view path, UniqueFd* out) const;
   // Opens a regular file; a symlink or directory there is refused.
