@@ -1,6 +1,8 @@
 // cifs: the command-line client. See `cifs --help`.
 #include <csignal>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "client/commands/commands.h"
 
@@ -18,11 +20,24 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Configuration: $CIFS_CONFIG or ~/.config/cifs/config.toml (from `cifs admin user add`).");
   cifs::ExitCode exit_code = 0;
+  // `cifs build|test ... -- FLAGS`: what follows `--` is Bazel's, untouched
+  // by this parser.
+  std::vector<std::string> bazel_flags;
+  if (argc > 1 && (std::string_view(argv[1]) == "build" || std::string_view(argv[1]) == "test")) {
+    for (int i = 2; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--") {
+        bazel_flags.assign(argv + i + 1, argv + argc);
+        argc = i;
+        break;
+      }
+    }
+  }
   CLI::App* admin = cifs::RegisterAdminCommands(app, &exit_code);
   cifs::RegisterWorkspaceCommands(app, *admin, &exit_code);
   cifs::RegisterWhoamiCommand(app, &exit_code);
   cifs::RegisterMountCommands(app, &exit_code);
   cifs::RegisterBuildCommands(app, &exit_code);
+  cifs::RegisterRemoteBuildCommands(app, &bazel_flags, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -46,6 +46,14 @@ Result<Identity> Authenticator::FromPem(const std::string& pem) {
 }
 
 Result<Identity> Authenticator::FromContext(const grpc::ServerContext* ctx) {
+  auto id = FromContextOrBuilder(ctx);
+  if (id.ok() && id->role == Role::kBuilder) {
+    return Status::PermissionDenied("the farm's builder identity may use the cache and build events only");
+  }
+  return id;
+}
+
+Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContext* ctx) {
   auto auth = ctx->auth_context();
   if (!auth) return Status::Unauthenticated("no TLS client certificate");
   auto pems = auth->FindPropertyValues("x509_pem_cert");

@@ -27,8 +27,11 @@ class Authenticator {
 
   // The identity in a PEM client certificate, unless revoked.
   Result<Identity> FromPem(const std::string& pem);
-  // The identity of a gRPC caller.
+  // The identity of a gRPC caller that is a user; the farm's builder
+  // identity is refused, so only services that ask for it accept it.
   Result<Identity> FromContext(const grpc::ServerContext* ctx);
+  // A user or the builder identity (the cache and the build-event service).
+  Result<Identity> FromContextOrBuilder(const grpc::ServerContext* ctx);
   // Same, and requires at least `role`.
   Result<Identity> Require(const grpc::ServerContext* ctx, Role role);
 

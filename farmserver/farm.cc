@@ -1,5 +1,6 @@
 #include "farmserver/farm.h"
 
+#include "common/bazel_kit.h"
 #include "common/files.h"
 #include "farmserver/reapi/limits.h"
 
@@ -42,10 +43,12 @@ Status Farm::Start() {
   bytestream_ = std::make_unique<ByteStreamService>(store_.get(), auth_.get(), &metrics_);
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   farm_api_ = std::make_unique<FarmService>(auth_.get());
-  builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get());
   provisioner_ = std::make_unique<Provisioner>(options_.state_dir);
   CIFS_RETURN_IF_ERROR(provisioner_->Init());
   registry_ = std::make_unique<WorkspaceRegistry>(metadata_.get(), provisioner_.get());
+  CIFS_RETURN_IF_ERROR(MakeBuildRunner());
+  builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get(), runner_.get(),
+                                                registry_.get());
   admin_api_ =
       std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), registry_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
@@ -83,6 +86,8 @@ Status Farm::Start() {
       auth_.get(), metadata_.get(), store_.get(), &metrics_, log_);
   CIFS_RETURN_IF_ERROR(http_->Start());
 
+  StartBuildRunner(bound_port);
+
   log_->Info("farm_started", {{"grpc", options_.listen + ":" + std::to_string(bound_port)},
                               {"http", options_.listen + ":" + std::to_string(http_->port())},
                               {"state_dir", options_.state_dir},
@@ -95,9 +100,38 @@ Status Farm::Start() {
   return Status::Ok();
 }
 
+Status Farm::MakeBuildRunner() {
+  BuildRunnerOptions o;
+  o.state_dir = options_.state_dir;
+  o.bazel = options_.bazel;
+  o.build_user = options_.build_user;
+  o.max_builds = options_.max_builds;
+  o.max_warm_servers = options_.max_warm_servers;
+  o.bazel_idle_secs = options_.bazel_idle_secs;
+  auto kit = FindBazelKit(options_.bazel_kit);
+  if (kit.ok()) {
+    o.kit_dir = *kit;
+  } else if (!options_.bazel_kit.empty()) {
+    return kit.status();
+  }
+  runner_ = std::make_unique<BuildRunner>(std::move(o), recorder_.get(), log_);
+  return Status::Ok();
+}
+
+void Farm::StartBuildRunner(int grpc_port) {
+  // Bazel reaches this farm on loopback unless it listens on one address only.
+  const std::string& l = options_.listen;
+  std::string host = (l == "0.0.0.0" || l == "::" || l == "127.0.0.1" || l == "localhost") ? "localhost" : l;
+  std::string web =
+      options_.web_url.empty() ? "https://" + host + ":" + std::to_string(http_->port()) : options_.web_url;
+  Status s = runner_->Init(host + ":" + std::to_string(grpc_port), web);
+  if (!s.ok()) log_->Warn("farm_builds_off", {{"reason", s.message()}});
+}
+
 void Farm::Shutdown() {
   if (http_) http_->Stop();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (runner_) runner_->Shutdown();
 }
 
 void Farm::Wait() {

@@ -32,6 +32,11 @@ class Farm {
   void Wait();
 
  private:
+  // Farm builds: made before serving, started once the bound gRPC port is
+  // known (Bazel is pointed back at it).
+  Status MakeBuildRunner();
+  void StartBuildRunner(int grpc_port);
+
   FarmOptions options_;
   Logger* log_;
   Metrics metrics_;
@@ -39,6 +44,7 @@ class Farm {
   std::unique_ptr<SqliteMetadataStore> metadata_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<BuildRecorder> recorder_;
+  std::unique_ptr<BuildRunner> runner_;
   std::unique_ptr<CapabilitiesService> capabilities_;
   std::unique_ptr<CasService> cas_;
   std::unique_ptr<ActionCacheService> ac_;

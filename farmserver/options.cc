@@ -25,6 +25,21 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_flag("--sync-commits", o.sync_commits, "fsync each stored blob (survives power loss, slower)");
   app.add_option("--ready-file", o.ready_file, "write {\"grpc_port\":..,\"http_port\":..} here once serving");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--bazel", o.bazel, "Bazel binary for farm builds (name on PATH or a path)")->capture_default_str();
+  app.add_option("--bazel-kit", o.bazel_kit, "offline Bazel kit for farm builds (default: the one installed with cifs)");
+  app.add_option("--build-user", o.build_user,
+                 "run farm builds as this user (needs farmserver as root; default: farmserver's own user)");
+  app.add_option("--web-url", o.web_url, "public https:// address of this farm's web side, for build links");
+  app.add_option("--max-builds", o.max_builds, "farm builds running at once; more wait in a queue")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--max-warm-servers", o.max_warm_servers,
+                 "Bazel servers kept running between builds (one per workspace, least recently used stop first)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_option("--bazel-idle-secs", o.bazel_idle_secs, "a warm Bazel server exits after this long unused")
+      ->check(CLI::Range(10, 7 * 24 * 3600))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

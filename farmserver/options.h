@@ -23,6 +23,14 @@ struct FarmOptions {
   bool sync_commits = false;
   std::string ready_file;           // JSON with the bound ports, written once serving
   std::string log_level = "info";
+  // Farm builds (cifs build / cifs test).
+  std::string bazel = "bazel";
+  std::string bazel_kit;            // default: found next to the binaries
+  std::string build_user;           // default: the farm's own user
+  std::string web_url;              // default: https://localhost:HTTP_PORT
+  int max_builds = 2;
+  int max_warm_servers = 4;
+  int bazel_idle_secs = 3 * 3600;
 };
 
 // Parses argv. Sets *exit_code when the caller should exit with it right away

@@ -17,6 +17,7 @@ const char* RoleName(Role r) {
     case Role::kDev: return "dev";
     case Role::kLead: return "lead";
     case Role::kAdmin: return "admin";
+    case Role::kBuilder: return "builder";
   }
   return "dev";
 }
@@ -25,6 +26,7 @@ Result<Role> ParseRole(const std::string& s) {
   if (s == "dev") return Role::kDev;
   if (s == "lead") return Role::kLead;
   if (s == "admin") return Role::kAdmin;
+  if (s == "builder") return Role::kBuilder;
   return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead or admin)");
 }
 

@@ -9,7 +9,9 @@
 
 namespace cifs {
 
-enum class Role { kDev = 0, kLead = 1, kAdmin = 2 };
+// kBuilder is the farm's own identity for the Bazel it runs: below every user
+// role, it may use the cache and report builds the farm started, nothing else.
+enum class Role { kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
 
 const char* RoleName(Role r);
 Result<Role> ParseRole(const std::string& s);

@@ -90,6 +90,7 @@ int UserAdd(const UserAddArgs& a) {
   if (!v.ok()) return Fail(v.message());
   auto role = ParseRole(a.role);
   if (!role.ok()) return Fail(role.status().message());
+  if (*role == Role::kBuilder) return Fail("the builder role belongs to the farm itself; users are dev, lead or admin");
   fs::path ca_dir = fs::path(a.farm_dir) / "ca";
   auto key = ReadFile((ca_dir / "ca.key").string());
   auto cert = ReadFile((ca_dir / "ca.crt").string());

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "client/bazel_kit.h"
+#include "common/bazel_kit.h"
 #include "client/commands/commands.h"
 #include "common/client_config.h"
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace cifs {
 
@@ -13,6 +15,8 @@ using ExitCode = int;
 CLI::App* RegisterAdminCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_code);
 void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code);
+// `bazel_flags`: what followed `--` on the command line, for Bazel itself.
+void RegisterRemoteBuildCommands(CLI::App& app, const std::vector<std::string>* bazel_flags, ExitCode* exit_code);
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);

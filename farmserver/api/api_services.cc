@@ -7,7 +7,6 @@ namespace cifs {
 namespace {
 constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 10000;
-constexpr int64_t kLogChunkBytes = 256 << 10;
 }  // namespace
 
 grpc::Status FarmService::WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) {

@@ -4,6 +4,7 @@
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "farmserver/auth.h"
 #include "farmserver/bes/build_recorder.h"
+#include "farmserver/builds/build_runner.h"
 #include "farmserver/fs/workspace_registry.h"
 #include "metadata/metadata_store.h"
 #include "workspace/provisioner.h"
@@ -21,13 +22,19 @@ class FarmService final : public v1::Farm::Service {
 
 class BuildsService final : public v1::Builds::Service {
  public:
-  BuildsService(MetadataStore* metadata, BuildRecorder* recorder, Authenticator* auth)
-      : metadata_(metadata), recorder_(recorder), auth_(auth) {}
+  BuildsService(MetadataStore* metadata, BuildRecorder* recorder, Authenticator* auth, BuildRunner* runner,
+                WorkspaceRegistry* registry)
+      : metadata_(metadata), recorder_(recorder), auth_(auth), runner_(runner), registry_(registry) {}
   grpc::Status ListBuilds(grpc::ServerContext* ctx, const v1::ListBuildsRequest* req,
                           v1::ListBuildsResponse* resp) override;
   grpc::Status GetBuild(grpc::ServerContext* ctx, const v1::GetBuildRequest* req, v1::Build* resp) override;
   grpc::Status GetBuildLog(grpc::ServerContext* ctx, const v1::GetBuildLogRequest* req,
                            grpc::ServerWriter<v1::LogChunk>* writer) override;
+  // Farm builds (run_build.cc).
+  grpc::Status RunBuild(grpc::ServerContext* ctx, const v1::RunBuildRequest* req,
+                        grpc::ServerWriter<v1::BuildUpdate>* writer) override;
+  grpc::Status CancelBuild(grpc::ServerContext* ctx, const v1::CancelBuildRequest* req,
+                           v1::CancelBuildResponse* resp) override;
 
  private:
   // The build, if the caller may see it (its owner, a lead or an admin).
@@ -36,6 +43,8 @@ class BuildsService final : public v1::Builds::Service {
   MetadataStore* metadata_;
   BuildRecorder* recorder_;
   Authenticator* auth_;
+  BuildRunner* runner_;
+  WorkspaceRegistry* registry_;
 };
 
 class AdminService final : public v1::Admin::Service {

@@ -8,6 +8,8 @@
 namespace cifs {
 
 constexpr size_t kMaxResponseBytes = 3 << 20;
+// Build log bytes per streamed message.
+constexpr int64_t kLogChunkBytes = 256 << 10;
 
 // Drops targets until the build serializes to at most max_bytes: plain built
 // targets go first, then passing tests; failures stay longest. Marks the

@@ -6,7 +6,7 @@ namespace bes = google::devtools::build::v1;
 
 grpc::Status BesService::PublishLifecycleEvent(grpc::ServerContext* ctx, const bes::PublishLifecycleEventRequest* req,
                                                google::protobuf::Empty*) {
-  auto id = auth_->FromContext(ctx);
+  auto id = auth_->FromContextOrBuilder(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   const auto& ev = req->build_event();
   log_->Debug("bes_lifecycle", {{"invocation", ev.stream_id().invocation_id()},
@@ -20,7 +20,7 @@ grpc::Status BesService::PublishBuildToolEventStream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<bes::PublishBuildToolEventStreamResponse, bes::PublishBuildToolEventStreamRequest>*
         stream) {
-  auto id = auth_->FromContext(ctx);
+  auto id = auth_->FromContextOrBuilder(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   bes::PublishBuildToolEventStreamRequest req;
   std::string invocation;
@@ -34,7 +34,7 @@ grpc::Status BesService::PublishBuildToolEventStream(
     }
     if (invocation.empty()) {
       invocation = inv;
-      Status s = recorder_->Begin(invocation, id->name);
+      Status s = recorder_->Begin(invocation, *id);
       if (!s.ok()) return ToGrpc(s);
       metrics_->bes_invocations++;
     } else if (inv != invocation) {
@@ -58,7 +58,7 @@ grpc::Status BesService::PublishBuildToolEventStream(
         Status s = recorder_->OnEvent(invocation, bep);
         if (!s.ok()) return ToGrpc(s);
       } else if (ev.has_console_output()) {
-        Status s = recorder_->AppendLog(invocation, ev.console_output().text_output());
+        Status s = recorder_->AppendConsole(invocation, ev.console_output().text_output());
         if (!s.ok()) return ToGrpc(s);
       } else if (ev.has_component_stream_finished()) {
         saw_last = true;

@@ -8,13 +8,71 @@ namespace cifs {
 
 namespace bep = build_event_stream;
 
-Status BuildRecorder::Begin(const std::string& id, const std::string& user) {
+Status BuildRecorder::Register(v1::Build initial) {
   std::lock_guard lock(mu_);
-  if (active_.count(id)) return Status::Ok();  // a retried stream continues the record
+  if (active_.count(initial.id())) return Status::AlreadyExists("build " + initial.id() + " exists");
+  Active a;
+  a.farm_run = true;
+  a.build = std::move(initial);
+  a.build.set_remote(true);
+  if (!a.build.start_time_ms()) a.build.set_start_time_ms(NowMs());
+  auto [it, _] = active_.emplace(a.build.id(), std::move(a));
+  return SaveLocked(it->second);
+}
+
+Status BuildRecorder::Finish(const std::string& id, int exit_code, const std::string& exit_name) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::NotFound("no active build " + id);
+  v1::Build& b = it->second.build;
+  b.set_finished(true);
+  b.set_exit_code(exit_code);
+  if (b.exit_name().empty() || exit_code != b.exit_code()) b.set_exit_name(exit_name);
+  b.set_end_time_ms(NowMs());
+  Status s = SaveLocked(it->second);
+  active_.erase(it);
+  changed_.notify_all();
+  return s;
+}
+
+v1::BuildProgress ProgressOf(const v1::Build& build) {
+  v1::BuildProgress p;
+  for (const auto& t : build.targets()) {
+    if (!t.kind().empty()) p.set_targets_configured(p.targets_configured() + 1);
+    if (t.completed()) p.set_targets_completed(p.targets_completed() + 1);
+    if (t.completed() && !t.built()) p.set_targets_failed(p.targets_failed() + 1);
+    const std::string& st = t.test_status();
+    if (st == "PASSED" || st == "FLAKY") p.set_tests_passed(p.tests_passed() + 1);
+    if (!st.empty() && st != "PASSED" && st != "FLAKY" && st != "NO_STATUS") p.set_tests_failed(p.tests_failed() + 1);
+  }
+  return p;
+}
+
+Result<v1::BuildProgress> BuildRecorder::Progress(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::NotFound("no active build " + id);
+  return ProgressOf(it->second.build);
+}
+
+Status BuildRecorder::Begin(const std::string& id, const Identity& caller) {
+  std::lock_guard lock(mu_);
+  if (auto it = active_.find(id); it != active_.end()) {
+    // A retried stream continues the record.
+    if (it->second.farm_run != (caller.role == Role::kBuilder) ||
+        (!it->second.farm_run && it->second.build.user() != caller.name)) {
+      return Status::PermissionDenied("invocation " + id + " belongs to another user");
+    }
+    return Status::Ok();
+  }
+  if (caller.role == Role::kBuilder) {
+    return Status::PermissionDenied("the builder identity reports only builds the farm is running");
+  }
+  const std::string& user = caller.name;
   Active a;
   auto existing = metadata_->GetBuild(id);
   if (existing.ok() && existing->has_value()) {
-    if ((*existing)->user() != user) {
+    if ((*existing)->user() != user || (*existing)->remote()) {
       return Status::PermissionDenied("invocation " + id + " belongs to another user");
     }
     a.build = **existing;
@@ -69,6 +127,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
   bool save = false;
   switch (ev.payload_case()) {
     case bep::BuildEvent::kProgress:
+      if (a.farm_run) break;
       CIFS_RETURN_IF_ERROR(AppendLogLocked(a, ev.progress().stderr()));
       CIFS_RETURN_IF_ERROR(AppendLogLocked(a, ev.progress().stdout()));
       break;
@@ -124,10 +183,11 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
         t->set_completed(true);
         t->set_built(false);
       }
-      CIFS_RETURN_IF_ERROR(AppendLogLocked(a, "aborted: " + ev.aborted().description() + "\n"));
+      if (!a.farm_run) CIFS_RETURN_IF_ERROR(AppendLogLocked(a, "aborted: " + ev.aborted().description() + "\n"));
       break;
     case bep::BuildEvent::kFinished:
-      b.set_finished(true);
+      // A farm-run build ends when the farm has read all of Bazel's output.
+      if (!a.farm_run) b.set_finished(true);
       b.set_exit_code(ev.finished().exit_code().code());
       b.set_exit_name(ev.finished().exit_code().name());
       b.set_end_time_ms(ev.finished().finish_time_millis() ? ev.finished().finish_time_millis() : NowMs());
@@ -151,11 +211,20 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
   return Status::Ok();
 }
 
+Status BuildRecorder::AppendConsole(const std::string& id, const std::string& text) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) return Status::NotFound("no active invocation " + id);
+  if (it->second.farm_run) return Status::Ok();
+  return AppendLogLocked(it->second, text);
+}
+
 Status BuildRecorder::End(const std::string& id, bool stream_ok) {
   std::lock_guard lock(mu_);
   auto it = active_.find(id);
   if (it == active_.end()) return Status::Ok();
   Active& a = it->second;
+  if (a.farm_run) return SaveLocked(a);
   if (!a.build.finished() && !stream_ok) {
     // Bazel may retry a broken stream; keep the record open for it, but mark
     // it so a reader knows why it stopped growing.

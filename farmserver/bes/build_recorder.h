@@ -11,23 +11,41 @@
 #include "cifs/v1/cifs.pb.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "identity/identity.h"
 #include "metadata/metadata_store.h"
 #include "src/main/java/com/google/devtools/build/lib/buildeventstream/proto/build_event_stream.pb.h"
 
 namespace cifs {
 
+// Target and test counts of a build record.
+v1::BuildProgress ProgressOf(const v1::Build& build);
+
 class BuildRecorder {
  public:
   BuildRecorder(MetadataStore* metadata, Logger* log) : metadata_(metadata), log_(log) {}
 
-  // An invocation's event stream opened (by `user`, from the certificate).
-  Status Begin(const std::string& invocation_id, const std::string& user);
+  // A build the farm runs itself (`initial` has its id, user, workspace, ...).
+  // The farm owns its log (Bazel's console as the farm read it) and its end;
+  // the build-event stream, sent by the builder identity, adds the targets.
+  Status Register(v1::Build initial);
+  // The farm-run build's Bazel exited; `exit_name` is used when Bazel sent none.
+  Status Finish(const std::string& id, int exit_code, const std::string& exit_name);
+
+  // An invocation's event stream opened by `caller`. The builder identity may
+  // only report builds the farm registered, a user only their own.
+  Status Begin(const std::string& invocation_id, const Identity& caller);
   // One decoded BEP event.
   Status OnEvent(const std::string& invocation_id, const build_event_stream::BuildEvent& event);
-  // Console output that arrived outside BEP progress events.
+  // Console output from the build-event stream (ignored for farm-run builds,
+  // whose console the farm reads directly).
+  Status AppendConsole(const std::string& invocation_id, const std::string& text);
+  // Console output of a farm-run build.
   Status AppendLog(const std::string& invocation_id, const std::string& text);
   // The stream closed; a build that never sent BuildFinished is marked so.
   Status End(const std::string& invocation_id, bool stream_ok);
+
+  // Target and test counts of an active build (NotFound once it ended).
+  Result<v1::BuildProgress> Progress(const std::string& id);
 
   // Blocks until the build's log grows past `offset`, it finishes, or the
   // timeout passes. Returns whether the build is finished.
@@ -38,6 +56,7 @@ class BuildRecorder {
     v1::Build build;
     int64_t log_size = 0;
     bool dirty = false;  // changed since the last save
+    bool farm_run = false;
     std::chrono::steady_clock::time_point last_save;
   };
   Status AppendLogLocked(Active& a, const std::string& text);

@@ -90,7 +90,7 @@ grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* ctx,
                                                     re::ActionResult* resp) {
   auto action = DigestFromProto(req->action_digest().hash(), req->action_digest().size_bytes());
   if (!action.ok()) return ToGrpc(action.status());
-  auto id = auth_->FromContext(ctx);
+  auto id = auth_->FromContextOrBuilder(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   // Inline contents belong in the CAS, not in the entry: store them there.
   re::ActionResult result = req->action_result();

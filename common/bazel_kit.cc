@@ -1,4 +1,4 @@
-#include "client/bazel_kit.h"
+#include "common/bazel_kit.h"
 
 #include <unistd.h>
 

@@ -1,0 +1,450 @@
+#include "farmserver/builds/build_runner.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "common/bazel_kit.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "identity/certificate_authority.h"
+
+namespace cifs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kBuilderName = "cifs-builder";
+constexpr int kBuilderCertDays = 30;
+
+std::string NewInvocationId() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint32_t> d;
+  uint8_t b[16];
+  for (int i = 0; i < 16; i += 4) {
+    uint32_t v = d(rd);
+    for (int j = 0; j < 4; ++j) b[i + j] = static_cast<uint8_t>(v >> (8 * j));
+  }
+  b[6] = (b[6] & 0x0f) | 0x40;  // UUID version 4, as Bazel makes them
+  b[8] = (b[8] & 0x3f) | 0x80;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 15];
+  }
+  return out;
+}
+
+Result<RunAs> LookUpUser(const std::string& name) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+    return Status::NotFound("build user '" + name + "' does not exist on this node");
+  }
+  RunAs r{pw.pw_uid, pw.pw_gid, {}};
+  int n = 64;
+  r.groups.resize(n);
+  if (getgrouplist(name.c_str(), pw.pw_gid, r.groups.data(), &n) < 0) {
+    r.groups.resize(n);
+    getgrouplist(name.c_str(), pw.pw_gid, r.groups.data(), &n);
+  }
+  r.groups.resize(n);
+  return r;
+}
+
+Status ChownTree(const std::string& path, const RunAs& who) {
+  std::error_code ec;
+  if (::lchown(path.c_str(), who.uid, who.gid) < 0) return Status::Internal("chown " + path + " failed");
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (::lchown(it->path().c_str(), who.uid, who.gid) < 0) return Status::Internal("chown " + path + " failed");
+  }
+  return Status::Ok();
+}
+
+// The root and its output bases; a root made while builds ran as someone
+// else is then handed over whole.
+bool OwnedBy(const std::string& root, uid_t uid) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) < 0 || st.st_uid != uid) return false;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    if (::lstat(e.path().c_str(), &st) < 0 || st.st_uid != uid) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string BazelExitName(int code) {
+  switch (code) {
+    case 0: return "SUCCESS";
+    case 1: return "BUILD_FAILURE";
+    case 2: return "COMMAND_LINE_ERROR";
+    case 3: return "TESTS_FAILED";
+    case 4: return "NO_TESTS_FOUND";
+    case 8: return "INTERRUPTED";
+    case 36: return "LOCAL_ENVIRONMENTAL_ERROR";
+    case 37: return "BLAZE_INTERNAL_ERROR";
+    case 38: return "PUBLISH_ERROR";
+    default: return "EXIT_" + std::to_string(code);
+  }
+}
+
+Status BuildRunner::available() const {
+  std::lock_guard lock(mu_);
+  return unavailable_;
+}
+
+std::string BuildRunner::web_url() const {
+  std::lock_guard lock(mu_);
+  return web_url_;
+}
+
+Status BuildRunner::Init(const std::string& farm_address, const std::string& web_url) {
+  Status s = Prepare();
+  std::lock_guard lock(mu_);
+  farm_address_ = farm_address;
+  web_url_ = web_url;
+  unavailable_ = s;
+  if (s.ok()) {
+    log_->Info("build_runner_ready", {{"bazel", bazel_path_},
+                                      {"build_user", user_name_},
+                                      {"max_builds", options_.max_builds},
+                                      {"max_warm_servers", options_.max_warm_servers},
+                                      {"kit", options_.kit_dir}});
+  }
+  return s;
+}
+
+Status BuildRunner::Prepare() {
+  auto bazel = FindExecutable(options_.bazel);
+  if (!bazel.ok()) return Status::FailedPrecondition("farm builds are off: " + bazel.status().message());
+  bazel_path_ = *bazel;
+  user_name_ = options_.build_user;
+  if (user_name_.empty()) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    user_name_ = getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found ? pw.pw_name : "cifs";
+  }
+  if (!options_.build_user.empty()) {
+    auto who = LookUpUser(options_.build_user);
+    if (!who.ok()) return who.status();
+    if (who->uid != ::geteuid()) {
+      if (::geteuid() != 0) {
+        return Status::FailedPrecondition("running builds as '" + options_.build_user +
+                                          "' needs farmserver to run as root");
+      }
+      run_as_ = *who;
+    }
+  }
+  std::string base = options_.state_dir + "/bazel";
+  builder_dir_ = base + "/builder";
+  CIFS_RETURN_IF_ERROR(MakeDirs(base + "/roots", 0711));
+  ::chmod(base.c_str(), 0711);
+  ::chmod((base + "/roots").c_str(), 0711);
+  if (run_as_) {
+    // The build user walks to the workspaces and its own files by name; it
+    // cannot list the state directory or open anything else the farm keeps.
+    ::chmod(options_.state_dir.c_str(), 0711);
+    ::chmod((options_.state_dir + "/workspaces").c_str(), 0711);
+  }
+
+  std::vector<std::string> rc = {"# written by farmserver for the builds it runs"};
+  if (!options_.kit_dir.empty()) {
+    for (auto& line : KitBazelrcLines(options_.kit_dir)) rc.push_back(std::move(line));
+  }
+  std::string text;
+  for (const auto& l : rc) text += l + "\n";
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(base + "/farm.bazelrc", text, 0644));
+
+  // A fresh builder certificate each start, from the farm's CA.
+  auto ca_key = ReadFile(options_.state_dir + "/ca/ca.key");
+  auto ca_cert = ReadFile(options_.state_dir + "/ca/ca.crt");
+  if (!ca_key.ok() || !ca_cert.ok()) {
+    return Status::FailedPrecondition("farm builds are off: the farm has no CA key in " + options_.state_dir +
+                                      "/ca to issue its builder certificate");
+  }
+  auto ca = CertificateAuthority::Load(*ca_key, *ca_cert);
+  if (!ca.ok()) return ca.status();
+  auto builder = ca->IssueClient(kBuilderName, Role::kBuilder, kBuilderCertDays);
+  if (!builder.ok()) return builder.status();
+  std::error_code ec;
+  fs::remove_all(builder_dir_, ec);
+  CIFS_RETURN_IF_ERROR(MakeDirs(builder_dir_, 0700));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/key.pem", builder->key_pem, 0600));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/cert.pem", builder->cert_pem, 0644));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/ca.crt", *ca_cert, 0644));
+  if (run_as_) CIFS_RETURN_IF_ERROR(ChownTree(builder_dir_, *run_as_));
+  return Status::Ok();
+}
+
+std::string BuildRunner::RootOf(const std::string& workspace) const {
+  return options_.state_dir + "/bazel/roots/" + workspace;
+}
+
+std::vector<std::string> BuildRunner::StartupArgs(const std::string& workspace) const {
+  return {"bazel",
+          "--output_user_root=" + RootOf(workspace),
+          "--nohome_rc",
+          "--bazelrc=" + options_.state_dir + "/bazel/farm.bazelrc",
+          "--max_idle_secs=" + std::to_string(options_.bazel_idle_secs)};
+}
+
+ChildSpec BuildRunner::Spec(const std::string& workspace, std::vector<std::string> args) const {
+  ChildSpec spec;
+  spec.exe = bazel_path_;
+  spec.argv = std::move(args);
+  const std::string& user = user_name_;
+  spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+              "HOME=" + RootOf(workspace),
+              "USER=" + user,
+              "LOGNAME=" + user,
+              "LANG=C.UTF-8",
+              "TERM=dumb"};
+  spec.run_as = run_as_;
+  return spec;
+}
+
+std::shared_ptr<BuildRunner::Server> BuildRunner::ServerFor(const std::string& workspace) {
+  std::lock_guard lock(mu_);
+  auto& s = servers_[workspace];
+  if (!s) s = std::make_shared<Server>();
+  return s;
+}
+
+Result<std::shared_ptr<FarmBuild>> BuildRunner::Submit(BuildRequest request) {
+  CIFS_RETURN_IF_ERROR(available());
+  auto build = std::make_shared<FarmBuild>(NewInvocationId(), request.user, request.workspace);
+  v1::Build record;
+  record.set_id(build->id());
+  record.set_user(request.user);
+  record.set_command(request.command);
+  record.set_workspace(request.workspace);
+  record.set_workspace_dir(request.workspace_dir);
+  for (const auto& t : request.targets) record.add_patterns(t);
+  record.set_start_time_ms(NowMs());
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return Status::Unavailable("the farm is shutting down");
+    CIFS_RETURN_IF_ERROR(recorder_->Register(std::move(record)));
+    builds_[build->id()] = build;
+    ++threads_;
+  }
+  // The thread owns the request (and its directory descriptor) from here.
+  std::thread([this, build, req = std::move(request)]() mutable { RunBuild(build, std::move(req)); }).detach();
+  return build;
+}
+
+std::shared_ptr<FarmBuild> BuildRunner::Find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = builds_.find(id);
+  return it == builds_.end() ? nullptr : it->second;
+}
+
+void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest request) {
+  int exit_code = 8;
+  std::string exit_name = "CANCELLED";
+  {
+    auto ticket = queue_.Enqueue(request.workspace);
+    int last = -1;
+    while (!build->cancelled()) {
+      int pos = ticket->Wait(std::chrono::milliseconds(200));
+      build->position_ = pos;
+      if (pos == 0) break;
+      if (pos != last) {
+        recorder_->AppendLog(build->id(), "cifs: waiting for a build slot, position " + std::to_string(pos) + "\n");
+        last = pos;
+      }
+    }
+    if (!build->cancelled()) {
+      build->started_ = true;
+      auto server = ServerFor(request.workspace);
+      std::lock_guard busy(server->busy);
+      server->workspace_dir = request.workspace_dir;
+      log_->Info("build_started", {{"id", build->id()}, {"user", build->user()}, {"workspace", build->workspace()}});
+      exit_code = Execute(*build, request);
+      server->warm = true;
+      server->last_used = std::chrono::steady_clock::now();
+      exit_name = build->cancelled() ? "CANCELLED" : BazelExitName(exit_code);
+    } else {
+      recorder_->AppendLog(build->id(), "cifs: cancelled before it started\n");
+    }
+  }
+  Status s = recorder_->Finish(build->id(), exit_code, exit_name);
+  if (!s.ok()) log_->Error("build_finish_failed", {{"id", build->id()}, {"error", s.ToString()}});
+  log_->Info("build_finished", {{"id", build->id()}, {"exit_code", exit_code}, {"exit_name", exit_name}});
+  build->done_ = true;
+  TrimWarmServers();
+  std::lock_guard lock(mu_);
+  builds_.erase(build->id());
+  --threads_;
+  threads_done_.notify_all();
+}
+
+int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
+  std::vector<std::string> args = StartupArgs(request.workspace);
+  args.push_back(request.command);
+  // Defaults the user's flags may override. A failing test's log is on the
+  // farm, so it is printed rather than pointed at.
+  for (const char* f : {"--color=yes", "--curses=no", "--show_progress_rate_limit=0.5", "--test_output=errors"}) {
+    args.emplace_back(f);
+  }
+  for (const auto& f : request.flags) args.push_back(f);
+  // After the user's flags, so neither they nor a --config from the
+  // workspace's .bazelrc can point the build elsewhere.
+  std::string grpcs = "grpcs://" + farm_address_;
+  for (std::string f : {std::string("--experimental_convenience_symlinks=ignore"), "--invocation_id=" + build.id(),
+                        "--remote_cache=" + grpcs, "--bes_backend=" + grpcs,
+                        "--tls_certificate=" + builder_dir_ + "/ca.crt",
+                        "--tls_client_certificate=" + builder_dir_ + "/cert.pem",
+                        "--tls_client_key=" + builder_dir_ + "/key.pem", std::string("--remote_timeout=60"),
+                        std::string("--bes_timeout=60s")}) {
+    args.push_back(std::move(f));
+  }
+  if (!web_url_.empty()) args.push_back("--bes_results_url=" + web_url_ + "/builds/");
+  args.emplace_back("--");
+  if (request.targets.empty()) args.emplace_back("//...");
+  for (const auto& t : request.targets) args.push_back(t);
+
+  std::string root = RootOf(request.workspace);
+  if (Status s = MakeDirs(root, 0700); !s.ok()) {
+    recorder_->AppendLog(build.id(), "cifs: " + s.message() + "\n");
+    return 36;
+  }
+  if (run_as_ && !OwnedBy(root, run_as_->uid) && !ChownTree(root, *run_as_).ok()) {
+    recorder_->AppendLog(build.id(), "cifs: cannot hand " + root + " to the build user\n");
+    return 36;
+  }
+  ChildSpec spec = Spec(request.workspace, std::move(args));
+  spec.cwd_fd = request.cwd.get();
+  auto child = ChildProcess::Start(spec);
+  if (!child.ok()) {
+    recorder_->AppendLog(build.id(), "cifs: " + child.status().message() + "\n");
+    return 36;
+  }
+  std::optional<std::chrono::steady_clock::time_point> interrupted;
+  bool killed = false;
+  std::string buf(64 * 1024, '\0');
+  auto drain = [&] {
+    for (;;) {
+      ssize_t n = ::read(child->output_fd(), buf.data(), buf.size());
+      if (n <= 0) return;
+      recorder_->AppendLog(build.id(), buf.substr(0, static_cast<size_t>(n)));
+    }
+  };
+  for (;;) {
+    pollfd p{child->output_fd(), POLLIN, 0};
+    ::poll(&p, 1, 200);
+    drain();
+    if (child->Poll()) break;
+    if (build.cancelled() && !interrupted) {
+      recorder_->AppendLog(build.id(), "\ncifs: cancelling the build on the farm\n");
+      child->Signal(SIGINT);  // Bazel stops the server's work and exits
+      interrupted = std::chrono::steady_clock::now();
+    }
+    if (interrupted && !killed && std::chrono::steady_clock::now() - *interrupted > options_.cancel_grace) {
+      recorder_->AppendLog(build.id(), "cifs: Bazel did not stop in time; killing it and its server\n");
+      KillProcessTree(child->pid());
+      KillServer(request.workspace);
+      killed = true;
+    }
+  }
+  drain();
+  return killed ? 8 : child->Wait();
+}
+
+void BuildRunner::KillServer(const std::string& workspace) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(RootOf(workspace), ec)) {
+    auto pid = ReadFile((e.path() / "server" / "server.pid.txt").string());
+    if (pid.ok() && std::atoi(pid->c_str()) > 1) KillProcessTree(static_cast<pid_t>(std::atoi(pid->c_str())));
+  }
+}
+
+void BuildRunner::ShutdownServer(const std::string& workspace, Server& server) {
+  UniqueFd dir(::open(server.workspace_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    KillServer(workspace);
+  } else {
+    auto args = StartupArgs(workspace);
+    args.emplace_back("shutdown");
+    ChildSpec spec = Spec(workspace, std::move(args));
+    spec.cwd_fd = dir.get();
+    auto child = ChildProcess::Start(spec);
+    if (child.ok()) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!child->Poll() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!child->Poll()) KillServer(workspace);
+    } else {
+      KillServer(workspace);
+    }
+  }
+  server.warm = false;
+  log_->Info("bazel_server_stopped", {{"workspace", workspace}});
+}
+
+void BuildRunner::TrimWarmServers() {
+  for (;;) {
+    std::string victim;
+    std::shared_ptr<Server> server;
+    {
+      std::lock_guard lock(mu_);
+      int warm = 0;
+      for (auto& [ws, s] : servers_) warm += s->warm;
+      if (warm <= options_.max_warm_servers) return;
+      for (auto& [ws, s] : servers_) {
+        if (!s->warm || !s->busy.try_lock()) continue;
+        s->busy.unlock();
+        if (!server || s->last_used < server->last_used) {
+          victim = ws;
+          server = s;
+        }
+      }
+    }
+    if (!server) return;
+    std::unique_lock busy(server->busy, std::try_to_lock);
+    if (!busy.owns_lock()) return;  // a build took it meanwhile
+    ShutdownServer(victim, *server);
+  }
+}
+
+void BuildRunner::Shutdown() {
+  std::vector<std::pair<std::string, std::shared_ptr<Server>>> servers;
+  {
+    std::unique_lock lock(mu_);
+    if (shutting_down_ && threads_ == 0 && servers_.empty()) return;
+    shutting_down_ = true;
+    for (auto& [id, b] : builds_) b->Cancel();
+    threads_done_.wait(lock, [&] { return threads_ == 0; });
+    for (auto& [ws, s] : servers_) {
+      if (s->warm) servers.emplace_back(ws, s);
+    }
+    servers_.clear();
+  }
+  // In parallel: each `bazel shutdown` waits for its JVM.
+  std::vector<std::thread> stoppers;
+  for (auto& [ws, s] : servers) {
+    stoppers.emplace_back([this, ws = ws, s = s] {
+      std::lock_guard busy(s->busy);
+      ShutdownServer(ws, *s);
+    });
+  }
+  for (auto& t : stoppers) t.join();
+}
+
+}  // namespace cifs

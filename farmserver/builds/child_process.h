@@ -1,0 +1,65 @@
+// A child process started from an argument vector (never a shell), in its own
+// session, optionally as another user, with stdout and stderr on one pipe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+
+namespace cifs {
+
+struct RunAs {
+  uid_t uid;
+  gid_t gid;
+  std::vector<gid_t> groups;
+};
+
+struct ChildSpec {
+  std::string exe;                 // absolute path
+  std::vector<std::string> argv;   // argv[0] included
+  std::vector<std::string> env;    // the whole environment, NAME=value
+  int cwd_fd = -1;                 // directory to start in
+  std::optional<RunAs> run_as;
+};
+
+class ChildProcess {
+ public:
+  static Result<ChildProcess> Start(const ChildSpec& spec);
+
+  ChildProcess(ChildProcess&& o) noexcept;
+  ChildProcess& operator=(ChildProcess&&) = delete;
+  ChildProcess(const ChildProcess&) = delete;
+  ~ChildProcess();  // kills a child still running, and reaps it
+
+  pid_t pid() const { return pid_; }
+  // Non-blocking read end of the child's stdout+stderr.
+  int output_fd() const { return out_.get(); }
+
+  // Exit status once it exited (shell convention: 128+N for signal N), else
+  // nothing. Never blocks.
+  std::optional<int> Poll();
+  int Wait();
+  void Signal(int sig) const;
+  // Signals the child's whole process group (its session).
+  void SignalGroup(int sig) const;
+
+ private:
+  ChildProcess(pid_t pid, UniqueFd out) : pid_(pid), out_(std::move(out)) {}
+  pid_t pid_ = -1;
+  UniqueFd out_;
+  std::optional<int> status_;
+};
+
+// Kills `pid` and everything below it: stops the whole tree first so nothing
+// forks away while it is being collected.
+void KillProcessTree(pid_t pid);
+
+// `name` looked up in PATH (or as given when it holds a '/').
+Result<std::string> FindExecutable(const std::string& name);
+
+}  // namespace cifs
