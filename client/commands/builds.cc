@@ -55,6 +55,8 @@ nlohmann::json ToJson(const v1::Build& b) {
           {"exit_name", b.exit_name()},
           {"targets", targets},
           {"log_size", b.log_size()},
+          {"remote", b.remote()},
+          {"workspace", b.workspace()},
           {"bazel_version", b.bazel_version()}};
 }
 
@@ -80,12 +82,14 @@ int ListBuilds(bool all, bool json, int limit) {
     return 0;
   }
   if (resp.truncated()) std::cerr << "cifs: showing the newest " << resp.builds_size() << " builds only\n";
-  std::printf("%-36s  %-8s  %-6s  %-19s  %-8s  %-14s  %s\n", "ID", "USER", "CMD", "STARTED", "TIME", "STATUS",
-              "PATTERNS");
+  std::printf("%-36s  %-8s  %-16s  %-6s  %-19s  %-8s  %-14s  %s\n", "ID", "USER", "WHERE", "CMD", "STARTED", "TIME",
+              "STATUS", "PATTERNS");
   for (const auto& b : resp.builds()) {
-    std::printf("%-36s  %-8s  %-6s  %-19s  %-8s  %-14s  %s\n", b.id().c_str(), b.user().c_str(), b.command().c_str(),
-                FormatTime(b.start_time_ms()).c_str(), Duration(b).c_str(), StatusWord(b).c_str(),
-                Join(b.patterns()).c_str());
+    // Farm builds name their workspace; the rest came from a local Bazel.
+    std::string where = b.remote() ? "farm:" + b.workspace() : "local";
+    std::printf("%-36s  %-8s  %-16s  %-6s  %-19s  %-8s  %-14s  %s\n", b.id().c_str(), b.user().c_str(), where.c_str(),
+                b.command().c_str(), FormatTime(b.start_time_ms()).c_str(), Duration(b).c_str(),
+                StatusWord(b).c_str(), Join(b.patterns()).c_str());
   }
   return 0;
 }

@@ -286,6 +286,21 @@ int RunRemoteBuild(const BuildArgs& a) {
   return exit_code;
 }
 
+int CancelBuild(const std::string& id) {
+  auto client = ConnectFromDefaultConfig();
+  if (!client.ok()) return Fail(client.status().message());
+  auto stub = v1::Builds::NewStub((*client)->channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::CancelBuildRequest req;
+  req.set_id(id);
+  v1::CancelBuildResponse resp;
+  grpc::Status s = stub->CancelBuild(&ctx, req, &resp);
+  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
+  std::cout << "cancelling build " << id << " on the farm\n";
+  return 0;
+}
+
 }  // namespace
 
 void RegisterRemoteBuildCommands(CLI::App& app, const std::vector<std::string>* bazel_flags, ExitCode* exit_code) {
@@ -303,6 +318,10 @@ void RegisterRemoteBuildCommands(CLI::App& app, const std::vector<std::string>* 
                 "Ctrl-C cancels the build on the farm. The exit code is Bazel's.");
     cmd->callback([args, exit_code] { *exit_code = RunRemoteBuild(*args); });
   }
+  auto id = std::make_shared<std::string>();
+  auto* cancel = app.add_subcommand("cancel", "stop a running or queued farm build (yours; an admin's: any)");
+  cancel->add_option("BUILD", *id, "build id (from `cifs builds`)")->required();
+  cancel->callback([id, exit_code] { *exit_code = CancelBuild(*id); });
 }
 
 }  // namespace cifs
