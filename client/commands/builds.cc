@@ -82,12 +82,12 @@ int ListBuilds(bool all, bool json, int limit) {
     return 0;
   }
   if (resp.truncated()) std::cerr << "cifs: showing the newest " << resp.builds_size() << " builds only\n";
-  std::printf("%-36s  %-8s  %-16s  %-6s  %-19s  %-8s  %-14s  %s\n", "ID", "USER", "WHERE", "CMD", "STARTED", "TIME",
+  std::printf("%-36s  %-8s  %-20s  %-6s  %-19s  %-8s  %-14s  %s\n", "ID", "USER", "WHERE", "CMD", "STARTED", "TIME",
               "STATUS", "PATTERNS");
   for (const auto& b : resp.builds()) {
     // Farm builds name their workspace; the rest came from a local Bazel.
     std::string where = b.remote() ? "farm:" + b.workspace() : "local";
-    std::printf("%-36s  %-8s  %-16s  %-6s  %-19s  %-8s  %-14s  %s\n", b.id().c_str(), b.user().c_str(), where.c_str(),
+    std::printf("%-36s  %-8s  %-20s  %-6s  %-19s  %-8s  %-14s  %s\n", b.id().c_str(), b.user().c_str(), where.c_str(),
                 b.command().c_str(), FormatTime(b.start_time_ms()).c_str(), Duration(b).c_str(),
                 StatusWord(b).c_str(), Join(b.patterns()).c_str());
   }

@@ -140,6 +140,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
       break;
     case bep::BuildEvent::kExpanded:
       if (ev.id().has_pattern()) {
+        b.clear_patterns();  // Bazel's expansion replaces what a farm build was asked for
         for (const auto& p : ev.id().pattern().pattern()) b.add_patterns(p);
       }
       save = true;
