@@ -184,7 +184,10 @@ int RunRemoteBuild(const BuildArgs& a) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGUSR1 (sent below) wakes the watcher when the build ended.
+  sigset_t watched = stop_signals;
+  sigaddset(&watched, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &watched, nullptr);
 
   auto client = ConnectFromDefaultConfig();
   if (!client.ok()) return Fail(client.status().message());
@@ -215,9 +218,9 @@ int RunRemoteBuild(const BuildArgs& a) {
   std::string build_id;
   std::mutex id_mu;
   std::thread watcher([&] {
-    timespec tick{0, 200 * 1000 * 1000};
     while (!done) {
-      if (sigtimedwait(&stop_signals, nullptr, &tick) < 0) continue;
+      int sig = sigwaitinfo(&watched, nullptr);
+      if (sig < 0 || sig == SIGUSR1) continue;
       int n = ++interrupts;
       std::string id;
       {
@@ -271,6 +274,7 @@ int RunRemoteBuild(const BuildArgs& a) {
   }
   grpc::Status s = reader->Finish();
   done = true;
+  pthread_kill(watcher.native_handle(), SIGUSR1);
   watcher.join();
   if (!finished) {
     if (interrupts > 1) {

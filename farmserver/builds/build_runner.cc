@@ -346,8 +346,8 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
     }
   };
   for (;;) {
-    pollfd p{child->output_fd(), POLLIN, 0};
-    ::poll(&p, 1, 200);
+    pollfd p[2] = {{child->output_fd(), POLLIN, 0}, {child->exit_fd(), POLLIN, 0}};
+    ::poll(p, child->exit_fd() >= 0 ? 2 : 1, 200);
     drain();
     if (child->Poll()) break;
     if (build.cancelled() && !interrupted) {
@@ -363,6 +363,7 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
     }
   }
   drain();
+  log_->Debug("bazel_exited", {{"id", build.id()}});
   return killed ? 8 : child->Wait();
 }
 

@@ -86,11 +86,12 @@ Result<ChildProcess> ChildProcess::Start(const ChildSpec& spec) {
     return Status::Internal("cannot start " + spec.exe + ": " + e.what + ": " + std::strerror(e.err));
   }
   ::fcntl(out_r.get(), F_SETFL, ::fcntl(out_r.get(), F_GETFL) | O_NONBLOCK);
-  return ChildProcess(pid, std::move(out_r));
+  UniqueFd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  return ChildProcess(pid, std::move(out_r), std::move(exit_fd));
 }
 
 ChildProcess::ChildProcess(ChildProcess&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), out_(std::move(o.out_)), status_(o.status_) {}
+    : pid_(std::exchange(o.pid_, -1)), out_(std::move(o.out_)), exit_(std::move(o.exit_)), status_(o.status_) {}
 
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !status_) {

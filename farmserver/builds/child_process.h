@@ -39,6 +39,9 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Non-blocking read end of the child's stdout+stderr.
   int output_fd() const { return out_.get(); }
+  // Readable once the child exited (a pidfd): a daemon the child started
+  // may keep the output pipe open long after.
+  int exit_fd() const { return exit_.get(); }
 
   // Exit status once it exited (shell convention: 128+N for signal N), else
   // nothing. Never blocks.
@@ -49,9 +52,10 @@ class ChildProcess {
   void SignalGroup(int sig) const;
 
  private:
-  ChildProcess(pid_t pid, UniqueFd out) : pid_(pid), out_(std::move(out)) {}
+  ChildProcess(pid_t pid, UniqueFd out, UniqueFd exit) : pid_(pid), out_(std::move(out)), exit_(std::move(exit)) {}
   pid_t pid_ = -1;
   UniqueFd out_;
+  UniqueFd exit_;
   std::optional<int> status_;
 };
 
