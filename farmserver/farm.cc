@@ -36,6 +36,7 @@ Status Farm::Start() {
   auth_ = std::make_unique<Authenticator>(metadata_.get());
   CIFS_RETURN_IF_ERROR(auth_->Load());
   recorder_ = std::make_unique<BuildRecorder>(metadata_.get(), log_);
+  CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));
 
   capabilities_ = std::make_unique<CapabilitiesService>();
   cas_ = std::make_unique<CasService>(store_.get(), auth_.get(), &metrics_);
@@ -50,7 +51,8 @@ Status Farm::Start() {
   builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get(), runner_.get(),
                                                 registry_.get());
   admin_api_ =
-      std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), registry_.get(), log_);
+      std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), registry_.get(),
+                                     runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
 

@@ -86,6 +86,7 @@ grpc::Status AdminService::DeleteWorkspace(grpc::ServerContext* ctx, const v1::D
   Status s = metadata_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);
   registry_->Forget(req->name());
+  runner_->ForgetWorkspace(req->name());
   s = provisioner_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);
   log_->Info("workspace_deleted", {{"workspace", req->name()}, {"by", id->name}});

@@ -50,8 +50,8 @@ class BuildsService final : public v1::Builds::Service {
 class AdminService final : public v1::Admin::Service {
  public:
   AdminService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, WorkspaceRegistry* registry,
-               Logger* log)
-      : metadata_(metadata), auth_(auth), provisioner_(provisioner), registry_(registry), log_(log) {}
+               BuildRunner* runner, Logger* log)
+      : metadata_(metadata), auth_(auth), provisioner_(provisioner), registry_(registry), runner_(runner), log_(log) {}
   grpc::Status RevokeUser(grpc::ServerContext* ctx, const v1::RevokeUserRequest* req,
                           v1::RevokeUserResponse* resp) override;
   grpc::Status ListRevocations(grpc::ServerContext* ctx, const v1::ListRevocationsRequest* req,
@@ -70,6 +70,7 @@ class AdminService final : public v1::Admin::Service {
   Authenticator* auth_;
   Provisioner* provisioner_;
   WorkspaceRegistry* registry_;
+  BuildRunner* runner_;
   Logger* log_;
 };
 

@@ -20,6 +20,25 @@ Status BuildRecorder::Register(v1::Build initial) {
   return SaveLocked(it->second);
 }
 
+Status BuildRecorder::CloseInterruptedFarmBuilds(int scan) {
+  auto builds = metadata_->ListBuilds("", scan);
+  if (!builds.ok()) return builds.status();
+  std::lock_guard lock(mu_);
+  for (auto& b : *builds) {
+    if (!b.remote() || b.finished() || active_.count(b.id())) continue;
+    const std::string note = "\ncifs: the farm restarted while this build ran; it was stopped\n";
+    CIFS_RETURN_IF_ERROR(metadata_->AppendBuildLog(b.id(), b.log_size(), note));
+    b.set_log_size(b.log_size() + static_cast<int64_t>(note.size()));
+    b.set_finished(true);
+    b.set_exit_code(-1);
+    b.set_exit_name("FARM_RESTARTED");
+    b.set_end_time_ms(NowMs());
+    CIFS_RETURN_IF_ERROR(metadata_->UpsertBuild(b));
+    log_->Warn("farm_build_interrupted", {{"id", b.id()}, {"user", b.user()}});
+  }
+  return Status::Ok();
+}
+
 Status BuildRecorder::Finish(const std::string& id, int exit_code, const std::string& exit_name) {
   std::lock_guard lock(mu_);
   auto it = active_.find(id);

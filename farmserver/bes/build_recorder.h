@@ -30,6 +30,9 @@ class BuildRecorder {
   Status Register(v1::Build initial);
   // The farm-run build's Bazel exited; `exit_name` is used when Bazel sent none.
   Status Finish(const std::string& id, int exit_code, const std::string& exit_name);
+  // At start: farm-run builds a previous farm process left running (among the
+  // newest `scan` builds) are closed, so none shows as running forever.
+  Status CloseInterruptedFarmBuilds(int scan);
 
   // An invocation's event stream opened by `caller`. The builder identity may
   // only report builds the farm registered, a user only their own.

@@ -162,6 +162,10 @@ Status BuildRunner::Prepare() {
     ::chmod((options_.state_dir + "/workspaces").c_str(), 0711);
   }
 
+  // Servers a killed farm left behind still run its builds: stop them.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base + "/roots", ec)) KillServer(e.path().filename().string());
+
   std::vector<std::string> rc = {"# written by farmserver for the builds it runs"};
   if (!options_.kit_dir.empty()) {
     for (auto& line : KitBazelrcLines(options_.kit_dir)) rc.push_back(std::move(line));
@@ -181,7 +185,6 @@ Status BuildRunner::Prepare() {
   if (!ca.ok()) return ca.status();
   auto builder = ca->IssueClient(kBuilderName, Role::kBuilder, kBuilderCertDays);
   if (!builder.ok()) return builder.status();
-  std::error_code ec;
   fs::remove_all(builder_dir_, ec);
   CIFS_RETURN_IF_ERROR(MakeDirs(builder_dir_, 0700));
   CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/key.pem", builder->key_pem, 0600));
@@ -422,6 +425,39 @@ void BuildRunner::TrimWarmServers() {
     if (!busy.owns_lock()) return;  // a build took it meanwhile
     ShutdownServer(victim, *server);
   }
+}
+
+void BuildRunner::ForgetWorkspace(const std::string& workspace) {
+  {
+    std::unique_lock lock(mu_);
+    auto theirs = [&] {
+      bool any = false;
+      for (auto& [id, b] : builds_) {
+        if (b->workspace() == workspace) {
+          b->Cancel();
+          any = true;
+        }
+      }
+      return any;
+    };
+    threads_done_.wait_for(lock, std::chrono::seconds(60), [&] { return !theirs(); });
+  }
+  std::shared_ptr<Server> server;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = servers_.find(workspace); it != servers_.end()) {
+      server = it->second;
+      servers_.erase(it);
+    }
+  }
+  if (server) {
+    std::lock_guard busy(server->busy);
+    if (server->warm) ShutdownServer(workspace, *server);
+  }
+  KillServer(workspace);  // one left from before a farm restart
+  std::error_code ec;
+  fs::remove_all(RootOf(workspace), ec);
+  if (ec) log_->Warn("bazel_root_not_removed", {{"workspace", workspace}, {"error", ec.message()}});
 }
 
 void BuildRunner::Shutdown() {

@@ -92,6 +92,10 @@ class BuildRunner {
   Result<std::shared_ptr<FarmBuild>> Submit(BuildRequest request);
   std::shared_ptr<FarmBuild> Find(const std::string& id);
 
+  // The workspace is being deleted: cancels its builds, waits for them to
+  // end, stops its Bazel server and removes its output root.
+  void ForgetWorkspace(const std::string& workspace);
+
   // Cancels every build, waits for their threads, shuts the warm servers down.
   void Shutdown();
 

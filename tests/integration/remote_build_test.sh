@@ -179,6 +179,29 @@ wait_until 30 bash -c "! kill -0 $ALICE_SERVER 2>/dev/null"
 check "with --max-warm-servers 1, alice's idle Bazel server was shut down" bash -c "! kill -0 $ALICE_SERVER 2>/dev/null"
 check "... and bob's stays warm" alive "$(server_pid bob-ws)"
 
+# kill -9 of the farm in the middle of a build: the restarted farm stops what
+# the old one left running, closes the record, and builds again.
+alice test //app:long_test >"$TMP/long3.out" 2>&1 &
+LONG=$!
+wait_until 120 long_test_running
+ID3=$(build_id_in "$TMP/long3.out")
+kill -KILL "$(cat "$FARM/farmserver.pid")"
+wait $LONG
+"$SRC_DIR/scripts/dev-farm" start "$FARM" "${FARM_FLAGS[@]}" >/dev/null
+wait_until 10 no_long_test
+check "after kill -9 and a restart, the old farm's build is stopped" no_long_test
+run alice logs "$ID3"
+check "... and its record says the farm restarted" succeeded_with "status: FARM_RESTARTED"
+run alice build --workspace alice-ws //lib:greet
+check "... and the workspace builds again" succeeded_with "SUCCESS (exit code 0)"
+
+# Deleting a workspace stops its Bazel server and removes its output root.
+BOB_SERVER=$(server_pid bob-ws)
+run as_user admin "$CIFS" admin workspace delete bob-ws
+check "bob's workspace is deleted" succeeded_with "deleted"
+check "... its Bazel server stopped" bash -c "! kill -0 $BOB_SERVER 2>/dev/null"
+check "... and its output root is gone" test ! -e "$FARM/bazel/roots/bob-ws"
+
 # Stopping the farm stops its Bazel servers.
 cd "$TMP"
 alice unmount "$MNT" >/dev/null
