@@ -1,5 +1,7 @@
 #include "farmserver/farm.h"
 
+#include <sys/stat.h>
+
 #include "common/bazel_kit.h"
 #include "common/files.h"
 #include "farmserver/reapi/limits.h"
@@ -32,6 +34,12 @@ Status Farm::Start() {
   }
   auto metadata = SqliteMetadataStore::Open(options_.state_dir + "/metadata.db");
   if (!metadata.ok()) return metadata.status();
+  // Private whatever the umask: builds may run as another user who can walk
+  // through the state directory (see BuildRunner).
+  for (const char* f : {"/metadata.db", "/metadata.db-wal", "/metadata.db-shm"}) {
+    ::chmod((options_.state_dir + f).c_str(), 0600);
+  }
+  ::chmod((options_.state_dir + "/content").c_str(), 0700);
   metadata_ = std::move(*metadata);
   auth_ = std::make_unique<Authenticator>(metadata_.get());
   CIFS_RETURN_IF_ERROR(auth_->Load());

@@ -98,6 +98,11 @@ check "... a progress bar of targets done out of configured" contains "$out" 'ci
 check "... and Bazel's exit code" contains "$out" "SUCCESS (exit code 0)"
 check "the farm's Bazel ran as the build user ($BUILD_USER)" \
   test "$(ps -o user= -p "$(server_pid alice-ws)")" = "$BUILD_USER"
+if [[ $BUILD_USER == cifs-build ]]; then
+  for f in ca/ca.key ca/server.key metadata.db content/CURRENT users/alice/client.key; do
+    check "the build user cannot read the farm's $f" bash -c "! runuser -u cifs-build -- cat '$FARM/$f' >/dev/null 2>&1"
+  done
+fi
 check "no bazel-* symlinks were written into the workspace" test -z "$(ls -d "$FARM"/workspaces/alice-ws/bazel-* 2>/dev/null)"
 
 # An edit saved in the mount is what the next build compiles.
