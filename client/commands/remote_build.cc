@@ -177,6 +177,15 @@ class Console {
   bool status_shown_ = false;
 };
 
+grpc::Status SendCancel(v1::Builds::Stub& stub, const std::string& id) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::CancelBuildRequest req;
+  req.set_id(id);
+  v1::CancelBuildResponse resp;
+  return stub.CancelBuild(&ctx, req, &resp);
+}
+
 int RunRemoteBuild(const BuildArgs& a) {
   // SIGINT and SIGTERM are taken by a watcher thread (below), so every
   // thread, gRPC's included, starts with them blocked.
@@ -229,12 +238,7 @@ int RunRemoteBuild(const BuildArgs& a) {
       }
       if (n == 1 && !id.empty()) {
         std::cerr << "\ncifs: cancelling build " << id << " on the farm (Ctrl-C again to stop waiting)\n";
-        grpc::ClientContext cctx;
-        cctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        v1::CancelBuildRequest creq;
-        creq.set_id(id);
-        v1::CancelBuildResponse cresp;
-        grpc::Status s = stub->CancelBuild(&cctx, creq, &cresp);
+        grpc::Status s = SendCancel(*stub, id);
         if (!s.ok()) std::cerr << "cifs: " << DescribeRpcError(s, (*client)->config().farm) << "\n";
       } else {
         // Going away cancels the build on the farm too.
@@ -294,12 +298,7 @@ int CancelBuild(const std::string& id) {
   auto client = ConnectFromDefaultConfig();
   if (!client.ok()) return Fail(client.status().message());
   auto stub = v1::Builds::NewStub((*client)->channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::CancelBuildRequest req;
-  req.set_id(id);
-  v1::CancelBuildResponse resp;
-  grpc::Status s = stub->CancelBuild(&ctx, req, &resp);
+  grpc::Status s = SendCancel(*stub, id);
   if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
   std::cout << "cancelling build " << id << " on the farm\n";
   return 0;
