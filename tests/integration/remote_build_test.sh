@@ -105,6 +105,12 @@ if [[ $BUILD_USER == cifs-build ]]; then
 fi
 check "no bazel-* symlinks were written into the workspace" test -z "$(ls -d "$FARM"/workspaces/alice-ws/bazel-* 2>/dev/null)"
 
+# On a terminal the progress bar is a status line redrawn in place.
+run script -qec "env CIFS_CONFIG='$FARM/users/alice/config.toml' '$CIFS' build //lib:greet" /dev/null
+check "on a terminal, a status line with the progress bar is redrawn in place" \
+  contains "$out" $'\r\x1b\[K\[#*-*\] [0-9]*/[0-9]* targets'
+check "... and the build succeeds there too" contains "$out" "SUCCESS (exit code 0)"
+
 # An edit saved in the mount is what the next build compiles.
 sed -i 's/"hello, "/"howdy, "/' lib/greet.cc
 run alice test //app:hello_test
