@@ -50,6 +50,10 @@ std::vector<std::string> KitBazelrcLines(const std::string& kit) {
     }
   }
   lines.push_back("build --nosandbox_debug");
+  // A fixed PATH in every action's environment: a local Bazel and the
+  // farm's (which runs with its own PATH) then compute the same action keys
+  // and share cache hits.
+  lines.push_back("build --incompatible_strict_action_env");
   return lines;
 }
 
