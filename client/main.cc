@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cifs::RegisterBuildCommands(app, &exit_code);
   cifs::RegisterRemoteBuildCommands(app, &bazel_flags, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);
+  cifs::RegisterPrCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -63,6 +63,8 @@ Status Farm::Start() {
                                      runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
+  git_host_ = std::make_unique<GitRemoteHost>();
+  prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(), log_);
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = *ca;
@@ -83,7 +85,7 @@ Status Farm::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
-           builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get()}) {
+           builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get(), prs_api_.get()}) {
     builder.RegisterService(s);
   }
   grpc_ = builder.BuildAndStart();

@@ -12,6 +12,8 @@
 #include "farmserver/fs/fs_service.h"
 #include "farmserver/http/http_server.h"
 #include "farmserver/metrics.h"
+#include "farmserver/prs/pull_request_service.h"
+#include "githost/git_remote_host.h"
 #include "farmserver/options.h"
 #include "farmserver/reapi/action_cache_service.h"
 #include "farmserver/reapi/bytestream_service.h"
@@ -57,6 +59,8 @@ class Farm {
   std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<WorkspaceRegistry> registry_;
   std::unique_ptr<WorkspaceFsService> fs_api_;
+  std::unique_ptr<GitRemoteHost> git_host_;
+  std::unique_ptr<PullRequestService> prs_api_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpServer> http_;
 };

@@ -1,5 +1,5 @@
-// The metadata store: builds, their logs, revocations (later workspaces and
-// PRs). One SQL schema behind this interface: SQLite on a single node,
+// The metadata store: builds, their logs, revocations, repositories,
+// workspaces and pull requests. One SQL schema behind this interface: SQLite on a single node,
 // PostgreSQL in a cluster.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cifs/v1/cifs.pb.h"
+#include "cifs/v1/pr.pb.h"
 #include "common/status.h"
 
 namespace cifs {
@@ -45,6 +46,13 @@ class MetadataStore {
   // All owners when owner is empty; sorted by name.
   virtual Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) = 0;
   virtual Status DeleteWorkspace(const std::string& name) = 0;
+
+  // Gives the PR the next number (sets pr->number) and stores it.
+  virtual Status InsertPullRequest(v1::PullRequest* pr) = 0;
+  virtual Status UpdatePullRequest(const v1::PullRequest& pr) = 0;
+  virtual Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) = 0;
+  // Newest first; empty filter fields match anything.
+  virtual Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) = 0;
 };
 
 }  // namespace cifs

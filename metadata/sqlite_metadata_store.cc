@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS workspaces (
   record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces(owner, name);
+CREATE TABLE IF NOT EXISTS pull_requests (
+  number INTEGER PRIMARY KEY AUTOINCREMENT,
+  author TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  target TEXT NOT NULL,
+  state TEXT NOT NULL,
+  record BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS revocations (
   name TEXT PRIMARY KEY,
   revoked_before_ms INTEGER NOT NULL,
@@ -273,6 +281,69 @@ Status SqliteMetadataStore::DeleteWorkspace(const std::string& name) {
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "delete workspace");
   if (sqlite3_changes(db_) == 0) return Status::NotFound("no workspace '" + name + "'");
   return Status::Ok();
+}
+
+}  // namespace cifs
+
+namespace cifs {
+
+Status SqliteMetadataStore::InsertPullRequest(v1::PullRequest* pr) {
+  std::lock_guard lock(mu_);
+  // The number is the row id; the record that holds it is written once it is known.
+  Stmt st(db_, "INSERT INTO pull_requests(author, repo, target, state, record) VALUES(?,?,?,?,x'')");
+  if (!st.ok()) return SqlError(db_, "prepare insert pull request");
+  st.Text(1, pr->author());
+  st.Text(2, pr->repo());
+  st.Text(3, pr->target_branch());
+  st.Text(4, pr->state());
+  if (st.Step() != SQLITE_DONE) return SqlError(db_, "insert pull request");
+  pr->set_number(sqlite3_last_insert_rowid(db_));
+  Stmt up(db_, "UPDATE pull_requests SET record = ? WHERE number = ?");
+  if (!up.ok()) return SqlError(db_, "prepare insert pull request");
+  up.Blob(1, pr->SerializeAsString());
+  up.Int(2, pr->number());
+  if (up.Step() != SQLITE_DONE) return SqlError(db_, "insert pull request");
+  return Status::Ok();
+}
+
+Status SqliteMetadataStore::UpdatePullRequest(const v1::PullRequest& pr) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE pull_requests SET author = ?, repo = ?, target = ?, state = ?, record = ? WHERE number = ?");
+  if (!st.ok()) return SqlError(db_, "prepare update pull request");
+  st.Text(1, pr.author());
+  st.Text(2, pr.repo());
+  st.Text(3, pr.target_branch());
+  st.Text(4, pr.state());
+  st.Blob(5, pr.SerializeAsString());
+  st.Int(6, pr.number());
+  if (st.Step() != SQLITE_DONE) return SqlError(db_, "update pull request");
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("no pull request #" + std::to_string(pr.number()));
+  return Status::Ok();
+}
+
+Result<std::optional<v1::PullRequest>> SqliteMetadataStore::GetPullRequest(int64_t number) {
+  return GetRecord<v1::PullRequest>("SELECT record FROM pull_requests WHERE number = CAST(? AS INTEGER)",
+                                    std::to_string(number));
+}
+
+Result<std::vector<v1::PullRequest>> SqliteMetadataStore::ListPullRequests(const v1::ListPullRequestsRequest& f) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT record FROM pull_requests WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR author = ?2) "
+          "AND (?3 = '' OR target = ?3) AND (?4 = '' OR repo = ?4) ORDER BY number DESC");
+  if (!st.ok()) return SqlError(db_, "prepare list pull requests");
+  st.Text(1, f.state());
+  st.Text(2, f.author());
+  st.Text(3, f.target_branch());
+  st.Text(4, f.repo());
+  std::vector<v1::PullRequest> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    v1::PullRequest pr;
+    if (pr.ParseFromString(st.ColBlob(0))) out.push_back(std::move(pr));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "list pull requests");
+  return out;
 }
 
 }  // namespace cifs

@@ -29,6 +29,10 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::optional<v1::Workspace>> GetWorkspace(const std::string& name) override;
   Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) override;
   Status DeleteWorkspace(const std::string& name) override;
+  Status InsertPullRequest(v1::PullRequest* pr) override;
+  Status UpdatePullRequest(const v1::PullRequest& pr) override;
+  Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) override;
+  Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) override;
 
  private:
   struct Passkey {

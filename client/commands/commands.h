@@ -20,6 +20,7 @@ void RegisterRemoteBuildCommands(CLI::App& app, const std::vector<std::string>* 
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
 
 // Prints "cifs: MESSAGE" on stderr and returns 1.
 int Fail(const std::string& message);

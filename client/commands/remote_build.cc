@@ -11,6 +11,7 @@
 
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "client/commands/commands.h"
+#include "client/commands/current_workspace.h"
 #include "client/farm_client.h"
 #include "common/client_config.h"
 #include "common/mounts.h"
@@ -27,24 +28,6 @@ struct BuildArgs {
   std::vector<std::string> targets;
   const std::vector<std::string>* bazel_flags = nullptr;
 };
-
-// The workspace mounted at or above the current directory, and where in it
-// the current directory is.
-Result<std::pair<std::string, std::string>> WorkspaceFromCwd(const ClientConfig& config) {
-  std::error_code ec;
-  fs::path cwd = fs::current_path(ec);
-  if (ec) return Status::FailedPrecondition("cannot read the current directory");
-  for (const auto& m : LoadMountRecords(FsdDir(config))) {
-    fs::path mp = fs::path(m.mountpoint).lexically_normal();
-    auto rel = cwd.lexically_relative(mp);
-    if (rel.empty() || *rel.begin() == "..") continue;
-    if (!IsCifsMount(m.mountpoint)) continue;
-    std::string sub = rel == "." ? "" : rel.string();
-    return std::make_pair(m.workspace, sub);
-  }
-  return Status::FailedPrecondition(
-      "not inside a mounted workspace: run this in a `cifs mount` directory or pass --workspace NAME");
-}
 
 // Renders the stream: Bazel's output as it comes and, on a terminal, a status
 // line below it with the progress bar, the latest action line and the time.

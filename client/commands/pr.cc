@@ -1,0 +1,200 @@
+// cifs pr ...: pull requests from the farm-side copy of a workspace.
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cifs/v1/pr.grpc.pb.h"
+#include "client/commands/call_farm.h"
+#include "client/commands/commands.h"
+#include "client/commands/current_workspace.h"
+#include "client/farm_client.h"
+#include "common/client_config.h"
+
+namespace cifs {
+
+namespace {
+
+std::string Short(const std::string& commit) { return commit.substr(0, 12); }
+
+std::string When(int64_t ms) {
+  std::time_t t = ms / 1000;
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+const v1::Revision* Latest(const v1::PullRequest& pr) {
+  return pr.revisions().empty() ? nullptr : &pr.revisions(pr.revisions_size() - 1);
+}
+
+nlohmann::json ToJson(const v1::PullRequest& pr) {
+  nlohmann::json revisions = nlohmann::json::array();
+  for (const auto& r : pr.revisions()) {
+    revisions.push_back({{"number", r.number()},
+                         {"head_commit", r.head_commit()},
+                         {"created_ms", r.created_ms()},
+                         {"validation", {{"state", r.validation().state()},
+                                         {"build_id", r.validation().build_id()},
+                                         {"merge_commit", r.validation().merge_commit()},
+                                         {"conflicts", std::vector<std::string>(r.validation().conflicts().begin(),
+                                                                                r.validation().conflicts().end())}}}});
+  }
+  nlohmann::json reviews = nlohmann::json::array();
+  for (const auto& r : pr.reviews()) {
+    reviews.push_back({{"user", r.user()}, {"decision", r.decision()}, {"message", r.message()},
+                       {"at_ms", r.at_ms()}, {"revision", r.revision()}});
+  }
+  return {{"number", pr.number()},         {"title", pr.title()},     {"author", pr.author()},
+          {"workspace", pr.workspace()},   {"repo", pr.repo()},       {"target_branch", pr.target_branch()},
+          {"branch", pr.branch()},         {"state", pr.state()},     {"revisions", revisions},
+          {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()}};
+}
+
+void PrintPr(const v1::PullRequest& pr) {
+  std::cout << "#" << pr.number() << " " << pr.title() << "\n"
+            << "  state:     " << pr.state() << "\n"
+            << "  author:    " << pr.author() << " (workspace " << pr.workspace() << ")\n"
+            << "  target:    " << pr.repo() << " " << pr.target_branch() << "  (branch " << pr.branch() << ")\n";
+  for (const auto& r : pr.revisions()) {
+    std::cout << "  revision " << r.number() << ": " << Short(r.head_commit()) << " at " << When(r.created_ms())
+              << ", validation " << r.validation().state();
+    if (!r.validation().build_id().empty()) std::cout << " (build " << r.validation().build_id() << ")";
+    std::cout << "\n";
+    for (const auto& c : r.validation().conflicts()) std::cout << "    conflict: " << c << "\n";
+  }
+  for (const auto& r : pr.reviews()) {
+    std::cout << "  " << r.decision() << " by " << r.user() << " at " << When(r.at_ms()) << " (revision "
+              << r.revision() << ")" << (r.message().empty() ? "" : ": " + r.message()) << "\n";
+  }
+}
+
+struct PrArgs {
+  std::string workspace, title, target, message, state, author;
+  int64_t number = 0;
+  bool json = false;
+};
+
+int Submit(const PrArgs& a) {
+  auto config = LoadClientConfig(DefaultClientConfigPath());
+  if (!config.ok()) return Fail(config.status().message());
+  v1::SubmitRequest req;
+  if (!a.workspace.empty()) {
+    req.set_workspace(a.workspace);
+  } else {
+    auto here = WorkspaceFromCwd(*config);
+    if (!here.ok()) return Fail(here.status().message());
+    req.set_workspace(here->first);
+  }
+  req.set_title(a.title);
+  req.set_target_branch(a.target);
+  v1::PullRequest pr;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(120), [&](auto& stub, auto& ctx) {
+    return stub.Submit(&ctx, req, &pr);
+  });
+  if (rc != 0) return rc;
+  const auto* rev = Latest(pr);
+  std::cout << "submitted #" << pr.number() << " revision " << (rev ? rev->number() : 0) << " ("
+            << (rev ? Short(rev->head_commit()) : "") << ") to " << pr.target_branch() << ": " << pr.title() << "\n";
+  return 0;
+}
+
+int List(const PrArgs& a) {
+  v1::ListPullRequestsRequest req;
+  req.set_state(a.state);
+  req.set_author(a.author);
+  req.set_target_branch(a.target);
+  v1::ListPullRequestsResponse resp;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return stub.List(&ctx, req, &resp);
+  });
+  if (rc != 0) return rc;
+  if (a.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& pr : resp.pull_requests()) out.push_back(ToJson(pr));
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (resp.pull_requests().empty()) {
+    std::cout << "no pull requests\n";
+    return 0;
+  }
+  std::printf("%-6s  %-9s  %-10s  %-12s  %-4s  %-11s  %s\n", "#", "STATE", "AUTHOR", "TARGET", "REV", "VALIDATION",
+              "TITLE");
+  for (const auto& pr : resp.pull_requests()) {
+    const auto* rev = Latest(pr);
+    std::printf("%-6lld  %-9s  %-10s  %-12s  %-4d  %-11s  %s\n", static_cast<long long>(pr.number()),
+                pr.state().c_str(), pr.author().c_str(), pr.target_branch().c_str(), rev ? rev->number() : 0,
+                rev ? rev->validation().state().c_str() : "-", pr.title().c_str());
+  }
+  return 0;
+}
+
+int Show(const PrArgs& a) {
+  v1::GetPullRequestRequest req;
+  req.set_number(a.number);
+  v1::PullRequest pr;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return stub.Get(&ctx, req, &pr);
+  });
+  if (rc != 0) return rc;
+  if (a.json) {
+    std::cout << ToJson(pr).dump(2) << "\n";
+  } else {
+    PrintPr(pr);
+  }
+  return 0;
+}
+
+int Decide(const PrArgs& a, bool approve) {
+  v1::ReviewRequest req;
+  req.set_number(a.number);
+  req.set_message(a.message);
+  v1::PullRequest pr;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return approve ? stub.Approve(&ctx, req, &pr) : stub.Reject(&ctx, req, &pr);
+  });
+  if (rc != 0) return rc;
+  std::cout << (approve ? "approved" : "rejected") << " #" << pr.number() << " (revision " << pr.revisions_size()
+            << "): " << pr.title() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
+  auto* pr = app.add_subcommand("pr", "pull requests from your workspace, reviewed by leads");
+  pr->require_subcommand(1);
+  auto args = std::make_shared<PrArgs>();
+
+  auto* submit = pr->add_subcommand("submit", "commit your workspace's changes and submit them (a new revision if a PR is open)");
+  submit->add_option("-m,--message", args->title, "title of a new pull request");
+  submit->add_option("--target", args->target, "branch to merge into (default: the workspace's branch)");
+  submit->add_option("-w,--workspace", args->workspace, "workspace (default: the mounted one you are in)");
+  submit->callback([args, exit_code] { *exit_code = Submit(*args); });
+
+  auto* list = pr->add_subcommand("list", "pull requests, newest first");
+  list->add_option("--state", args->state, "open, approved, rejected, merged or closed");
+  list->add_option("--author", args->author, "by this user");
+  list->add_option("--target", args->target, "into this branch");
+  list->add_flag("--json", args->json, "machine-readable output");
+  list->callback([args, exit_code] { *exit_code = List(*args); });
+
+  auto* show = pr->add_subcommand("show", "one pull request: revisions, validation, reviews");
+  show->add_option("N", args->number, "pull request number")->required();
+  show->add_flag("--json", args->json, "machine-readable output");
+  show->callback([args, exit_code] { *exit_code = Show(*args); });
+
+  auto* approve = pr->add_subcommand("approve", "approve a pull request (lead or admin, not its author)");
+  approve->add_option("N", args->number, "pull request number")->required();
+  approve->add_option("-m,--message", args->message, "a comment");
+  approve->callback([args, exit_code] { *exit_code = Decide(*args, true); });
+
+  auto* reject = pr->add_subcommand("reject", "reject a pull request (lead or admin)");
+  reject->add_option("N", args->number, "pull request number")->required();
+  reject->add_option("-m,--message", args->message, "why")->required();
+  reject->callback([args, exit_code] { *exit_code = Decide(*args, false); });
+}
+
+}  // namespace cifs

@@ -1,0 +1,193 @@
+#include "farmserver/prs/pull_request_service.h"
+
+#include "common/clock.h"
+#include "common/grpc_status.h"
+
+namespace cifs {
+
+namespace {
+
+constexpr size_t kMaxTitle = 200;
+constexpr size_t kMaxMessage = 4000;
+
+bool InReview(const v1::PullRequest& pr) {
+  return pr.state() == "open" || pr.state() == "approved" || pr.state() == "rejected";
+}
+
+template <typename T>
+grpc::Status Answer(Result<T> r, T* resp) {
+  if (!r.ok()) return ToGrpc(r.status());
+  *resp = std::move(*r);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::string& workspace) {
+  auto all = metadata_->ListPullRequests(v1::ListPullRequestsRequest());
+  if (!all.ok()) return all.status();
+  for (auto& pr : *all) {
+    if (pr.workspace() == workspace && InReview(pr)) return std::optional<v1::PullRequest>(std::move(pr));
+  }
+  return std::optional<v1::PullRequest>();
+}
+
+Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const v1::SubmitRequest& req) {
+  auto ws = metadata_->GetWorkspace(req.workspace());
+  if (!ws.ok()) return ws.status();
+  if (!ws->has_value()) return Status::NotFound("no workspace '" + req.workspace() + "'");
+  if ((*ws)->owner() != who.name) {
+    return Status::PermissionDenied("workspace '" + req.workspace() + "' belongs to " + (*ws)->owner());
+  }
+  if (req.title().size() > kMaxTitle) return Status::InvalidArgument("a title is at most 200 characters");
+  auto repo = metadata_->GetRepo((*ws)->repo());
+  if (!repo.ok()) return repo.status();
+  if (!repo->has_value()) return Status::NotFound("the workspace's repository is gone");
+
+  std::lock_guard lock(mu_);
+  auto existing = OpenFrom(req.workspace());
+  if (!existing.ok()) return existing.status();
+  v1::PullRequest pr;
+  if (existing->has_value()) {
+    pr = **existing;
+    if (!req.target_branch().empty() && req.target_branch() != pr.target_branch()) {
+      return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " from this workspace targets " +
+                                        pr.target_branch() + "; its revisions keep that target");
+    }
+  } else {
+    if (req.title().empty()) return Status::InvalidArgument("a new pull request needs a title (-m TITLE)");
+    pr.set_title(req.title());
+    pr.set_author(who.name);
+    pr.set_workspace(req.workspace());
+    pr.set_repo((*ws)->repo());
+    pr.set_target_branch(req.target_branch().empty() ? (*ws)->branch() : req.target_branch());
+  }
+  CIFS_RETURN_IF_ERROR(ValidateBranchName(pr.target_branch()));
+  auto target_tip = host_->BranchTip((*repo)->url(), pr.target_branch());
+  if (!target_tip.ok()) {
+    if (target_tip.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("unknown target branch '" + pr.target_branch() + "' in " + (*repo)->url());
+    }
+    return target_tip.status();
+  }
+
+  const std::string path = provisioner_->WorkspacePath(req.workspace());
+  std::string message = req.title().empty() ? pr.title() : req.title();
+  auto head = committer_.CommitAll(path, {who.name, who.name + "@cifs.local"}, message);
+  if (!head.ok()) return head.status();
+  auto merged = committer_.Contains(path, "refs/remotes/origin/" + pr.target_branch(), head->commit);
+  if (!merged.ok()) return merged.status();
+  if (*merged) {
+    return Status::FailedPrecondition("nothing to submit: the workspace has no changes beyond " + pr.target_branch());
+  }
+  if (pr.revisions_size() > 0 && pr.revisions(pr.revisions_size() - 1).head_commit() == head->commit) {
+    return Status::FailedPrecondition("nothing new to submit since revision " +
+                                      std::to_string(pr.revisions_size()) + " of #" + std::to_string(pr.number()));
+  }
+
+  int64_t now = NowMs();
+  bool created = pr.number() == 0;
+  if (created) {
+    pr.set_state("open");
+    pr.set_created_ms(now);
+    pr.set_updated_ms(now);
+    CIFS_RETURN_IF_ERROR(metadata_->InsertPullRequest(&pr));
+    pr.set_branch("cifs/pr/" + std::to_string(pr.number()));
+  }
+  Status pushed = host_->Push(path, (*repo)->url(), head->commit, pr.branch(), /*force=*/true);
+  if (!pushed.ok()) {
+    if (created) {
+      pr.set_state("closed");
+      metadata_->UpdatePullRequest(pr);
+    }
+    return pushed;
+  }
+  // A new revision starts over: earlier approvals and validations were of
+  // other code.
+  auto* rev = pr.add_revisions();
+  rev->set_number(pr.revisions_size());
+  rev->set_head_commit(head->commit);
+  rev->set_created_ms(now);
+  rev->mutable_validation()->set_state("pending");
+  rev->mutable_validation()->set_updated_ms(now);
+  pr.set_state("open");
+  pr.set_updated_ms(now);
+  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  log_->Info("pr_submitted", {{"number", pr.number()},
+                              {"revision", rev->number()},
+                              {"author", who.name},
+                              {"head", head->commit},
+                              {"target", pr.target_branch()}});
+  return pr;
+}
+
+Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1::ReviewRequest& req, bool approve) {
+  if (!RoleAtLeast(who.role, Role::kLead)) {
+    return Status::PermissionDenied("only a lead or an admin may " + std::string(approve ? "approve" : "reject") +
+                                    " a pull request; " + who.name + " is a " + RoleName(who.role));
+  }
+  if (!approve && req.message().empty()) return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
+  if (req.message().size() > kMaxMessage) return Status::InvalidArgument("a review message is at most 4000 characters");
+  std::lock_guard lock(mu_);
+  auto found = metadata_->GetPullRequest(req.number());
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(req.number()));
+  v1::PullRequest pr = **found;
+  if (approve && pr.author() == who.name) return Status::PermissionDenied("you cannot approve your own pull request");
+  if (!InReview(pr)) return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state());
+  auto* review = pr.add_reviews();
+  review->set_user(who.name);
+  review->set_decision(approve ? "approved" : "rejected");
+  review->set_message(req.message());
+  review->set_at_ms(NowMs());
+  review->set_revision(pr.revisions_size());
+  pr.set_state(approve ? "approved" : "rejected");
+  pr.set_updated_ms(review->at_ms());
+  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  log_->Info("pr_reviewed", {{"number", pr.number()}, {"by", who.name}, {"decision", review->decision()}});
+  return pr;
+}
+
+grpc::Status PullRequestService::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                                        v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  return Answer(DoSubmit(*id, *req), resp);
+}
+
+grpc::Status PullRequestService::List(grpc::ServerContext* ctx, const v1::ListPullRequestsRequest* req,
+                                      v1::ListPullRequestsResponse* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto all = metadata_->ListPullRequests(*req);
+  if (!all.ok()) return ToGrpc(all.status());
+  for (auto& pr : *all) *resp->add_pull_requests() = std::move(pr);
+  return grpc::Status::OK;
+}
+
+grpc::Status PullRequestService::Get(grpc::ServerContext* ctx, const v1::GetPullRequestRequest* req,
+                                     v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto pr = metadata_->GetPullRequest(req->number());
+  if (!pr.ok()) return ToGrpc(pr.status());
+  if (!pr->has_value()) return ToGrpc(Status::NotFound("no pull request #" + std::to_string(req->number())));
+  *resp = std::move(**pr);
+  return grpc::Status::OK;
+}
+
+grpc::Status PullRequestService::Approve(grpc::ServerContext* ctx, const v1::ReviewRequest* req,
+                                         v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  return Answer(Review(*id, *req, true), resp);
+}
+
+grpc::Status PullRequestService::Reject(grpc::ServerContext* ctx, const v1::ReviewRequest* req,
+                                        v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  return Answer(Review(*id, *req, false), resp);
+}
+
+}  // namespace cifs

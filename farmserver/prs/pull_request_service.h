@@ -1,0 +1,48 @@
+// cifs.v1.PullRequests: submit from a workspace's farm-side copy, list, show,
+// approve and reject. Validation of the proposed merge and the merge queue
+// build on the records kept here.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "cifs/v1/pr.grpc.pb.h"
+#include "common/log.h"
+#include "farmserver/auth.h"
+#include "githost/git_host.h"
+#include "metadata/metadata_store.h"
+#include "workspace/committer.h"
+#include "workspace/provisioner.h"
+
+namespace cifs {
+
+class PullRequestService final : public v1::PullRequests::Service {
+ public:
+  PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
+                     Logger* log)
+      : metadata_(metadata), auth_(auth), provisioner_(provisioner), host_(host), log_(log) {}
+
+  grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::PullRequest* resp) override;
+  grpc::Status List(grpc::ServerContext* ctx, const v1::ListPullRequestsRequest* req,
+                    v1::ListPullRequestsResponse* resp) override;
+  grpc::Status Get(grpc::ServerContext* ctx, const v1::GetPullRequestRequest* req, v1::PullRequest* resp) override;
+  grpc::Status Approve(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
+  grpc::Status Reject(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
+
+ private:
+  Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
+  Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
+  // The PR still in review that `workspace` submitted, if any.
+  Result<std::optional<v1::PullRequest>> OpenFrom(const std::string& workspace);
+
+  MetadataStore* metadata_;
+  Authenticator* auth_;
+  Provisioner* provisioner_;
+  GitHost* host_;
+  Logger* log_;
+  Committer committer_;
+  std::mutex mu_;  // one submit or review at a time: each reads, then rewrites a record
+};
+
+}  // namespace cifs

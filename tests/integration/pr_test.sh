@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Pull requests from a mounted workspace: `cifs pr submit` commits the
+# farm-side copy (.gitignore respected, author from the certificate) and
+# pushes the PR's branch to the upstream over file:// and over git:// (a real
+# `git daemon`); revisions, the refusals (nothing to submit, unknown target,
+# someone else's workspace) and reviews (leads only, never one's own PR).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+test_setup "${1:?usage: $0 BUILD_DIR}"
+export XDG_CACHE_HOME=$TMP/cache
+start_farm || { echo "cannot start the dev farm"; exit 1; }
+
+before_teardown() {
+  cd "$TMP"
+  mountpoint -q "$TMP/mnt" 2>/dev/null && { as_user alice "$CIFS" unmount "$TMP/mnt" || fusermount3 -u -z "$TMP/mnt"; }
+  pkill -f "fsd --dir $TMP/" || true
+  [[ -n ${DAEMON:-} ]] && kill "$DAEMON" 2>/dev/null
+  true
+}
+alice() { as_user alice "$CIFS" "$@"; }
+
+# Bare upstreams holding the sample: one read over file://, one served by git daemon.
+SEED=$TMP/seed
+mkdir -p "$SEED" && cp -r "$SRC_DIR/tests/data/sample_ws/." "$SEED/"
+printf '*.log\n' >"$SEED/.gitignore"
+g init -q -b main "$SEED" && g -C "$SEED" add -A && g -C "$SEED" commit -q -m sample
+mkdir -p "$TMP/git"
+g clone -q --bare "$SEED" "$TMP/git/up.git"
+g clone -q --bare "$SEED" "$TMP/git/net.git"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$TMP/git" --export-all --enable=receive-pack \
+  --reuseaddr "$TMP/git" >/dev/null 2>&1 &
+DAEMON=$!
+for _ in $(seq 1 50); do git ls-remote "git://127.0.0.1:$PORT/net.git" >/dev/null 2>&1 && break; sleep 0.1; done
+
+as_user admin "$CIFS" admin repo add sample --url "file://$TMP/git/up.git" >/dev/null 2>&1
+as_user admin "$CIFS" admin repo add netsample --url "git://127.0.0.1:$PORT/net.git" >/dev/null 2>&1
+as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample >/dev/null
+as_user admin "$CIFS" admin workspace create alice-net --owner alice --repo netsample >/dev/null
+as_user admin "$CIFS" admin workspace create alice-clean --owner alice --repo sample >/dev/null
+as_user admin "$CIFS" admin workspace create admin-ws --owner admin --repo sample >/dev/null
+MNT=$TMP/mnt
+mkdir -p "$MNT"
+alice mount alice-ws "$MNT" >/dev/null
+cd "$MNT"
+
+# --- submit --------------------------------------------------------------------
+sed -i 's/"hello, "/"hello there, "/' lib/greet.cc
+printf 'noise\n' >build.log
+run alice pr submit -m "Greet more warmly"
+check "alice submits from her mounted workspace" succeeded_with "submitted #1 revision 1"
+HEAD1=$(g -C "$FARM/workspaces/alice-ws" rev-parse HEAD)
+check "the upstream has the PR's branch at the submitted commit" \
+  test "$(g -C "$TMP/git/up.git" rev-parse refs/heads/cifs/pr/1)" = "$HEAD1"
+check "... authored by alice" test "$(g -C "$TMP/git/up.git" log -1 --format=%an cifs/pr/1)" = alice
+check "... with the edit" contains "$(g -C "$TMP/git/up.git" show cifs/pr/1:lib/greet.cc)" "hello there"
+check "... and without the ignored file" bash -c "! git -C '$TMP/git/up.git' cat-file -e cifs/pr/1:build.log 2>/dev/null"
+check "the upstream's main is untouched" \
+  test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$(g -C "$SEED" rev-parse main)"
+check "the mount shows the commit (git log in the mount)" contains "$(git -C "$MNT" log -1 --format=%s)" "Greet more warmly"
+
+run alice pr submit
+check "submitting again with no change is refused" failed_with "nothing new to submit since revision 1"
+run alice pr submit -m "x" --workspace alice-clean
+check "a workspace with no changes has nothing to submit" failed_with "nothing to submit"
+run alice pr submit -m "x" --workspace alice-clean --target no-such-branch
+check "an unknown target branch is refused" failed_with "unknown target branch 'no-such-branch'"
+run as_user bob "$CIFS" pr submit -m "x" --workspace alice-ws
+check "bob cannot submit alice's workspace" failed_with "belongs to alice"
+cd "$TMP"
+run alice pr submit -m "x"
+check "outside a mount, submit asks for a workspace" failed_with "not inside a mounted workspace"
+cd "$MNT"
+
+# --- a network upstream (git daemon) -------------------------------------------
+printf '// net\n' >>"$FARM/workspaces/alice-net/lib/greet.h"
+run alice pr submit -m "Over the network" --workspace alice-net
+check "a PR to a git:// upstream is pushed" succeeded_with "submitted #2 revision 1"
+check "... and git daemon's repository has its branch" \
+  test "$(g -C "$TMP/git/net.git" rev-parse refs/heads/cifs/pr/2)" = "$(g -C "$FARM/workspaces/alice-net" rev-parse HEAD)"
+
+# --- reviews -------------------------------------------------------------------
+run as_user bob "$CIFS" pr approve 1
+check "bob (dev) cannot approve" failed_with "only a lead or an admin may approve"
+printf '// admin change\n' >>"$FARM/workspaces/admin-ws/README.md"
+printf 'admin\n' >"$FARM/workspaces/admin-ws/ADMIN"
+run as_user admin "$CIFS" pr submit -m "Admin's own" --workspace admin-ws
+check "admin submits a PR of their own" succeeded_with "submitted #3"
+run as_user admin "$CIFS" pr approve 3
+check "nobody approves their own PR, admins included" failed_with "cannot approve your own pull request"
+run as_user lee "$CIFS" pr approve 1 -m "looks good"
+check "lee (lead) approves #1" succeeded_with "approved #1 (revision 1)"
+run alice pr show 1
+check "the approval is recorded with who" succeeded_with "approved by lee .*(revision 1): looks good"
+check "... and the PR is approved" contains "$out" "state:     approved"
+
+# A new revision resets the approval.
+sed -i 's/"hello there, "/"hi there, "/' lib/greet.cc
+run alice pr submit
+check "a second submit adds revision 2 to #1" succeeded_with "submitted #1 revision 2"
+run alice pr show 1
+check "... and the PR is open again, waiting for review" succeeded_with "state:     open"
+check "... with both revisions listed" contains "$out" "revision 2: "
+run as_user lee "$CIFS" pr reject 1
+check "a rejection needs a reason" failed_with "message is required\|-m"
+run as_user lee "$CIFS" pr reject 1 -m "needs a test"
+check "lee rejects #1 with a reason" succeeded_with "rejected #1"
+run alice pr list --state rejected --json
+check "pr list filters by state (JSON)" succeeded_with '"state": "rejected"'
+check "... showing the reason" contains "$out" "needs a test"
+run alice pr list --author alice
+check "pr list filters by author" succeeded_with "Over the network"
+check "... leaving others' PRs out" bash -c "! grep -q \"Admin's own\" <<<\"\$0\"" "$out"
+run alice pr show 99
+check "an unknown PR number is reported" failed_with "no pull request #99"
+
+finish
