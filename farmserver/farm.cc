@@ -64,7 +64,8 @@ Status Farm::Start() {
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>();
-  prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(), log_);
+  prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(),
+                                                  runner_.get(), options_.state_dir, log_);
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = *ca;
@@ -99,6 +100,7 @@ Status Farm::Start() {
   CIFS_RETURN_IF_ERROR(http_->Start());
 
   StartBuildRunner(bound_port);
+  if (Status s = prs_api_->ResumeValidations(); !s.ok()) log_->Warn("validations_not_resumed", {{"error", s.message()}});
 
   log_->Info("farm_started", {{"grpc", options_.listen + ":" + std::to_string(bound_port)},
                               {"http", options_.listen + ":" + std::to_string(http_->port())},
@@ -143,6 +145,7 @@ void Farm::StartBuildRunner(int grpc_port) {
 void Farm::Shutdown() {
   if (http_) http_->Stop();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (prs_api_) prs_api_->Stop();
   if (runner_) runner_->Shutdown();
 }
 

@@ -112,7 +112,9 @@ void PrintSummary(const v1::Build& b) {
   std::cout << "targets: " << built << " built, " << failed << " failed\n";
 }
 
-int Logs(const std::string& id, bool follow) {
+}  // namespace
+
+int PrintBuildLog(const std::string& id, bool follow) {
   auto client = ConnectFromDefaultConfig();
   if (!client.ok()) return Fail(client.status().message());
   auto stub = v1::Builds::NewStub((*client)->channel());
@@ -140,8 +142,6 @@ int Logs(const std::string& id, bool follow) {
   return 0;
 }
 
-}  // namespace
-
 void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code) {
   struct ListArgs {
     bool all = false, json = false;
@@ -162,7 +162,7 @@ void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code) {
   auto* logs = app.add_subcommand("logs", "print a build's console output and summary");
   logs->add_option("BUILD", lg->id, "build id (from `cifs builds`)")->required();
   logs->add_flag("-f,--follow", lg->follow, "keep printing until the build finishes");
-  logs->callback([lg, exit_code] { *exit_code = Logs(lg->id, lg->follow); });
+  logs->callback([lg, exit_code] { *exit_code = PrintBuildLog(lg->id, lg->follow); });
 }
 
 }  // namespace cifs

@@ -22,6 +22,10 @@ void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
 
+// Prints a build's console output (following it while it runs with
+// `follow`) and its summary; returns the exit code for the CLI.
+int PrintBuildLog(const std::string& id, bool follow);
+
 // Prints "cifs: MESSAGE" on stderr and returns 1.
 int Fail(const std::string& message);
 

@@ -147,6 +147,26 @@ int Show(const PrArgs& a) {
   return 0;
 }
 
+int Logs(const PrArgs& a, bool follow) {
+  v1::GetPullRequestRequest req;
+  req.set_number(a.number);
+  v1::PullRequest pr;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return stub.Get(&ctx, req, &pr);
+  });
+  if (rc != 0) return rc;
+  const auto* rev = Latest(pr);
+  if (rev == nullptr || rev->validation().build_id().empty()) {
+    std::string state = rev ? rev->validation().state() : "none";
+    std::string why = rev && !rev->validation().message().empty() ? ": " + rev->validation().message() : "";
+    return Fail("#" + std::to_string(pr.number()) + " has no validation build (validation " + state + why + ")");
+  }
+  std::cout << "validation of #" << pr.number() << " revision " << rev->number() << ": "
+            << Short(rev->validation().merge_commit()) << " (" << pr.target_branch() << " at "
+            << Short(rev->validation().target_tip()) << " + " << Short(rev->head_commit()) << ")\n";
+  return PrintBuildLog(rev->validation().build_id(), follow);
+}
+
 int Decide(const PrArgs& a, bool approve) {
   v1::ReviewRequest req;
   req.set_number(a.number);
@@ -185,6 +205,12 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
   show->add_option("N", args->number, "pull request number")->required();
   show->add_flag("--json", args->json, "machine-readable output");
   show->callback([args, exit_code] { *exit_code = Show(*args); });
+
+  auto* logs = pr->add_subcommand("logs", "the log of a pull request's validation build");
+  logs->add_option("N", args->number, "pull request number")->required();
+  auto follow = std::make_shared<bool>(false);
+  logs->add_flag("-f,--follow", *follow, "keep printing until the validation ends");
+  logs->callback([args, follow, exit_code] { *exit_code = Logs(*args, *follow); });
 
   auto* approve = pr->add_subcommand("approve", "approve a pull request (lead or admin, not its author)");
   approve->add_option("N", args->number, "pull request number")->required();

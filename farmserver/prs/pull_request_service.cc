@@ -23,6 +23,48 @@ grpc::Status Answer(Result<T> r, T* resp) {
 
 }  // namespace
 
+PullRequestService::PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner,
+                                       GitHost* host, BuildRunner* runner, const std::string& state_dir, Logger* log)
+    : metadata_(metadata),
+      auth_(auth),
+      provisioner_(provisioner),
+      host_(host),
+      log_(log),
+      validator_(state_dir, provisioner, runner, metadata,
+                 [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {}
+
+Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
+  std::lock_guard lock(mu_);
+  auto found = metadata_->GetPullRequest(number);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
+  v1::PullRequest pr = **found;
+  if (pr.revisions_size() != revision) {
+    return Status::FailedPrecondition("revision " + std::to_string(revision) + " is no longer the latest");
+  }
+  *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
+  pr.set_updated_ms(NowMs());
+  return metadata_->UpdatePullRequest(pr);
+}
+
+void PullRequestService::Validate(const v1::PullRequest& pr) {
+  const auto& rev = pr.revisions(pr.revisions_size() - 1);
+  validator_.Enqueue({pr.number(), rev.number(), rev.head_commit(), pr.repo(), pr.target_branch(), pr.author(),
+                      pr.title()});
+}
+
+Status PullRequestService::ResumeValidations() {
+  auto all = metadata_->ListPullRequests(v1::ListPullRequestsRequest());
+  if (!all.ok()) return all.status();
+  // Oldest first, as they were asked for.
+  for (auto it = all->rbegin(); it != all->rend(); ++it) {
+    if (!InReview(*it) || it->revisions().empty()) continue;
+    const std::string& state = it->revisions(it->revisions_size() - 1).validation().state();
+    if (state == "pending" || state == "running") Validate(*it);
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::string& workspace) {
   auto all = metadata_->ListPullRequests(v1::ListPullRequestsRequest());
   if (!all.ok()) return all.status();
@@ -113,6 +155,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   pr.set_state("open");
   pr.set_updated_ms(now);
   CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  Validate(pr);
   log_->Info("pr_submitted", {{"number", pr.number()},
                               {"revision", rev->number()},
                               {"author", who.name},

@@ -10,6 +10,8 @@
 #include "cifs/v1/pr.grpc.pb.h"
 #include "common/log.h"
 #include "farmserver/auth.h"
+#include "farmserver/builds/build_runner.h"
+#include "farmserver/prs/validator.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
 #include "workspace/committer.h"
@@ -20,8 +22,12 @@ namespace cifs {
 class PullRequestService final : public v1::PullRequests::Service {
  public:
   PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
-                     Logger* log)
-      : metadata_(metadata), auth_(auth), provisioner_(provisioner), host_(host), log_(log) {}
+                     BuildRunner* runner, const std::string& state_dir, Logger* log);
+
+  // Validations left pending or running by a stopped farm start again.
+  Status ResumeValidations();
+  // Stops validating (before the build runner stops).
+  void Stop() { validator_.Stop(); }
 
   grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::PullRequest* resp) override;
   grpc::Status List(grpc::ServerContext* ctx, const v1::ListPullRequestsRequest* req,
@@ -33,6 +39,8 @@ class PullRequestService final : public v1::PullRequests::Service {
  private:
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
   Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
+  Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
+  void Validate(const v1::PullRequest& pr);
   // The PR still in review that `workspace` submitted, if any.
   Result<std::optional<v1::PullRequest>> OpenFrom(const std::string& workspace);
 
@@ -42,7 +50,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   GitHost* host_;
   Logger* log_;
   Committer committer_;
-  std::mutex mu_;  // one submit or review at a time: each reads, then rewrites a record
+  std::mutex mu_;  // one change to the records at a time: each reads, then rewrites one
+  Validator validator_;  // last: its worker uses the members above
 };
 
 }  // namespace cifs

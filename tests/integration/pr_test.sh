@@ -18,6 +18,15 @@ before_teardown() {
   true
 }
 alice() { as_user alice "$CIFS" "$@"; }
+validation_of() {  # validation_of N: the latest revision's validation state
+  as_user alice "$CIFS" pr show "$1" --json | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["revisions"][-1]["validation"]["state"])'
+}
+validated() { [[ ! $(validation_of "$1") =~ ^(pending|running)$ ]]; }
+wait_validated() {  # wait_validated N: until its validation ends (3 min at most)
+  local deadline=$((SECONDS + 180))
+  until validated "$1"; do [[ $SECONDS -lt $deadline ]] || return 1; sleep 0.5; done
+}
 
 # Bare upstreams holding the sample: one read over file://, one served by git daemon.
 SEED=$TMP/seed
@@ -59,6 +68,21 @@ check "the upstream's main is untouched" \
   test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$(g -C "$SEED" rev-parse main)"
 check "the mount shows the commit (git log in the mount)" contains "$(git -C "$MNT" log -1 --format=%s)" "Greet more warmly"
 
+# Validation: the proposed merge, built and tested on the farm. The sample's
+# hello_test expects "hello, world", so this PR is red.
+wait_validated 1
+check "#1 is validated on the farm and fails (its merge breaks hello_test)" test "$(validation_of 1)" = failed
+MERGE=$(g -C "$FARM/repos/sample.git" rev-parse refs/cifs/validated/1-1)
+check "... the tested merge has the target's tip as first parent" \
+  test "$(g -C "$FARM/repos/sample.git" rev-parse "$MERGE^1")" = "$(g -C "$TMP/git/up.git" rev-parse main)"
+check "... and the PR's head as second" test "$(g -C "$FARM/repos/sample.git" rev-parse "$MERGE^2")" = "$HEAD1"
+run alice pr logs 1
+check "cifs pr logs shows the validation build with the failing test's output" \
+  succeeded_with "FAIL: .*hello there, world"
+check "... and which merge it was" contains "$out" "validation of #1 revision 1: ${MERGE:0:12}"
+check "the developer's workspace was not touched by the validation" \
+  test "$(g -C "$FARM/workspaces/alice-ws" rev-parse HEAD)" = "$HEAD1"
+
 run alice pr submit
 check "submitting again with no change is refused" failed_with "nothing new to submit since revision 1"
 run alice pr submit -m "x" --workspace alice-clean
@@ -78,6 +102,10 @@ run alice pr submit -m "Over the network" --workspace alice-net
 check "a PR to a git:// upstream is pushed" succeeded_with "submitted #2 revision 1"
 check "... and git daemon's repository has its branch" \
   test "$(g -C "$TMP/git/net.git" rev-parse refs/heads/cifs/pr/2)" = "$(g -C "$FARM/workspaces/alice-net" rev-parse HEAD)"
+wait_validated 2
+check "a harmless PR validates green" test "$(validation_of 2)" = passed
+run alice pr logs 2
+check "... its log has Bazel's test summary" succeeded_with "Executed .* tests: .* pass"
 
 # --- reviews -------------------------------------------------------------------
 run as_user bob "$CIFS" pr approve 1
@@ -111,6 +139,19 @@ check "... showing the reason" contains "$out" "needs a test"
 run alice pr list --author alice
 check "pr list filters by author" succeeded_with "Over the network"
 check "... leaving others' PRs out" bash -c "! grep -q \"Admin's own\" <<<\"\$0\"" "$out"
+# The target moves under the PR with a clashing change: the next revision
+# conflicts, and says where.
+g clone -q "$TMP/git/up.git" "$TMP/other"
+sed -i 's/"hello, "/"good day, "/' "$TMP/other/lib/greet.cc"
+g -C "$TMP/other" commit -q -am "clash" && g -C "$TMP/other" push -q origin main
+printf '// another revision\n' >>lib/greet.h
+run alice pr submit
+check "a third revision of #1" succeeded_with "submitted #1 revision 3"
+wait_validated 1
+check "... conflicts with the new main" test "$(validation_of 1)" = conflicted
+run alice pr show 1
+check "... naming the conflicting path" succeeded_with "conflict: lib/greet.cc"
+
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"
 

@@ -1,0 +1,143 @@
+#include "farmserver/prs/validator.h"
+
+#include <fcntl.h>
+
+#include <toml++/toml.h>
+
+#include "common/clock.h"
+#include "common/files.h"
+
+namespace cifs {
+
+std::vector<std::string> ValidationTargets(const std::string& dir) {
+  std::vector<std::string> targets;
+  try {
+    auto config = toml::parse_file(dir + "/.cifs.toml");
+    if (auto* list = config["validate"]["targets"].as_array()) {
+      for (const auto& t : *list) {
+        if (auto s = t.value<std::string>()) targets.push_back(*s);
+      }
+    }
+  } catch (const toml::parse_error&) {
+    // No file, or not TOML: the default below.
+  }
+  if (targets.empty()) targets.emplace_back("//...");
+  return targets;
+}
+
+Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
+                     Recorder record, Logger* log)
+    : state_dir_(std::move(state_dir)),
+      provisioner_(provisioner),
+      runner_(runner),
+      metadata_(metadata),
+      record_(std::move(record)),
+      log_(log) {
+  worker_ = std::thread([this] { Work(); });
+}
+
+void Validator::Enqueue(ValidationJob job) {
+  std::lock_guard lock(mu_);
+  jobs_.push_back(std::move(job));
+  wake_.notify_all();
+}
+
+void Validator::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    if (current_) current_->Cancel();
+    wake_.notify_all();
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void Validator::Work() {
+  for (;;) {
+    ValidationJob job;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Validate(job);
+  }
+}
+
+bool Validator::Update(const ValidationJob& job, v1::Validation& v, const std::string& state) {
+  v.set_state(state);
+  v.set_updated_ms(NowMs());
+  Status s = record_(job.number, job.revision, v);
+  if (!s.ok()) {
+    log_->Info("validation_dropped", {{"number", job.number}, {"revision", job.revision}, {"why", s.message()}});
+    return false;
+  }
+  std::lock_guard lock(mu_);
+  return !stopping_;
+}
+
+void Validator::Validate(const ValidationJob& job) {
+  v1::Validation v;
+  auto fail = [&](const Status& s) {
+    v.set_message(s.message());
+    Update(job, v, "error");
+    log_->Warn("validation_error", {{"number", job.number}, {"error", s.message()}});
+  };
+  if (!Update(job, v, "running")) return;
+  // The mirror fetches the upstream: the target's tip as it is now and the
+  // PR's branch.
+  if (Status s = provisioner_->Refresh(job.repo); !s.ok()) return fail(s);
+  const std::string mirror = provisioner_->MirrorPath(job.repo);
+  auto merge = merger_.Merge(mirror, job.target, job.head,
+                             "Merge pull request #" + std::to_string(job.number) + ": " + job.title,
+                             "refs/cifs/validated/" + std::to_string(job.number) + "-" + std::to_string(job.revision));
+  if (!merge.ok()) return fail(merge.status());
+  v.set_target_tip(merge->target_tip);
+  if (!merge->conflicts.empty()) {
+    for (const auto& c : merge->conflicts) v.add_conflicts(c);
+    v.set_message("the pull request conflicts with " + job.target);
+    Update(job, v, "conflicted");
+    return;
+  }
+  v.set_merge_commit(merge->merge_commit);
+  const std::string dir = state_dir_ + "/validations/" + job.repo;
+  if (Status s = MakeDirs(dir, 0755); !s.ok()) return fail(s);
+  if (Status s = merger_.Checkout(mirror, dir, merge->merge_commit); !s.ok()) return fail(s);
+
+  BuildRequest req;
+  req.user = job.author;
+  // Not a workspace name (those cannot hold '@'): the repository's own
+  // validation server, kept warm like a workspace's.
+  req.workspace = "@validate-" + job.repo;
+  req.workspace_dir = dir;
+  req.cwd = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  req.command = "test";
+  req.targets = ValidationTargets(dir);
+  auto build = runner_->Submit(std::move(req));
+  if (!build.ok()) return fail(build.status());
+  {
+    std::lock_guard lock(mu_);
+    current_ = *build;
+    if (stopping_) current_->Cancel();
+  }
+  v.set_build_id((*build)->id());
+  if (!Update(job, v, "running")) {
+    (*build)->Cancel();
+  }
+  while (!(*build)->done()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::lock_guard lock(mu_);
+    current_.reset();
+    if (stopping_) return;  // validated again after the restart
+  }
+  auto record = metadata_->GetBuild(v.build_id());
+  if (!record.ok() || !record->has_value()) return fail(Status::Internal("the validation build's record is gone"));
+  bool passed = (*record)->exit_code() == 0;
+  v.set_message(passed ? "" : "bazel test exited with " + (*record)->exit_name());
+  Update(job, v, passed ? "passed" : "failed");
+  log_->Info("validation_done", {{"number", job.number}, {"revision", job.revision}, {"passed", passed}});
+}
+
+}  // namespace cifs

@@ -1,0 +1,75 @@
+// Validates pull requests: the latest revision's head merged into the
+// target's current tip (in the mirror, never in a workspace), checked out
+// clean and tested with Bazel on the farm (BuildRunner) for the targets the
+// repository names in .cifs.toml ([validate] targets = [...], default //...).
+// One validation at a time, in the order they were asked for.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cifs/v1/pr.pb.h"
+#include "common/log.h"
+#include "farmserver/builds/build_runner.h"
+#include "metadata/metadata_store.h"
+#include "workspace/merger.h"
+#include "workspace/provisioner.h"
+
+namespace cifs {
+
+struct ValidationJob {
+  int64_t number = 0;
+  int32_t revision = 0;
+  std::string head;
+  std::string repo;
+  std::string target;
+  std::string author;
+  std::string title;
+};
+
+class Validator {
+ public:
+  // `record` stores a revision's new validation state; it returns
+  // FailedPrecondition when the revision is no longer the latest, which
+  // stops the validation.
+  using Recorder = std::function<Status(int64_t number, int32_t revision, const v1::Validation& v)>;
+
+  Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
+            Recorder record, Logger* log);
+  ~Validator() { Stop(); }
+
+  void Enqueue(ValidationJob job);
+  // Cancels the running validation's build and ends the worker.
+  void Stop();
+
+ private:
+  void Work();
+  void Validate(const ValidationJob& job);
+  // Records `v`; false when the revision is stale or the validator stops.
+  bool Update(const ValidationJob& job, v1::Validation& v, const std::string& state);
+
+  const std::string state_dir_;
+  Provisioner* provisioner_;
+  BuildRunner* runner_;
+  MetadataStore* metadata_;
+  Recorder record_;
+  Logger* log_;
+  Merger merger_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<ValidationJob> jobs_;
+  std::shared_ptr<FarmBuild> current_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+// The targets a repository asks to validate (.cifs.toml in `dir`).
+std::vector<std::string> ValidationTargets(const std::string& dir);
+
+}  // namespace cifs

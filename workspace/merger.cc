@@ -1,0 +1,120 @@
+#include "workspace/merger.h"
+
+#include <git2.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/files.h"
+
+namespace cifs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Index = std::unique_ptr<git_index, git::Deleter<git_index, git_index_free>>;
+using Tree = std::unique_ptr<git_tree, git::Deleter<git_tree, git_tree_free>>;
+using Signature = std::unique_ptr<git_signature, git::Deleter<git_signature, git_signature_free>>;
+using ConflictIterator =
+    std::unique_ptr<git_index_conflict_iterator,
+                    git::Deleter<git_index_conflict_iterator, git_index_conflict_iterator_free>>;
+
+std::string Hex(const git_oid& oid) {
+  char hex[GIT_OID_HEXSZ + 1] = {};
+  git_oid_tostr(hex, sizeof hex, &oid);
+  return hex;
+}
+
+Result<git::Commit> LookUp(git_repository* repo, const git_oid& oid, const std::string& what) {
+  git_commit* raw = nullptr;
+  if (git_commit_lookup(&raw, repo, &oid) != 0) return git::Error("cannot find " + what);
+  return git::Commit(raw);
+}
+
+}  // namespace
+
+Result<ProposedMerge> Merger::Merge(const std::string& mirror, const std::string& target, const std::string& head,
+                                    const std::string& message, const std::string& keep_ref) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  ProposedMerge out;
+  git_oid tip_oid, head_oid;
+  if (git_reference_name_to_id(&tip_oid, repo.get(), ("refs/heads/" + target).c_str()) != 0) {
+    return Status::NotFound("the upstream has no branch '" + target + "'");
+  }
+  if (git_oid_fromstr(&head_oid, head.c_str()) != 0) return Status::InvalidArgument("'" + head + "' is not a commit id");
+  out.target_tip = Hex(tip_oid);
+  auto ours = LookUp(repo.get(), tip_oid, "the target's tip");
+  if (!ours.ok()) return ours.status();
+  auto theirs = LookUp(repo.get(), head_oid, "the pull request's head (was its branch deleted upstream?)");
+  if (!theirs.ok()) return theirs.status();
+
+  git_index* index_raw = nullptr;
+  git_merge_options opts = GIT_MERGE_OPTIONS_INIT;
+  if (git_merge_commits(&index_raw, repo.get(), ours->get(), theirs->get(), &opts) != 0) {
+    return git::Error("cannot merge");
+  }
+  Index index(index_raw);
+  if (git_index_has_conflicts(index.get())) {
+    git_index_conflict_iterator* it_raw = nullptr;
+    if (git_index_conflict_iterator_new(&it_raw, index.get()) != 0) return git::Error("cannot list conflicts");
+    ConflictIterator it(it_raw);
+    std::set<std::string> paths;
+    const git_index_entry *ancestor, *our, *their;
+    while (git_index_conflict_next(&ancestor, &our, &their, it.get()) == 0) {
+      const git_index_entry* e = our ? our : their ? their : ancestor;
+      if (e) paths.insert(e->path);
+    }
+    out.conflicts.assign(paths.begin(), paths.end());
+    return out;
+  }
+  git_oid tree_oid;
+  if (git_index_write_tree_to(&tree_oid, index.get(), repo.get()) != 0) return git::Error("cannot write the merge");
+  git_tree* tree_raw = nullptr;
+  if (git_tree_lookup(&tree_raw, repo.get(), &tree_oid) != 0) return git::Error("cannot read the merged tree");
+  Tree tree(tree_raw);
+  git_signature* sig_raw = nullptr;
+  if (git_signature_now(&sig_raw, "cifs farm", "farm@cifs.local") != 0) return git::Error("cannot sign the merge");
+  Signature sig(sig_raw);
+  const git_commit* parents[] = {ours->get(), theirs->get()};
+  git_oid merge_oid;
+  if (git_commit_create(&merge_oid, repo.get(), nullptr, sig.get(), sig.get(), nullptr, message.c_str(), tree.get(), 2,
+                        parents) != 0) {
+    return git::Error("cannot commit the merge");
+  }
+  git_reference* ref_raw = nullptr;
+  if (git_reference_create(&ref_raw, repo.get(), keep_ref.c_str(), &merge_oid, 1, "cifs: proposed merge") != 0) {
+    return git::Error("cannot keep the merge commit");
+  }
+  git_reference_free(ref_raw);
+  out.merge_commit = Hex(merge_oid);
+  return out;
+}
+
+Status Merger::Checkout(const std::string& mirror, const std::string& dir, const std::string& commit) {
+  std::error_code ec;
+  if (!fs::exists(dir + "/.git", ec)) {
+    git_repository* init = nullptr;
+    if (git_repository_init(&init, dir.c_str(), 0) != 0) return git::Error("cannot create " + dir);
+    git_repository_free(init);
+    // Objects come from the mirror; the checkout never writes any.
+    CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/.git/objects/info/alternates", mirror + "/objects\n"));
+  }
+  git_repository* raw = nullptr;
+  if (git_repository_open(&raw, dir.c_str()) != 0) return git::Error("cannot open " + dir);
+  git::Repository repo(raw);
+  git_oid oid;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0) return Status::InvalidArgument("'" + commit + "' is not a commit id");
+  git_object* obj = nullptr;
+  if (git_object_lookup(&obj, repo.get(), &oid, GIT_OBJECT_COMMIT) != 0) return git::Error("cannot find the merge");
+  std::unique_ptr<git_object, git::Deleter<git_object, git_object_free>> target(obj);
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
+  if (git_checkout_tree(repo.get(), target.get(), &opts) != 0) return git::Error("cannot check out the merge");
+  if (git_repository_set_head_detached(repo.get(), &oid) != 0) return git::Error("cannot point HEAD at the merge");
+  return Status::Ok();
+}
+
+}  // namespace cifs
