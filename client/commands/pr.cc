@@ -1,4 +1,5 @@
 // cifs pr ...: pull requests from the farm-side copy of a workspace.
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -49,7 +50,9 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
   return {{"number", pr.number()},         {"title", pr.title()},     {"author", pr.author()},
           {"workspace", pr.workspace()},   {"repo", pr.repo()},       {"target_branch", pr.target_branch()},
           {"branch", pr.branch()},         {"state", pr.state()},     {"revisions", revisions},
-          {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()}};
+          {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()},
+          {"queue_position", pr.queue_position()}, {"merged_commit", pr.merged_commit()},
+          {"queue_note", pr.queue_note()}};
 }
 
 void PrintPr(const v1::PullRequest& pr) {
@@ -57,6 +60,13 @@ void PrintPr(const v1::PullRequest& pr) {
             << "  state:     " << pr.state() << "\n"
             << "  author:    " << pr.author() << " (workspace " << pr.workspace() << ")\n"
             << "  target:    " << pr.repo() << " " << pr.target_branch() << "  (branch " << pr.branch() << ")\n";
+  if (pr.queue_position() > 0) {
+    std::cout << "  queue:     position " << pr.queue_position() << " for " << pr.target_branch() << "\n";
+  }
+  if (!pr.merged_commit().empty()) {
+    std::cout << "  merged:    " << Short(pr.merged_commit()) << " at " << When(pr.merged_ms()) << "\n";
+  }
+  if (!pr.queue_note().empty()) std::cout << "  note:      " << pr.queue_note() << "\n";
   for (const auto& r : pr.revisions()) {
     std::cout << "  revision " << r.number() << ": " << Short(r.head_commit()) << " at " << When(r.created_ms())
               << ", validation " << r.validation().state();
@@ -167,6 +177,19 @@ int Logs(const PrArgs& a, bool follow) {
   return PrintBuildLog(rev->validation().build_id(), follow);
 }
 
+int MergePr(const PrArgs& a) {
+  v1::MergeRequest req;
+  req.set_number(a.number);
+  v1::PullRequest pr;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return stub.Merge(&ctx, req, &pr);
+  });
+  if (rc != 0) return rc;
+  std::cout << "queued #" << pr.number() << " to land on " << pr.target_branch() << " (position "
+            << std::max(pr.queue_position(), 1) << "); follow it with `cifs pr show " << pr.number() << "`\n";
+  return 0;
+}
+
 int Decide(const PrArgs& a, bool approve) {
   v1::ReviewRequest req;
   req.set_number(a.number);
@@ -211,6 +234,10 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
   auto follow = std::make_shared<bool>(false);
   logs->add_flag("-f,--follow", *follow, "keep printing until the validation ends");
   logs->callback([args, follow, exit_code] { *exit_code = Logs(*args, *follow); });
+
+  auto* merge = pr->add_subcommand("merge", "queue an approved, green PR to land on its target");
+  merge->add_option("N", args->number, "pull request number")->required();
+  merge->callback([args, exit_code] { *exit_code = MergePr(*args); });
 
   auto* approve = pr->add_subcommand("approve", "approve a pull request (lead or admin, not its author)");
   approve->add_option("N", args->number, "pull request number")->required();

@@ -11,7 +11,7 @@ constexpr size_t kMaxTitle = 200;
 constexpr size_t kMaxMessage = 4000;
 
 bool InReview(const v1::PullRequest& pr) {
-  return pr.state() == "open" || pr.state() == "approved" || pr.state() == "rejected";
+  return pr.state() == "open" || pr.state() == "approved" || pr.state() == "rejected" || pr.state() == "queued";
 }
 
 template <typename T>
@@ -31,7 +31,19 @@ PullRequestService::PullRequestService(MetadataStore* metadata, Authenticator* a
       host_(host),
       log_(log),
       validator_(state_dir, provisioner, runner, metadata,
-                 [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {}
+                 [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {
+  queue_ = std::thread([this] { RunQueue(); });
+}
+
+void PullRequestService::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_stopping_ = true;
+    queue_wake_.notify_all();
+  }
+  if (queue_.joinable()) queue_.join();
+  validator_.Stop();
+}
 
 Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
   std::lock_guard lock(mu_);
@@ -204,6 +216,7 @@ grpc::Status PullRequestService::List(grpc::ServerContext* ctx, const v1::ListPu
   if (!id.ok()) return ToGrpc(id.status());
   auto all = metadata_->ListPullRequests(*req);
   if (!all.ok()) return ToGrpc(all.status());
+  SetQueuePositions(*all);
   for (auto& pr : *all) *resp->add_pull_requests() = std::move(pr);
   return grpc::Status::OK;
 }
@@ -215,7 +228,9 @@ grpc::Status PullRequestService::Get(grpc::ServerContext* ctx, const v1::GetPull
   auto pr = metadata_->GetPullRequest(req->number());
   if (!pr.ok()) return ToGrpc(pr.status());
   if (!pr->has_value()) return ToGrpc(Status::NotFound("no pull request #" + std::to_string(req->number())));
-  *resp = std::move(**pr);
+  std::vector<v1::PullRequest> one = {std::move(**pr)};
+  SetQueuePositions(one);
+  *resp = std::move(one[0]);
   return grpc::Status::OK;
 }
 

@@ -5,7 +5,10 @@
 
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "cifs/v1/pr.grpc.pb.h"
 #include "common/log.h"
@@ -26,8 +29,9 @@ class PullRequestService final : public v1::PullRequests::Service {
 
   // Validations left pending or running by a stopped farm start again.
   Status ResumeValidations();
-  // Stops validating (before the build runner stops).
-  void Stop() { validator_.Stop(); }
+  // Stops the merge queue and validating (before the build runner stops).
+  void Stop();
+  ~PullRequestService() { Stop(); }
 
   grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::PullRequest* resp) override;
   grpc::Status List(grpc::ServerContext* ctx, const v1::ListPullRequestsRequest* req,
@@ -35,10 +39,17 @@ class PullRequestService final : public v1::PullRequests::Service {
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetPullRequestRequest* req, v1::PullRequest* resp) override;
   grpc::Status Approve(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
   grpc::Status Reject(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
+  // The merge queue (merge_queue.cc).
+  grpc::Status Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) override;
 
  private:
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
   Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
+  Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number);
+  void SetQueuePositions(std::vector<v1::PullRequest>& prs);
+  void RunQueue();
+  // One step for a queued PR: land it, validate it again, or take it out.
+  void Land(int64_t number);
   Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
   void Validate(const v1::PullRequest& pr);
   // The PR still in review that `workspace` submitted, if any.
@@ -51,7 +62,11 @@ class PullRequestService final : public v1::PullRequests::Service {
   Logger* log_;
   Committer committer_;
   std::mutex mu_;  // one change to the records at a time: each reads, then rewrites one
-  Validator validator_;  // last: its worker uses the members above
+  std::mutex queue_mu_;
+  std::condition_variable queue_wake_;
+  bool queue_stopping_ = false;
+  Validator validator_;  // last but the queue: its worker uses the members above
+  std::thread queue_;
 };
 
 }  // namespace cifs

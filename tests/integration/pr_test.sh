@@ -23,6 +23,11 @@ validation_of() {  # validation_of N: the latest revision's validation state
     'import json,sys; print(json.load(sys.stdin)["revisions"][-1]["validation"]["state"])'
 }
 validated() { [[ ! $(validation_of "$1") =~ ^(pending|running)$ ]]; }
+state_of() { as_user alice "$CIFS" pr show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+wait_state() {  # wait_state N STATE: until the PR is in STATE (4 min at most)
+  local deadline=$((SECONDS + 240))
+  until [[ $(state_of "$1") == "$2" ]]; do [[ $SECONDS -lt $deadline ]] || return 1; sleep 0.5; done
+}
 wait_validated() {  # wait_validated N: until its validation ends (3 min at most)
   local deadline=$((SECONDS + 180))
   until validated "$1"; do [[ $SECONDS -lt $deadline ]] || return 1; sleep 0.5; done
@@ -142,7 +147,8 @@ check "... leaving others' PRs out" bash -c "! grep -q \"Admin's own\" <<<\"\$0\
 # The target moves under the PR with a clashing change: the next revision
 # conflicts, and says where.
 g clone -q "$TMP/git/up.git" "$TMP/other"
-sed -i 's/"hello, "/"good day, "/' "$TMP/other/lib/greet.cc"
+# (the same line, the same greeting: main stays green)
+sed -i 's/return "hello, " + who;/return std::string("hello, ") + who;/' "$TMP/other/lib/greet.cc"
 g -C "$TMP/other" commit -q -am "clash" && g -C "$TMP/other" push -q origin main
 printf '// another revision\n' >>lib/greet.h
 run alice pr submit
@@ -151,6 +157,46 @@ wait_validated 1
 check "... conflicts with the new main" test "$(validation_of 1)" = conflicted
 run alice pr show 1
 check "... naming the conflicting path" succeeded_with "conflict: lib/greet.cc"
+
+# --- the merge queue -------------------------------------------------------------
+run alice pr merge 2
+check "an unapproved PR cannot be merged" failed_with "#2 is open, not approved"
+run as_user lee "$CIFS" pr approve 1
+run alice pr merge 1
+check "an approved but red PR cannot be merged" failed_with "is not green: validation conflicted"
+OLD_NET=$(g -C "$TMP/git/net.git" rev-parse main)
+run as_user lee "$CIFS" pr approve 2
+run alice pr merge 2
+check "approved and green, #2 is queued" succeeded_with "queued #2 to land on main"
+wait_state 2 merged
+check "... and lands" test "$(state_of 2)" = merged
+LANDED=$(as_user alice "$CIFS" pr show 2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+check "the upstream's main is the validated merge commit" test "$(g -C "$TMP/git/net.git" rev-parse main)" = "$LANDED"
+check "... a fast-forward of the tip it was validated on" test "$(g -C "$TMP/git/net.git" rev-parse "main^1")" = "$OLD_NET"
+check "... and git log there shows it" contains "$(g -C "$TMP/git/net.git" log -1 --format=%s main)" \
+  "Merge pull request #2: Over the network"
+
+# Two approved PRs on different files, both validated on an older tip: the
+# first lands after validating again on the moved main, the second after
+# validating again on top of the first.
+printf 'more docs\n' >"$FARM/workspaces/alice-clean/DOCS"
+run alice pr submit -m "Docs" --workspace alice-clean
+check "a fourth PR on the same target" succeeded_with "submitted #4"
+wait_validated 3 && wait_validated 4
+as_user lee "$CIFS" pr approve 3 >/dev/null
+as_user lee "$CIFS" pr approve 4 >/dev/null
+run as_user admin "$CIFS" pr merge 3
+check "#3 (validated before main moved) is queued" succeeded_with "queued #3"
+run alice pr merge 4
+check "#4 is queued behind it" succeeded_with "queued #4 to land on main (position 2)"
+wait_state 3 merged && wait_state 4 merged
+check "both land" test "$(state_of 3):$(state_of 4)" = merged:merged
+M3=$(as_user alice "$CIFS" pr show 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+M4=$(as_user alice "$CIFS" pr show 4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+check "the second was validated again on top of the first (its merge's first parent)" \
+  test "$(g -C "$TMP/git/up.git" rev-parse "$M4^1")" = "$M3"
+check "main is the second's validated merge" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M4"
+check "... with both changes in the tree" bash -c "git -C '$TMP/git/up.git' cat-file -e main:ADMIN && git -C '$TMP/git/up.git' cat-file -e main:DOCS"
 
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"

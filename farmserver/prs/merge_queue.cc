@@ -1,0 +1,172 @@
+// The merge queue: approved, green PRs land one at a time per farm, each as
+// the exact merge commit that was validated on the target's current tip,
+// pushed as a fast-forward. A tip that moved means validating again first;
+// a red result takes the PR out of the queue. The queue is the set of PRs in
+// state "queued" in the metadata store, so a restart picks it up as it was.
+#include <algorithm>
+#include <map>
+
+#include "common/clock.h"
+#include "common/grpc_status.h"
+#include "farmserver/prs/pull_request_service.h"
+
+namespace cifs {
+
+namespace {
+
+bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed"; }
+
+}  // namespace
+
+Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number) {
+  std::lock_guard lock(mu_);
+  auto found = metadata_->GetPullRequest(number);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
+  v1::PullRequest pr = **found;
+  if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
+    return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
+  }
+  if (pr.state() == "queued") return pr;
+  if (pr.state() != "approved") {
+    return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
+                                      (pr.state() == "open" ? ", not approved" : ""));
+  }
+  const auto& rev = pr.revisions(pr.revisions_size() - 1);
+  if (!Green(rev)) {
+    return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
+                                      " is not green: validation " + rev.validation().state());
+  }
+  pr.set_state("queued");
+  pr.set_merge_requested_by(who.name);
+  pr.set_queued_ms(NowMs());
+  pr.set_queue_note("waiting to land on " + pr.target_branch());
+  pr.set_updated_ms(pr.queued_ms());
+  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  log_->Info("pr_queued", {{"number", number}, {"by", who.name}, {"target", pr.target_branch()}});
+  queue_wake_.notify_all();
+  return pr;
+}
+
+grpc::Status PullRequestService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto pr = DoMerge(*id, req->number());
+  if (!pr.ok()) return ToGrpc(pr.status());
+  std::vector<v1::PullRequest> one = {std::move(*pr)};
+  SetQueuePositions(one);
+  *resp = std::move(one[0]);
+  return grpc::Status::OK;
+}
+
+void PullRequestService::SetQueuePositions(std::vector<v1::PullRequest>& prs) {
+  v1::ListPullRequestsRequest f;
+  f.set_state("queued");
+  auto queued = metadata_->ListPullRequests(f);
+  if (!queued.ok()) return;
+  for (auto& pr : prs) {
+    if (pr.state() != "queued") continue;
+    int ahead = 1;
+    for (const auto& q : *queued) {
+      if (q.target_branch() == pr.target_branch() && q.repo() == pr.repo() &&
+          (q.queued_ms() < pr.queued_ms() || (q.queued_ms() == pr.queued_ms() && q.number() < pr.number()))) {
+        ++ahead;
+      }
+    }
+    pr.set_queue_position(ahead);
+  }
+}
+
+void PullRequestService::RunQueue() {
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return queue_stopping_; });
+      if (queue_stopping_) return;
+    }
+    v1::ListPullRequestsRequest f;
+    f.set_state("queued");
+    auto queued = metadata_->ListPullRequests(f);
+    if (!queued.ok() || queued->empty()) continue;
+    // Each target's queue on its own: the oldest request of each lands (or
+    // is validated again) before the next of the same target.
+    std::map<std::pair<std::string, std::string>, const v1::PullRequest*> heads;
+    for (const auto& pr : *queued) {
+      auto& head = heads[{pr.repo(), pr.target_branch()}];
+      if (!head || pr.queued_ms() < head->queued_ms() ||
+          (pr.queued_ms() == head->queued_ms() && pr.number() < head->number())) {
+        head = &pr;
+      }
+    }
+    for (const auto& [target, pr] : heads) Land(pr->number());
+  }
+}
+
+void PullRequestService::Land(int64_t number) {
+  std::unique_lock lock(mu_);
+  auto found = metadata_->GetPullRequest(number);
+  if (!found.ok() || !found->has_value() || (*found)->state() != "queued") return;
+  v1::PullRequest pr = **found;
+  auto repo = metadata_->GetRepo(pr.repo());
+  if (!repo.ok() || !repo->has_value()) return;
+  const std::string url = (*repo)->url();
+  auto* rev = pr.mutable_revisions(pr.revisions_size() - 1);
+  const v1::Validation& v = rev->validation();
+  auto save = [&](const std::string& state, const std::string& note) {
+    pr.set_state(state);
+    pr.set_queue_note(note);
+    pr.set_updated_ms(NowMs());
+    metadata_->UpdatePullRequest(pr);
+  };
+  if (v.state() == "pending" || v.state() == "running") return;  // the validator is at it
+  if (!Green(*rev)) {
+    save("approved", "left the queue: validation on " + pr.target_branch() + " " + v.state() +
+                         (v.message().empty() ? "" : " (" + v.message() + ")"));
+    log_->Info("pr_dequeued", {{"number", number}, {"validation", v.state()}});
+    return;
+  }
+  auto tip = host_->BranchTip(url, pr.target_branch());
+  if (!tip.ok()) {
+    pr.set_queue_note("cannot read " + pr.target_branch() + ": " + tip.status().message());
+    metadata_->UpdatePullRequest(pr);
+    return;
+  }
+  // Landed already (a restart after the push, before it was recorded).
+  if (*tip == v.merge_commit()) {
+    pr.set_merged_commit(v.merge_commit());
+    pr.set_merged_ms(NowMs());
+    save("merged", "");
+    log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"reconciled", true}});
+    return;
+  }
+  if (*tip != v.target_tip()) {
+    // Validated on a tip that is gone: validate the same revision again on
+    // the new one before anything lands.
+    v1::Validation again;
+    again.set_state("pending");
+    again.set_updated_ms(NowMs());
+    *rev->mutable_validation() = again;
+    save("queued", pr.target_branch() + " moved on; validating again on " + tip->substr(0, 12));
+    lock.unlock();
+    Validate(pr);
+    return;
+  }
+  Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, v.merge_commit(), pr.target_branch(),
+                              /*force=*/false);
+  if (pushed.ok()) {
+    pr.set_merged_commit(v.merge_commit());
+    pr.set_merged_ms(NowMs());
+    save("merged", "");
+    log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"target", pr.target_branch()}});
+  } else if (pushed.code() == Status::Code::kFailedPrecondition) {
+    // The tip moved between the check and the push: the next round
+    // validates again.
+    pr.set_queue_note(pushed.message());
+    metadata_->UpdatePullRequest(pr);
+  } else {
+    pr.set_queue_note("cannot push: " + pushed.message());
+    metadata_->UpdatePullRequest(pr);
+  }
+}
+
+}  // namespace cifs
