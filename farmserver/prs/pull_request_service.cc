@@ -30,7 +30,7 @@ PullRequestService::PullRequestService(MetadataStore* metadata, Authenticator* a
       provisioner_(provisioner),
       host_(host),
       log_(log),
-      validator_(state_dir, provisioner, runner, metadata,
+      validator_(state_dir, provisioner, runner, metadata, host,
                  [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {
   queue_ = std::thread([this] { RunQueue(); });
 }
@@ -61,8 +61,8 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
 
 void PullRequestService::Validate(const v1::PullRequest& pr) {
   const auto& rev = pr.revisions(pr.revisions_size() - 1);
-  validator_.Enqueue({pr.number(), rev.number(), rev.head_commit(), pr.repo(), pr.target_branch(), pr.author(),
-                      pr.title()});
+  validator_.Enqueue({pr.number(), pr.branch(), rev.number(), rev.head_commit(), pr.repo(), pr.target_branch(),
+                      pr.author(), pr.title()});
 }
 
 Status PullRequestService::ResumeValidations() {

@@ -26,11 +26,12 @@ std::vector<std::string> ValidationTargets(const std::string& dir) {
 }
 
 Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
-                     Recorder record, Logger* log)
+                     GitHost* host, Recorder record, Logger* log)
     : state_dir_(std::move(state_dir)),
       provisioner_(provisioner),
       runner_(runner),
       metadata_(metadata),
+      host_(host),
       record_(std::move(record)),
       log_(log) {
   worker_ = std::thread([this] { Work(); });
@@ -89,6 +90,15 @@ void Validator::Validate(const ValidationJob& job) {
   // The mirror fetches the upstream: the target's tip as it is now and the
   // PR's branch.
   if (Status s = provisioner_->Refresh(job.repo); !s.ok()) return fail(s);
+  auto repo = metadata_->GetRepo(job.repo);
+  if (!repo.ok() || !repo->has_value()) return fail(Status::NotFound("repository '" + job.repo + "' is gone"));
+  auto branch_tip = host_->BranchTip((*repo)->url(), job.branch);
+  if (!branch_tip.ok()) {
+    return fail(branch_tip.status().code() == Status::Code::kNotFound
+                    ? Status::NotFound("the pull request's branch " + job.branch +
+                                       " was deleted upstream; submit again to push it")
+                    : branch_tip.status());
+  }
   const std::string mirror = provisioner_->MirrorPath(job.repo);
   auto merge = merger_.Merge(mirror, job.target, job.head,
                              "Merge pull request #" + std::to_string(job.number) + ": " + job.title,

@@ -16,6 +16,7 @@
 #include "cifs/v1/pr.pb.h"
 #include "common/log.h"
 #include "farmserver/builds/build_runner.h"
+#include "githost/git_host.h"
 #include "metadata/metadata_store.h"
 #include "workspace/merger.h"
 #include "workspace/provisioner.h"
@@ -24,6 +25,7 @@ namespace cifs {
 
 struct ValidationJob {
   int64_t number = 0;
+  std::string branch;  // the PR's branch on the upstream
   int32_t revision = 0;
   std::string head;
   std::string repo;
@@ -40,7 +42,7 @@ class Validator {
   using Recorder = std::function<Status(int64_t number, int32_t revision, const v1::Validation& v)>;
 
   Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
-            Recorder record, Logger* log);
+            GitHost* host, Recorder record, Logger* log);
   ~Validator() { Stop(); }
 
   void Enqueue(ValidationJob job);
@@ -57,6 +59,7 @@ class Validator {
   Provisioner* provisioner_;
   BuildRunner* runner_;
   MetadataStore* metadata_;
+  GitHost* host_;
   Recorder record_;
   Logger* log_;
   Merger merger_;

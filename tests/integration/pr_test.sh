@@ -53,6 +53,7 @@ as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sampl
 as_user admin "$CIFS" admin workspace create alice-net --owner alice --repo netsample >/dev/null
 as_user admin "$CIFS" admin workspace create alice-clean --owner alice --repo sample >/dev/null
 as_user admin "$CIFS" admin workspace create admin-ws --owner admin --repo sample >/dev/null
+as_user admin "$CIFS" admin workspace create bob-ws --owner bob --repo sample >/dev/null
 MNT=$TMP/mnt
 mkdir -p "$MNT"
 alice mount alice-ws "$MNT" >/dev/null
@@ -197,6 +198,72 @@ check "the second was validated again on top of the first (its merge's first par
   test "$(g -C "$TMP/git/up.git" rev-parse "$M4^1")" = "$M3"
 check "main is the second's validated merge" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M4"
 check "... with both changes in the tree" bash -c "git -C '$TMP/git/up.git' cat-file -e main:ADMIN && git -C '$TMP/git/up.git' cat-file -e main:DOCS"
+
+# Two PRs green alone and red together: bob renames Greet, alice adds a test
+# that calls it. After bob's lands, alice's is validated again and leaves the
+# queue red; main keeps bob's merge only.
+AWS=$FARM/workspaces/alice-clean
+BWS=$FARM/workspaces/bob-ws
+g -C "$BWS" pull -q --ff-only origin main 2>/dev/null || true
+for f in lib/greet.h lib/greet.cc lib/greet_test.cc lib/broken_test.cc app/hello.cc; do
+  sed -i 's/Greet(/Salute(/g' "$BWS/$f"
+done
+run as_user bob "$CIFS" pr submit -m "Rename Greet to Salute" --workspace bob-ws
+check "bob submits a rename" succeeded_with "submitted #5"
+printf '#include "lib/greet.h"\nint main() { return Greet("x").empty(); }\n' >"$AWS/lib/extra_test.cc"
+printf '\ncc_test(name = "extra_test", srcs = ["extra_test.cc"], deps = [":greet"])\n' >>"$AWS/lib/BUILD"
+run alice pr submit -m "A test that greets" --workspace alice-clean
+check "alice submits a test that uses the old name" succeeded_with "submitted #6"
+wait_validated 5 && wait_validated 6
+check "each is green on its own" test "$(validation_of 5):$(validation_of 6)" = passed:passed
+as_user lee "$CIFS" pr approve 5 >/dev/null && as_user lee "$CIFS" pr approve 6 >/dev/null
+as_user bob "$CIFS" pr merge 5 >/dev/null && alice pr merge 6 >/dev/null
+wait_state 5 merged
+wait_until_out() { local d=$((SECONDS + 240)); until [[ $(state_of 6) == approved ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.5; done; }
+wait_until_out
+run alice pr show 6
+check "together they break: the second is caught red and leaves the queue" succeeded_with "left the queue: validation on main failed"
+M5=$(as_user alice "$CIFS" pr show 5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+check "... and main is the first's merge, nothing unvalidated" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M5"
+
+# kill -9 of the farm while the queue validates a PR again: after the
+# restart the validation resumes and the PR lands.
+printf 'notes\n' >"$FARM/workspaces/admin-ws/NOTES"
+run as_user admin "$CIFS" pr submit -m "Notes" --workspace admin-ws
+check "admin submits another PR" succeeded_with "submitted #7"
+wait_validated 7
+as_user lee "$CIFS" pr approve 7 >/dev/null
+g -C "$TMP/other" pull -q --rebase origin main
+printf 'moved\n' >"$TMP/other/MOVED" && g -C "$TMP/other" add MOVED && g -C "$TMP/other" commit -q -m moved
+g -C "$TMP/other" push -q origin main
+as_user admin "$CIFS" pr merge 7 >/dev/null
+wait_validating() { local d=$((SECONDS + 60)); until [[ $(validation_of 7) == running ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.1; done; }
+wait_validating
+check "main moved, so the queue validates #7 again" test "$(validation_of 7)" = running
+kill -KILL "$(cat "$FARM/farmserver.pid")"
+sleep 0.5
+start_farm
+wait_state 7 merged
+check "after kill -9 and a restart the queue carries on and #7 lands" test "$(state_of 7)" = merged
+M7=$(as_user alice "$CIFS" pr show 7 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+check "... as a merge validated on the moved main" test "$(g -C "$TMP/git/up.git" rev-parse "$M7^1")" = "$(g -C "$TMP/other" rev-parse HEAD)"
+
+# A queued PR whose branch was deleted upstream leaves the queue, saying so.
+printf 'more notes\n' >"$FARM/workspaces/alice-net/NOTES"
+run alice pr submit -m "More" --workspace alice-net
+check "another PR" succeeded_with "submitted #8"
+wait_validated 8
+as_user lee "$CIFS" pr approve 8 >/dev/null
+g -C "$TMP/git/net.git" branch -q -D cifs/pr/8
+g clone -q "$TMP/git/net.git" "$TMP/net-other"
+printf 'moved\n' >"$TMP/net-other/MOVED" && g -C "$TMP/net-other" add MOVED && g -C "$TMP/net-other" commit -q -m moved
+g -C "$TMP/net-other" push -q origin main
+alice pr merge 8 >/dev/null
+out_of_queue() { local d=$((SECONDS + 120)); until [[ $(state_of 8) == approved ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.2; done; }
+out_of_queue
+run alice pr show 8
+check "a PR whose branch was deleted upstream leaves the queue, saying why" \
+  succeeded_with "branch cifs/pr/8 was deleted upstream"
 
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"
