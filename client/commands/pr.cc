@@ -141,14 +141,18 @@ int List(const PrArgs& a) {
   return 0;
 }
 
-int Show(const PrArgs& a) {
+// Fetches PR `number` into *pr; returns the exit code.
+int GetPr(int64_t number, v1::PullRequest* pr) {
   v1::GetPullRequestRequest req;
-  req.set_number(a.number);
-  v1::PullRequest pr;
-  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
-    return stub.Get(&ctx, req, &pr);
+  req.set_number(number);
+  return CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
+    return stub.Get(&ctx, req, pr);
   });
-  if (rc != 0) return rc;
+}
+
+int Show(const PrArgs& a) {
+  v1::PullRequest pr;
+  if (int rc = GetPr(a.number, &pr); rc != 0) return rc;
   if (a.json) {
     std::cout << ToJson(pr).dump(2) << "\n";
   } else {
@@ -158,13 +162,8 @@ int Show(const PrArgs& a) {
 }
 
 int Logs(const PrArgs& a, bool follow) {
-  v1::GetPullRequestRequest req;
-  req.set_number(a.number);
   v1::PullRequest pr;
-  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
-    return stub.Get(&ctx, req, &pr);
-  });
-  if (rc != 0) return rc;
+  if (int rc = GetPr(a.number, &pr); rc != 0) return rc;
   const auto* rev = Latest(pr);
   if (rev == nullptr || rev->validation().build_id().empty()) {
     std::string state = rev ? rev->validation().state() : "none";
