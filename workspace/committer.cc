@@ -81,6 +81,11 @@ Result<bool> Committer::Contains(const std::string& path, const std::string& ref
   if (git_reference_name_to_id(&tip, repo.get(), ref.c_str()) != 0) return false;
   if (git_oid_fromstr(&c, commit.c_str()) != 0) return Status::InvalidArgument("'" + commit + "' is not a commit id");
   if (git_oid_equal(&tip, &c)) return true;
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, repo.get()) != 0) return git::Error("cannot read objects");
+  bool known = git_odb_exists(odb, &c) == 1;
+  git_odb_free(odb);
+  if (!known) return false;  // a commit this repository never saw
   int rc = git_graph_descendant_of(repo.get(), &tip, &c);
   if (rc < 0) return git::Error("cannot compare commits");
   return rc == 1;

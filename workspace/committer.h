@@ -26,7 +26,8 @@ class Committer {
   // branch; with nothing to commit, HEAD is returned as it is.
   Result<WorkspaceHead> CommitAll(const std::string& path, const Author& author, const std::string& message);
 
-  // Whether `commit` is already part of `ref` (equal to it or an ancestor).
+  // Whether `commit` is already part of `ref` (equal to it or an ancestor)
+  // in the repository at `path` (a working copy or a bare mirror).
   Result<bool> Contains(const std::string& path, const std::string& ref, const std::string& commit);
 
  private:

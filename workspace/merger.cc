@@ -93,6 +93,36 @@ Result<ProposedMerge> Merger::Merge(const std::string& mirror, const std::string
   return out;
 }
 
+Result<std::string> Merger::Squash(const std::string& mirror, const std::string& merge, const std::string& parent,
+                                   const std::string& message, const std::string& author, const std::string& email) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  git_oid merge_oid, parent_oid;
+  if (git_oid_fromstr(&merge_oid, merge.c_str()) != 0 || git_oid_fromstr(&parent_oid, parent.c_str()) != 0) {
+    return Status::InvalidArgument("not commit ids");
+  }
+  auto merged = LookUp(repo.get(), merge_oid, "the validated merge");
+  if (!merged.ok()) return merged.status();
+  auto tip = LookUp(repo.get(), parent_oid, "the target's tip");
+  if (!tip.ok()) return tip.status();
+  git_tree* tree_raw = nullptr;
+  if (git_commit_tree(&tree_raw, merged->get()) != 0) return git::Error("cannot read the validated tree");
+  Tree tree(tree_raw);
+  git_signature *author_raw = nullptr, *farm_raw = nullptr;
+  if (git_signature_now(&author_raw, author.c_str(), email.c_str()) != 0) return git::Error("cannot sign");
+  Signature author_sig(author_raw);
+  if (git_signature_now(&farm_raw, "cifs farm", "farm@cifs.local") != 0) return git::Error("cannot sign");
+  Signature farm_sig(farm_raw);
+  const git_commit* parents[] = {tip->get()};
+  git_oid out;
+  if (git_commit_create(&out, repo.get(), nullptr, author_sig.get(), farm_sig.get(), nullptr, message.c_str(),
+                        tree.get(), 1, parents) != 0) {
+    return git::Error("cannot make the squashed commit");
+  }
+  return Hex(out);
+}
+
 Status Merger::Checkout(const std::string& mirror, const std::string& dir, const std::string& commit) {
   std::error_code ec;
   if (!fs::exists(dir + "/.git", ec)) {

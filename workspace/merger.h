@@ -24,6 +24,11 @@ class Merger {
   Result<ProposedMerge> Merge(const std::string& mirror, const std::string& target, const std::string& head,
                               const std::string& message, const std::string& keep_ref);
 
+  // One commit on `parent` (the target's tip) with the tree of the validated
+  // `merge` commit, authored by `author`.
+  Result<std::string> Squash(const std::string& mirror, const std::string& merge, const std::string& parent,
+                             const std::string& message, const std::string& author, const std::string& email);
+
   // Makes `dir` a clean checkout of `commit` (objects borrowed from the
   // mirror): every tracked file as committed, nothing else.
   Status Checkout(const std::string& mirror, const std::string& dir, const std::string& commit);

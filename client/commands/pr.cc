@@ -52,7 +52,8 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
           {"branch", pr.branch()},         {"state", pr.state()},     {"revisions", revisions},
           {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()},
           {"queue_position", pr.queue_position()}, {"merged_commit", pr.merged_commit()},
-          {"queue_note", pr.queue_note()}};
+          {"queue_note", pr.queue_note()}, {"merge_requested_by", pr.merge_requested_by()},
+          {"squash", pr.squash()}};
 }
 
 void PrintPr(const v1::PullRequest& pr) {
@@ -84,6 +85,7 @@ struct PrArgs {
   std::string workspace, title, target, message, state, author;
   int64_t number = 0;
   bool json = false;
+  bool squash = false;
 };
 
 int Submit(const PrArgs& a) {
@@ -179,6 +181,7 @@ int Logs(const PrArgs& a, bool follow) {
 int MergePr(const PrArgs& a) {
   v1::MergeRequest req;
   req.set_number(a.number);
+  req.set_squash(a.squash);
   v1::PullRequest pr;
   int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
     return stub.Merge(&ctx, req, &pr);
@@ -236,6 +239,7 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
 
   auto* merge = pr->add_subcommand("merge", "queue an approved, green PR to land on its target");
   merge->add_option("N", args->number, "pull request number")->required();
+  merge->add_flag("--squash", args->squash, "land one commit (the validated tree) instead of the merge commit");
   merge->callback([args, exit_code] { *exit_code = MergePr(*args); });
 
   auto* approve = pr->add_subcommand("approve", "approve a pull request (lead or admin, not its author)");

@@ -18,7 +18,17 @@ bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed
 
 }  // namespace
 
-Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number) {
+void PullRequestService::QueueLocked(v1::PullRequest& pr, const std::string& by) {
+  pr.set_state("queued");
+  pr.set_merge_requested_by(by);
+  pr.set_queued_ms(NowMs());
+  pr.set_queue_note("waiting to land on " + pr.target_branch());
+  pr.set_updated_ms(pr.queued_ms());
+  log_->Info("pr_queued", {{"number", pr.number()}, {"by", by}, {"target", pr.target_branch()}});
+  queue_wake_.notify_all();
+}
+
+Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
   std::lock_guard lock(mu_);
   auto found = metadata_->GetPullRequest(number);
   if (!found.ok()) return found.status();
@@ -37,21 +47,16 @@ Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t
     return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
                                       " is not green: validation " + rev.validation().state());
   }
-  pr.set_state("queued");
-  pr.set_merge_requested_by(who.name);
-  pr.set_queued_ms(NowMs());
-  pr.set_queue_note("waiting to land on " + pr.target_branch());
-  pr.set_updated_ms(pr.queued_ms());
+  pr.set_squash(squash);
+  QueueLocked(pr, who.name);
   CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
-  log_->Info("pr_queued", {{"number", number}, {"by", who.name}, {"target", pr.target_branch()}});
-  queue_wake_.notify_all();
   return pr;
 }
 
 grpc::Status PullRequestService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  auto pr = DoMerge(*id, req->number());
+  auto pr = DoMerge(*id, req->number(), req->squash());
   if (!pr.ok()) return ToGrpc(pr.status());
   std::vector<v1::PullRequest> one = {std::move(*pr)};
   SetQueuePositions(one);
@@ -132,8 +137,8 @@ void PullRequestService::Land(int64_t number) {
     return;
   }
   // Landed already (a restart after the push, before it was recorded).
-  if (*tip == v.merge_commit()) {
-    pr.set_merged_commit(v.merge_commit());
+  if (*tip == v.merge_commit() || (!pr.landing_commit().empty() && *tip == pr.landing_commit())) {
+    pr.set_merged_commit(*tip);
     pr.set_merged_ms(NowMs());
     save("merged", "");
     log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"reconciled", true}});
@@ -151,13 +156,30 @@ void PullRequestService::Land(int64_t number) {
     Validate(pr);
     return;
   }
-  Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, v.merge_commit(), pr.target_branch(),
+  // What lands: the validated merge commit, or with --squash one commit on
+  // the same tip with the same (validated) tree. Recorded before the push,
+  // so a restart can tell whether it landed.
+  std::string landing = v.merge_commit();
+  if (pr.squash()) {
+    auto squashed = merger_.Squash(provisioner_->MirrorPath(pr.repo()), v.merge_commit(), *tip,
+                                   pr.title() + " (#" + std::to_string(number) + ")", pr.author(),
+                                   pr.author() + "@cifs.local");
+    if (!squashed.ok()) {
+      pr.set_queue_note("cannot squash: " + squashed.status().message());
+      metadata_->UpdatePullRequest(pr);
+      return;
+    }
+    landing = *squashed;
+  }
+  pr.set_landing_commit(landing);
+  metadata_->UpdatePullRequest(pr);
+  Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, landing, pr.target_branch(),
                               /*force=*/false);
   if (pushed.ok()) {
-    pr.set_merged_commit(v.merge_commit());
+    pr.set_merged_commit(landing);
     pr.set_merged_ms(NowMs());
     save("merged", "");
-    log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"target", pr.target_branch()}});
+    log_->Info("pr_merged", {{"number", number}, {"commit", landing}, {"target", pr.target_branch()}});
   } else if (pushed.code() == Status::Code::kFailedPrecondition) {
     // The tip moved between the check and the push: the next round
     // validates again.

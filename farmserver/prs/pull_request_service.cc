@@ -56,6 +56,7 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
   }
   *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
   pr.set_updated_ms(NowMs());
+  if (v.state() == "passed" && v.auto_merge() && pr.state() == "approved") QueueLocked(pr, "auto-merge");
   return metadata_->UpdatePullRequest(pr);
 }
 
@@ -129,8 +130,16 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   std::string message = req.title().empty() ? pr.title() : req.title();
   auto head = committer_.CommitAll(path, {who.name, who.name + "@cifs.local"}, message);
   if (!head.ok()) return head.status();
+  // Already on the target: as the workspace last saw it, or as the upstream
+  // has it now (the mirror, just fetched; it knows the commit once a PR of it
+  // was pushed).
   auto merged = committer_.Contains(path, "refs/remotes/origin/" + pr.target_branch(), head->commit);
   if (!merged.ok()) return merged.status();
+  if (!*merged && provisioner_->Refresh(pr.repo()).ok()) {
+    auto upstream = committer_.Contains(provisioner_->MirrorPath(pr.repo()), "refs/heads/" + pr.target_branch(),
+                                        head->commit);
+    if (upstream.ok()) merged = upstream;
+  }
   if (*merged) {
     return Status::FailedPrecondition("nothing to submit: the workspace has no changes beyond " + pr.target_branch());
   }
@@ -198,6 +207,8 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   review->set_revision(pr.revisions_size());
   pr.set_state(approve ? "approved" : "rejected");
   pr.set_updated_ms(review->at_ms());
+  const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
+  if (approve && latest.state() == "passed" && latest.auto_merge()) QueueLocked(pr, "auto-merge");
   CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
   log_->Info("pr_reviewed", {{"number", pr.number()}, {"by", who.name}, {"decision", review->decision()}});
   return pr;

@@ -45,7 +45,9 @@ class PullRequestService final : public v1::PullRequests::Service {
  private:
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
   Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
-  Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number);
+  Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number, bool squash);
+  // Puts `pr` in its target's queue (mu_ held).
+  void QueueLocked(v1::PullRequest& pr, const std::string& by);
   void SetQueuePositions(std::vector<v1::PullRequest>& prs);
   void RunQueue();
   // One step for a queued PR: land it, validate it again, or take it out.
@@ -61,6 +63,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   GitHost* host_;
   Logger* log_;
   Committer committer_;
+  Merger merger_;
   std::mutex mu_;  // one change to the records at a time: each reads, then rewrites one
   std::mutex queue_mu_;
   std::condition_variable queue_wake_;

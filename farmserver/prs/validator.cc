@@ -9,20 +9,21 @@
 
 namespace cifs {
 
-std::vector<std::string> ValidationTargets(const std::string& dir) {
-  std::vector<std::string> targets;
+RepoPolicy ReadRepoPolicy(const std::string& dir) {
+  RepoPolicy p;
   try {
     auto config = toml::parse_file(dir + "/.cifs.toml");
     if (auto* list = config["validate"]["targets"].as_array()) {
       for (const auto& t : *list) {
-        if (auto s = t.value<std::string>()) targets.push_back(*s);
+        if (auto s = t.value<std::string>()) p.targets.push_back(*s);
       }
     }
+    p.auto_merge = config["merge"]["auto"].value_or(false);
   } catch (const toml::parse_error&) {
-    // No file, or not TOML: the default below.
+    // No file, or not TOML: the defaults.
   }
-  if (targets.empty()) targets.emplace_back("//...");
-  return targets;
+  if (p.targets.empty()) p.targets.emplace_back("//...");
+  return p;
 }
 
 Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
@@ -124,7 +125,9 @@ void Validator::Validate(const ValidationJob& job) {
   req.workspace_dir = dir;
   req.cwd = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   req.command = "test";
-  req.targets = ValidationTargets(dir);
+  RepoPolicy policy = ReadRepoPolicy(dir);
+  req.targets = policy.targets;
+  v.set_auto_merge(policy.auto_merge);
   auto build = runner_->Submit(std::move(req));
   if (!build.ok()) return fail(build.status());
   {

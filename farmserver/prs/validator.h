@@ -72,7 +72,13 @@ class Validator {
   std::thread worker_;
 };
 
-// The targets a repository asks to validate (.cifs.toml in `dir`).
-std::vector<std::string> ValidationTargets(const std::string& dir);
+// What a repository asks of its PRs, from .cifs.toml in `dir`:
+//   [validate] targets = ["//..."]   what to test (default //...)
+//   [merge] auto = true               queue approved, green PRs by themselves
+struct RepoPolicy {
+  std::vector<std::string> targets;
+  bool auto_merge = false;
+};
+RepoPolicy ReadRepoPolicy(const std::string& dir);
 
 }  // namespace cifs

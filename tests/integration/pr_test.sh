@@ -54,6 +54,7 @@ as_user admin "$CIFS" admin workspace create alice-net --owner alice --repo nets
 as_user admin "$CIFS" admin workspace create alice-clean --owner alice --repo sample >/dev/null
 as_user admin "$CIFS" admin workspace create admin-ws --owner admin --repo sample >/dev/null
 as_user admin "$CIFS" admin workspace create bob-ws --owner bob --repo sample >/dev/null
+for w in sq am; do as_user admin "$CIFS" admin workspace create "$w" --owner alice --repo sample >/dev/null; done
 MNT=$TMP/mnt
 mkdir -p "$MNT"
 alice mount alice-ws "$MNT" >/dev/null
@@ -264,6 +265,40 @@ out_of_queue
 run alice pr show 8
 check "a PR whose branch was deleted upstream leaves the queue, saying why" \
   succeeded_with "branch cifs/pr/8 was deleted upstream"
+
+# bob's workspace holds only what already landed: nothing to submit.
+run as_user bob "$CIFS" pr submit -m "again" --workspace bob-ws
+check "a workspace whose commits already landed has nothing to submit" failed_with "nothing to submit"
+
+# --squash lands one commit with the validated tree on the tip.
+printf 'squash\n' >"$FARM/workspaces/sq/SQ"
+run alice pr submit -m "Squash me" --workspace sq
+SQ=$(sed -n 's/^submitted #\([0-9]*\).*/\1/p' <<<"$out")
+wait_validated "$SQ"
+as_user lee "$CIFS" pr approve "$SQ" >/dev/null
+BEFORE=$(g -C "$TMP/git/up.git" rev-parse main)
+run alice pr merge "$SQ" --squash
+check "a squash merge is queued" succeeded_with "queued #$SQ"
+wait_state "$SQ" merged
+check "... and lands as one commit on the tip it was validated on" \
+  test "$(g -C "$TMP/git/up.git" rev-parse main^1):$(g -C "$TMP/git/up.git" rev-list --count "$BEFORE..main")" = "$BEFORE:1"
+check "... by alice, titled after the PR" test "$(g -C "$TMP/git/up.git" log -1 --format='%an|%s' main)" = "alice|Squash me (#$SQ)"
+VALIDATED=$(as_user alice "$CIFS" pr show "$SQ" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["revisions"][-1]["validation"]["merge_commit"])')
+check "... with exactly the validated tree" \
+  test "$(g -C "$TMP/git/up.git" rev-parse 'main^{tree}')" = "$(g -C "$FARM/repos/sample.git" rev-parse "$VALIDATED^{tree}")"
+
+# A repository that asks for auto-merge: approved and green is enough.
+g -C "$TMP/other" pull -q --rebase origin main
+printf '[merge]\nauto = true\n' >"$TMP/other/.cifs.toml"
+g -C "$TMP/other" add .cifs.toml && g -C "$TMP/other" commit -q -m "auto-merge" && g -C "$TMP/other" push -q origin main
+printf 'auto\n' >"$FARM/workspaces/am/AM"
+run alice pr submit -m "Auto" --workspace am
+AM=$(sed -n 's/^submitted #\([0-9]*\).*/\1/p' <<<"$out")
+wait_validated "$AM"
+as_user lee "$CIFS" pr approve "$AM" >/dev/null
+wait_state "$AM" merged
+check "with [merge] auto = true, an approved green PR lands without pr merge" test "$(state_of "$AM")" = merged
+check "... queued by auto-merge" test "$(as_user alice "$CIFS" pr show "$AM" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merge_requested_by"])')" = auto-merge
 
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"
