@@ -25,6 +25,12 @@ void PullRequestService::QueueLocked(v1::PullRequest& pr, const std::string& by)
   pr.set_queue_note("waiting to land on " + pr.target_branch());
   pr.set_updated_ms(pr.queued_ms());
   log_->Info("pr_queued", {{"number", pr.number()}, {"by", by}, {"target", pr.target_branch()}});
+  KickQueue();
+}
+
+void PullRequestService::KickQueue() {
+  std::lock_guard lock(queue_mu_);
+  queue_kicked_ = true;
   queue_wake_.notify_all();
 }
 
@@ -85,8 +91,11 @@ void PullRequestService::SetQueuePositions(std::vector<v1::PullRequest>& prs) {
 void PullRequestService::RunQueue() {
   for (;;) {
     {
+      // Woken by a merge request or a finished validation; the timeout only
+      // catches what happened elsewhere (a tip moved upstream).
       std::unique_lock lock(queue_mu_);
-      queue_wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return queue_stopping_; });
+      queue_wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return queue_stopping_ || queue_kicked_; });
+      queue_kicked_ = false;
       if (queue_stopping_) return;
     }
     v1::ListPullRequestsRequest f;
@@ -179,6 +188,7 @@ void PullRequestService::Land(int64_t number) {
     pr.set_merged_commit(landing);
     pr.set_merged_ms(NowMs());
     save("merged", "");
+    KickQueue();  // the next one of this target can go at once
     log_->Info("pr_merged", {{"number", number}, {"commit", landing}, {"target", pr.target_branch()}});
   } else if (pushed.code() == Status::Code::kFailedPrecondition) {
     // The tip moved between the check and the push: the next round

@@ -57,7 +57,9 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
   *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
   pr.set_updated_ms(NowMs());
   if (v.state() == "passed" && v.auto_merge() && pr.state() == "approved") QueueLocked(pr, "auto-merge");
-  return metadata_->UpdatePullRequest(pr);
+  Status s = metadata_->UpdatePullRequest(pr);
+  if (pr.state() == "queued" && v.state() != "pending" && v.state() != "running") KickQueue();
+  return s;
 }
 
 void PullRequestService::Validate(const v1::PullRequest& pr) {

@@ -50,6 +50,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   void QueueLocked(v1::PullRequest& pr, const std::string& by);
   void SetQueuePositions(std::vector<v1::PullRequest>& prs);
   void RunQueue();
+  void KickQueue();
   // One step for a queued PR: land it, validate it again, or take it out.
   void Land(int64_t number);
   Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
@@ -68,6 +69,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   std::mutex queue_mu_;
   std::condition_variable queue_wake_;
   bool queue_stopping_ = false;
+  bool queue_kicked_ = false;
   Validator validator_;  // last but the queue: its worker uses the members above
   std::thread queue_;
 };
