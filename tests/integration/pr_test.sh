@@ -12,7 +12,10 @@ start_farm || { echo "cannot start the dev farm"; exit 1; }
 
 before_teardown() {
   cd "$TMP"
-  mountpoint -q "$TMP/mnt" 2>/dev/null && { as_user alice "$CIFS" unmount "$TMP/mnt" || fusermount3 -u -z "$TMP/mnt"; }
+  local m
+  for m in "$TMP/mnt" "$TMP/mnt2"; do
+    mountpoint -q "$m" 2>/dev/null && { as_user alice "$CIFS" unmount "$m" || fusermount3 -u -z "$m"; }
+  done
   pkill -f "fsd --dir $TMP/" || true
   [[ -n ${DAEMON:-} ]] && kill "$DAEMON" 2>/dev/null
   true
@@ -104,8 +107,13 @@ check "outside a mount, submit asks for a workspace" failed_with "not inside a m
 cd "$MNT"
 
 # --- a network upstream (git daemon) -------------------------------------------
-printf '// net\n' >>"$FARM/workspaces/alice-net/lib/greet.h"
-run alice pr submit -m "Over the network" --workspace alice-net
+# The whole flow through a mount: edit there, submit from there.
+mkdir -p "$TMP/mnt2"
+alice mount alice-net "$TMP/mnt2" >/dev/null
+cd "$TMP/mnt2"
+printf '// net\n' >>lib/greet.h
+run alice pr submit -m "Over the network"
+cd "$MNT"
 check "a PR to a git:// upstream is pushed" succeeded_with "submitted #2 revision 1"
 check "... and git daemon's repository has its branch" \
   test "$(g -C "$TMP/git/net.git" rev-parse refs/heads/cifs/pr/2)" = "$(g -C "$FARM/workspaces/alice-net" rev-parse HEAD)"
@@ -163,6 +171,8 @@ check "... naming the conflicting path" succeeded_with "conflict: lib/greet.cc"
 # --- the merge queue -------------------------------------------------------------
 run alice pr merge 2
 check "an unapproved PR cannot be merged" failed_with "#2 is open, not approved"
+run as_user bob "$CIFS" pr approve 2
+check "bob (dev) cannot approve #2 either" failed_with "only a lead or an admin may approve"
 run as_user lee "$CIFS" pr approve 1
 run alice pr merge 1
 check "an approved but red PR cannot be merged" failed_with "is not green: validation conflicted"
