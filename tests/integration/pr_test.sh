@@ -310,6 +310,33 @@ wait_state "$AM" merged
 check "with [merge] auto = true, an approved green PR lands without pr merge" test "$(state_of "$AM")" = merged
 check "... queued by auto-merge" test "$(as_user alice "$CIFS" pr show "$AM" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merge_requested_by"])')" = auto-merge
 
+# kill -9 in the window between the push and its record: the upstream's
+# pre-receive hook holds the push; the farm dies there, the upstream then
+# takes the push all the same (nobody is left to hear its answer), and after
+# the restart the farm finds its landing commit on main and marks the PR
+# merged (it does not push twice).
+printf 'after the crash\n' >"$FARM/workspaces/alice-net/CRASH"
+run alice pr submit --workspace alice-net
+check "a new revision of #8" succeeded_with "submitted #8 revision 2"
+wait_validated 8
+as_user lee "$CIFS" pr approve 8 >/dev/null
+printf '#!/bin/sh\ncat >/dev/null\ntouch %s\nsleep 3\n' "$TMP/pushing" >"$TMP/git/net.git/hooks/pre-receive"
+chmod +x "$TMP/git/net.git/hooks/pre-receive"
+NET_BEFORE=$(g -C "$TMP/git/net.git" rev-parse main)
+alice pr merge 8 >/dev/null
+pushing() { local d=$((SECONDS + 60)); until [[ -e $TMP/pushing ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.05; done; }
+pushing
+kill -KILL "$(cat "$FARM/farmserver.pid")"
+sleep 5
+rm -f "$TMP/git/net.git/hooks/pre-receive"
+TIP=$(g -C "$TMP/git/net.git" rev-parse main)
+check "the push had moved main when the farm died" test "$TIP" != "$NET_BEFORE"
+start_farm
+wait_state 8 merged
+check "after the restart, the landed push is recognised: #8 is merged" test "$(state_of 8)" = merged
+M8=$(as_user alice "$CIFS" pr show 8 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
+check "... as the commit that was on main, pushed once" test "$M8:$(g -C "$TMP/git/net.git" rev-parse main)" = "$TIP:$TIP"
+
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"
 
