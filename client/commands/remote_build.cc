@@ -170,15 +170,12 @@ grpc::Status SendCancel(v1::Builds::Stub& stub, const std::string& id) {
 }
 
 int RunRemoteBuild(const BuildArgs& a) {
-  // SIGINT and SIGTERM are taken by a watcher thread (below), so every
-  // thread, gRPC's included, starts with them blocked.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  // SIGUSR1 (sent below) wakes the watcher when the build ended.
-  sigset_t watched = stop_signals;
-  sigaddset(&watched, SIGUSR1);
+  // SIGINT and SIGTERM are taken by a watcher thread (below), and SIGUSR1
+  // wakes it when the build ended, so every thread, gRPC's included, starts
+  // with them blocked.
+  sigset_t watched;
+  sigemptyset(&watched);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&watched, sig);
   pthread_sigmask(SIG_BLOCK, &watched, nullptr);
 
   auto client = ConnectFromDefaultConfig();

@@ -101,15 +101,8 @@ grpc::Status BuildsService::RunBuild(grpc::ServerContext* ctx, const v1::RunBuil
     if (finished) {
       auto b = metadata_->GetBuild(build_id);
       if (!b.ok() || !b->has_value()) return ToGrpc(b.ok() ? Status::Internal("build record lost") : b.status());
-      // One more read: output appended between the last read and the finish.
-      auto rest = metadata_->ReadBuildLog(build_id, offset, kLogChunkBytes);
-      while (rest.ok() && !rest->empty()) {
-        offset += static_cast<int64_t>(rest->size());
-        u.mutable_output()->append(*rest);
-        if (!writer->Write(u)) return grpc::Status::OK;
-        u.clear_output();
-        rest = metadata_->ReadBuildLog(build_id, offset, kLogChunkBytes);
-      }
+      // Nothing is appended after the finish (the runner drains Bazel's
+      // output first), so the read above had all of it.
       *u.mutable_progress() = ProgressOf(**b);
       u.set_finished(true);
       u.set_exit_code((*b)->exit_code());

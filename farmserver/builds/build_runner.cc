@@ -279,6 +279,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
       server->workspace_dir = request.workspace_dir;
       log_->Info("build_started", {{"id", build->id()}, {"user", build->user()}, {"workspace", build->workspace()}});
       exit_code = Execute(*build, request);
+      std::lock_guard lock(mu_);
       server->warm = true;
       server->last_used = std::chrono::steady_clock::now();
       exit_name = build->cancelled() ? "CANCELLED" : BazelExitName(exit_code);
@@ -398,7 +399,10 @@ void BuildRunner::ShutdownServer(const std::string& workspace, Server& server) {
       KillServer(workspace);
     }
   }
-  server.warm = false;
+  {
+    std::lock_guard lock(mu_);
+    server.warm = false;
+  }
   log_->Info("bazel_server_stopped", {{"workspace", workspace}});
 }
 
@@ -452,7 +456,12 @@ void BuildRunner::ForgetWorkspace(const std::string& workspace) {
   }
   if (server) {
     std::lock_guard busy(server->busy);
-    if (server->warm) ShutdownServer(workspace, *server);
+    bool warm;
+    {
+      std::lock_guard lock(mu_);
+      warm = server->warm;
+    }
+    if (warm) ShutdownServer(workspace, *server);
   }
   KillServer(workspace);  // one left from before a farm restart
   std::error_code ec;

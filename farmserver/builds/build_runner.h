@@ -102,7 +102,8 @@ class BuildRunner {
  private:
   struct Server {
     std::mutex busy;  // held while a build (or a shutdown) uses the server
-    std::string workspace_dir;
+    std::string workspace_dir;  // under busy
+    // Under the runner's mu_: TrimWarmServers reads them for every server.
     std::chrono::steady_clock::time_point last_used;
     bool warm = false;
   };
