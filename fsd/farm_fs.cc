@@ -21,4 +21,24 @@ int FarmFs::FromGrpc(const grpc::Status& s) {
   }
 }
 
+void FarmFs::EnterMutation() {
+  std::unique_lock gate(gate_mu_);
+  gate_cv_.wait(gate, [&] { return !batch_waiting_; });
+  ++in_flight_;
+}
+
+void FarmFs::LeaveMutation() {
+  std::lock_guard gate(gate_mu_);
+  if (--in_flight_ == 0) gate_cv_.notify_all();
+}
+
+bool FarmFs::ChangedSince(const std::string& path, uint64_t stat_after) const {
+  // A rename of a directory above moves the path too.
+  for (size_t end = path.size(); end != std::string::npos && end > 0; end = path.rfind('/', end - 1)) {
+    auto it = recent_.find(path.substr(0, end));
+    if (it != recent_.end() && it->second > stat_after) return true;
+  }
+  return false;
+}
+
 }  // namespace cifs

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,19 +59,38 @@ class FarmFs {
   }
   int FromGrpc(const grpc::Status& s);
 
+  // Held by a FUSE operation from before it sends a change to the farm
+  // until its result is in the inode table. Change batches wait for none to
+  // be in flight: a batch read on the farm before the change, applied while
+  // its result travels back, would put the old state over it, or detach a
+  // node the kernel has already moved (a rename) so its next write fails.
+  class MutationScope {
+   public:
+    explicit MutationScope(FarmFs* fs) : fs_(fs) { fs_->EnterMutation(); }
+    ~MutationScope() { fs_->LeaveMutation(); }
+    MutationScope(const MutationScope&) = delete;
+    MutationScope& operator=(const MutationScope&) = delete;
+
+   private:
+    FarmFs* fs_;
+  };
+  [[nodiscard]] MutationScope BeginMutation() { return MutationScope(this); }
+
   // Changes the farm reported, applied by `apply` unless this mount changed
-  // the same path later than the batch's attributes were read (the batch
-  // would put older attributes over newer ones). Holding the lock across
-  // check and apply orders them against Mutated.
+  // the path, or a directory above it, later than the batch's attributes
+  // were read (the batch would put older attributes over newer ones).
   template <typename Apply>
   void ApplyBatch(const v1::ChangeBatch& batch, Apply apply) {
+    std::unique_lock gate(gate_mu_);
+    batch_waiting_ = true;  // new mutations wait, so this cannot starve
+    gate_cv_.wait(gate, [&] { return in_flight_ == 0; });
     std::lock_guard lock(recent_mu_);
     for (const auto& change : batch.changes()) {
-      auto it = recent_.find(change.path());
-      if (it != recent_.end() && it->second > batch.stat_after()) continue;
-      apply(change);
+      if (!ChangedSince(change.path(), batch.stat_after())) apply(change);
     }
     std::erase_if(recent_, [&](const auto& kv) { return kv.second <= batch.stat_after(); });
+    batch_waiting_ = false;
+    gate_cv_.notify_all();
   }
 
  private:
@@ -81,12 +101,20 @@ class FarmFs {
     for (const auto& p : paths) recent_[p] = std::max(recent_[p], mutation);
   }
 
+  void EnterMutation();
+  void LeaveMutation();
+  bool ChangedSince(const std::string& path, uint64_t stat_after) const;
+
   std::unique_ptr<v1::WorkspaceFs::Stub> stub_;
   std::string workspace_;
   std::chrono::milliseconds timeout_;
   std::atomic<bool> connected_{true};
   std::mutex recent_mu_;
   std::unordered_map<std::string, uint64_t> recent_;  // path -> latest mutation by this mount
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int in_flight_ = 0;
+  bool batch_waiting_ = false;
 };
 
 }  // namespace cifs

@@ -183,6 +183,7 @@ void Mount::GetAttr(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Mount::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set) {
+  auto in_flight = farm_.BeginMutation();
   auto v = table_->Get(ino);
   if (!v) return (void)fuse_reply_err(req, ESTALE);
   if (!v->attached) return (void)fuse_reply_err(req, ENOENT);
@@ -233,6 +234,7 @@ fuse_ino_t Mount::Made(fuse_req_t req, fuse_ino_t parent, const char* name, int 
 }
 
 void Mount::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  auto in_flight = farm_.BeginMutation();
   if (!S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);  // no devices or fifos in a workspace
   v1::CreateRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
@@ -244,6 +246,7 @@ void Mount::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mo
 }
 
 void Mount::MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  auto in_flight = farm_.BeginMutation();
   v1::CreateRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   r.set_mode(mode & 07777);
@@ -255,6 +258,7 @@ void Mount::MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mo
 }
 
 void Mount::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  auto in_flight = farm_.BeginMutation();
   v1::SymlinkRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   r.set_target(target);
@@ -264,6 +268,7 @@ void Mount::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const
 }
 
 void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
+  auto in_flight = farm_.BeginMutation();
   v1::PathRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   v1::ChangeResponse resp;
@@ -274,6 +279,7 @@ void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir
 
 void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
                    unsigned int flags) {
+  auto in_flight = farm_.BeginMutation();
   v1::RenameRequest r;
   if (int e = PathIn(parent, name, r.mutable_from())) return (void)fuse_reply_err(req, e);
   if (int e = PathIn(newparent, newname, r.mutable_to())) return (void)fuse_reply_err(req, e);
@@ -285,6 +291,7 @@ void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino
 }
 
 void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
+  auto in_flight = farm_.BeginMutation();
   v1::CreateRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   r.set_mode(mode & 07777);
@@ -403,6 +410,7 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 }
 
 void Mount::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info*) {
+  auto in_flight = farm_.BeginMutation();
   auto v = table_->Get(ino);
   if (!v) return (void)fuse_reply_err(req, ESTALE);
   if (!v->attached) return (void)fuse_reply_err(req, ESTALE);

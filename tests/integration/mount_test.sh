@@ -87,7 +87,7 @@ check "... and unmount it" succeeded_with "unmounted"
 
 # --- random operations: mount vs native disk vs farm copy --------------------
 NATIVE=$TMP/native
-for seed in 11 12; do
+for seed in ${FSX_SEEDS:-11 12}; do  # FSX_SEEDS: more seeds when hunting a race
   rm -rf "$NATIVE" "$MNT/fsx" && mkdir "$NATIVE" "$MNT/fsx"
   check "fsx seed $seed: 2000 random ops give identical results in the mount and on disk" \
     "$FSX" run --seed $seed --ops 2000 "$NATIVE" "$MNT/fsx"
