@@ -52,8 +52,14 @@ Status Farm::Start() {
   bytestream_ = std::make_unique<ByteStreamService>(store_.get(), auth_.get(), &metrics_);
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   farm_api_ = std::make_unique<FarmService>(auth_.get());
-  provisioner_ = std::make_unique<Provisioner>(options_.state_dir);
+  if (!options_.git_credentials.empty()) {
+    auto creds = GitCredentials::Load(options_.git_credentials);
+    if (!creds.ok()) return creds.status();
+    git_credentials_ = std::move(*creds);
+  }
+  provisioner_ = std::make_unique<Provisioner>(options_.state_dir, &git_credentials_);
   CIFS_RETURN_IF_ERROR(provisioner_->Init());
+  if (!options_.git_ca.empty()) CIFS_RETURN_IF_ERROR(UseGitCaBundle(options_.git_ca));
   registry_ = std::make_unique<WorkspaceRegistry>(metadata_.get(), provisioner_.get());
   CIFS_RETURN_IF_ERROR(MakeBuildRunner());
   builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get(), runner_.get(),
@@ -63,7 +69,7 @@ Status Farm::Start() {
                                      runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
-  git_host_ = std::make_unique<GitRemoteHost>();
+  git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), options_.state_dir, log_);
 

@@ -56,6 +56,7 @@ class Farm {
   std::unique_ptr<BuildsService> builds_api_;
   std::unique_ptr<AdminService> admin_api_;
   std::unique_ptr<WorkspacesService> workspaces_api_;
+  GitCredentials git_credentials_;
   std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<WorkspaceRegistry> registry_;
   std::unique_ptr<WorkspaceFsService> fs_api_;

@@ -29,6 +29,10 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--bazel-kit", o.bazel_kit, "offline Bazel kit for farm builds (default: the one installed with cifs)");
   app.add_option("--build-user", o.build_user,
                  "run farm builds as this user (needs farmserver as root; default: farmserver's own user)");
+  app.add_option("--git-credentials", o.git_credentials,
+                 "file of https://USER:SECRET@HOST[/PATH] lines (git's credential-store format, mode 600) "
+                 "the farm signs in to upstream git servers with");
+  app.add_option("--git-ca", o.git_ca, "CA bundle https:// upstreams are verified against (default: the system's)");
   app.add_option("--web-url", o.web_url, "public https:// address of this farm's web side, for build links");
   app.add_option("--max-builds", o.max_builds, "farm builds running at once; more wait in a queue")
       ->check(CLI::Range(1, 1024))

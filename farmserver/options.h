@@ -31,6 +31,9 @@ struct FarmOptions {
   int max_builds = 2;
   int max_warm_servers = 4;
   int bazel_idle_secs = 3 * 3600;
+  // Upstream git servers (pull requests, mirrors).
+  std::string git_credentials;      // credential-store file: https://USER:SECRET@HOST/PATH per line
+  std::string git_ca;               // CA bundle for https:// upstreams (default: the system's)
 };
 
 // Parses argv. Sets *exit_code when the caller should exit with it right away

@@ -11,7 +11,8 @@ struct PushOutcome {
 };
 
 int OnPushUpdate(const char* refname, const char* status, void* payload) {
-  if (status != nullptr) static_cast<PushOutcome*>(payload)->rejected = std::string(refname) + ": " + status;
+  auto* outcome = static_cast<PushOutcome*>(static_cast<GitCredentials::Attempt*>(payload)->extra);
+  if (status != nullptr) outcome->rejected = std::string(refname) + ": " + status;
   return 0;
 }
 
@@ -41,8 +42,9 @@ Status GitRemoteHost::Push(const std::string& repo_path, const std::string& url,
   git_strarray refspecs = {specs, 1};
   PushOutcome outcome;
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+  GitCredentials::Attempt attempt{.extra = &outcome};
+  credentials_->Attach(&opts.callbacks, &attempt);
   opts.callbacks.push_update_reference = OnPushUpdate;
-  opts.callbacks.payload = &outcome;
   int rc = git_remote_push(remote.get(), &refspecs, &opts);
   git_reference_delete(ref.get());
   if (rc != 0) {
@@ -63,7 +65,10 @@ Result<std::string> GitRemoteHost::BranchTip(const std::string& url, const std::
   git_remote* remote_raw = nullptr;
   if (git_remote_create_detached(&remote_raw, url.c_str()) != 0) return git::Error("cannot reach the upstream " + url);
   git::Remote remote(remote_raw);
-  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, nullptr, nullptr, nullptr) != 0) {
+  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+  GitCredentials::Attempt attempt;
+  credentials_->Attach(&callbacks, &attempt);
+  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, nullptr, nullptr) != 0) {
     return Status::Unavailable("cannot reach the upstream " + url + ": " + git::Error("").message());
   }
   const git_remote_head** heads = nullptr;

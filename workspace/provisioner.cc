@@ -17,7 +17,8 @@ Status ValidateBranchName(const std::string& branch) {
   return Status::Ok();
 }
 
-Provisioner::Provisioner(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+Provisioner::Provisioner(std::string state_dir, const GitCredentials* credentials)
+    : state_dir_(std::move(state_dir)), credentials_(credentials ? credentials : &none_) {}
 
 Status Provisioner::Init() {
   CIFS_RETURN_IF_ERROR(MakeDirs(state_dir_ + "/repos", 0700));
@@ -26,18 +27,32 @@ Status Provisioner::Init() {
 
 namespace {
 
-Status Fetch(git_remote* remote, const char* why) {
+Status Fetch(git_remote* remote, const GitCredentials& credentials, const char* why) {
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.prune = GIT_FETCH_PRUNE;
+  GitCredentials::Attempt attempt;
+  credentials.Attach(&opts.callbacks, &attempt);
   if (git_remote_fetch(remote, nullptr, &opts, why) != 0) return git::Error("cannot fetch from the upstream");
   return Status::Ok();
 }
 
+bool UrlHasPassword(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  size_t host_end = url.find('/', scheme + 3);
+  std::string authority = url.substr(scheme + 3, host_end == std::string::npos ? std::string::npos : host_end - scheme - 3);
+  size_t at = authority.rfind('@');
+  return at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+}
+
 // The upstream's default branch (its HEAD), else main, else master.
-std::string DefaultBranch(git_repository* mirror, git_remote* remote) {
+std::string DefaultBranch(git_repository* mirror, git_remote* remote, const GitCredentials& credentials) {
   git_buf buf = GIT_BUF_INIT;
   std::string branch;
-  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, nullptr, nullptr, nullptr) == 0) {
+  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+  GitCredentials::Attempt attempt;
+  credentials.Attach(&callbacks, &attempt);
+  if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nullptr, nullptr) == 0) {
     if (git_remote_default_branch(&buf, remote) == 0) {
       branch = std::string(buf.ptr, buf.size);
       if (branch.rfind("refs/heads/", 0) == 0) branch = branch.substr(11);
@@ -84,6 +99,11 @@ Status LinkObjects(const std::string& from, const std::string& to) {
 Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::string& url) {
   CIFS_RETURN_IF_ERROR(ValidateName("repository", name));
   if (url.empty() || url[0] == '-') return Status::InvalidArgument("'" + url + "' is not a git URL");
+  if (UrlHasPassword(url)) {
+    // It would be stored in the metadata, the mirror's config and every
+    // workspace's origin, and shown by `repo list`.
+    return Status::InvalidArgument("the URL holds a password: put it in the farm's --git-credentials file instead");
+  }
   std::lock_guard lock(mirror_mu_);
   std::string path = MirrorPath(name);
   if (fs::exists(path)) return Status::AlreadyExists("a mirror of '" + name + "' exists already");
@@ -100,10 +120,10 @@ Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::strin
     return fail(git::Error("cannot add the upstream"));
   }
   git::Remote remote(rraw);
-  Status s = Fetch(remote.get(), "cifs: mirror");
+  Status s = Fetch(remote.get(), *credentials_, "cifs: mirror");
   if (!s.ok()) return fail(Status::FailedPrecondition("cannot clone " + url + ": " + s.message()));
   MirrorInfo info;
-  info.default_branch = DefaultBranch(repo.get(), remote.get());
+  info.default_branch = DefaultBranch(repo.get(), remote.get(), *credentials_);
   if (info.default_branch.empty()) return fail(Status::FailedPrecondition(url + " has no branches"));
   git_repository_set_head(repo.get(), ("refs/heads/" + info.default_branch).c_str());
   return info;
@@ -117,7 +137,7 @@ Status Provisioner::Refresh(const std::string& name) {
   git_remote* rraw = nullptr;
   if (git_remote_lookup(&rraw, repo.get(), "origin") != 0) return git::Error("mirror of " + name + " has no upstream");
   git::Remote remote(rraw);
-  return Fetch(remote.get(), "cifs: refresh");
+  return Fetch(remote.get(), *credentials_, "cifs: refresh");
 }
 
 Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, const std::string& upstream_url,

@@ -13,6 +13,7 @@
 #include "common/names.h"
 #include "common/status.h"
 #include "workspace/git.h"
+#include "workspace/git_credentials.h"
 
 namespace cifs {
 
@@ -22,7 +23,8 @@ struct MirrorInfo {
 
 class Provisioner {
  public:
-  explicit Provisioner(std::string state_dir);
+  // `credentials` (may be null: anonymous) must outlive the provisioner.
+  Provisioner(std::string state_dir, const GitCredentials* credentials);
 
   Status Init();
   // Clones the upstream at `url` as the mirror of repository `name`.
@@ -41,6 +43,8 @@ class Provisioner {
  private:
   git::Library library_;
   std::string state_dir_;
+  GitCredentials none_;
+  const GitCredentials* credentials_;
   std::mutex mirror_mu_;  // one fetch into a mirror at a time
 };
 

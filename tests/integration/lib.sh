@@ -21,6 +21,7 @@ test_teardown() {
     (cd "$BAZEL_WS" && bazel_cmd shutdown >/dev/null 2>&1) || true
   fi
   "$SRC_DIR/scripts/dev-farm" stop "$FARM" >/dev/null 2>&1 || true
+  [[ -f $TMP/git-https/pid ]] && kill "$(cat "$TMP/git-https/pid")" 2>/dev/null
   if [[ -z ${CIFS_KEEP_TEST_DIRS:-} ]]; then rm -rf "$TMP"; else echo "kept $TMP"; fi
   exit $rc
 }
@@ -46,12 +47,66 @@ succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
 failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
 g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_git_https ROOT USER PASSWORD: serves the bare repositories under ROOT
+# at https://localhost:$GIT_HTTPS_PORT/git/NAME.git with git http-backend
+# behind lighttpd, TLS from a CA of its own ($GIT_HTTPS_CA) and basic auth as
+# USER. https://localhost:$GIT_HTTPS_UNTRUSTED_PORT serves the same with a
+# certificate no one trusts.
+start_git_https() {
+  local root=$1 user=$2 password=$3 d=$TMP/git-https
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  mkdir -p "$d"
+  openssl req -x509 "${ec[@]}" -days 2 -subj /CN=git-test-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null &&
+    openssl req "${ec[@]}" -subj /CN=localhost -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null &&
+    printf 'subjectAltName=DNS:localhost\n' >"$d/ext" &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+      -extfile "$d/ext" -out "$d/server.crt" 2>/dev/null &&
+    openssl req -x509 "${ec[@]}" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$d/untrusted.key" -out "$d/untrusted.crt" 2>/dev/null || return 1
+  printf '%s:%s\n' "$user" "$password" >"$d/users"
+  GIT_HTTPS_PORT=$(free_port)
+  GIT_HTTPS_UNTRUSTED_PORT=$(free_port)
+  GIT_HTTPS_CA=$d/ca.crt
+  cat >"$d/lighttpd.conf" <<CONF
+server.document-root = "$root"
+server.bind = "127.0.0.1"
+server.port = $GIT_HTTPS_PORT
+server.pid-file = "$d/pid"
+server.errorlog = "$d/error.log"
+server.modules = ("mod_auth", "mod_authn_file", "mod_alias", "mod_setenv", "mod_cgi", "mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "$d/server.crt"
+ssl.privkey = "$d/server.key"
+\$SERVER["socket"] == "127.0.0.1:$GIT_HTTPS_UNTRUSTED_PORT" {
+  ssl.engine = "enable"
+  ssl.pemfile = "$d/untrusted.crt"
+  ssl.privkey = "$d/untrusted.key"
+}
+alias.url = ("/git" => "/usr/lib/git-core/git-http-backend")
+cgi.assign = ("" => "")
+setenv.set-environment = ("GIT_PROJECT_ROOT" => "$root", "GIT_HTTP_EXPORT_ALL" => "")
+auth.backend = "plain"
+auth.backend.plain.userfile = "$d/users"
+auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+CONF
+  lighttpd -f "$d/lighttpd.conf" || return 1
+  local _
+  for _ in $(seq 1 50); do
+    curl -s --cacert "$GIT_HTTPS_CA" -o /dev/null "https://localhost:$GIT_HTTPS_PORT/git/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 finish() {
   echo "$((CHECKS - FAILURES)) passed, $FAILURES failed"
   [[ $FAILURES -eq 0 ]]
 }
 
-start_farm() { "$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null; }
+# FARM_FLAGS: extra farmserver flags a test wants on every start.
+start_farm() { "$SRC_DIR/scripts/dev-farm" start "$FARM" ${FARM_FLAGS[@]+"${FARM_FLAGS[@]}"} >/dev/null; }
 
 as_user() {  # as_user NAME COMMAND...
   local user=$1

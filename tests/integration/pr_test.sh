@@ -8,7 +8,6 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 export XDG_CACHE_HOME=$TMP/cache
-start_farm || { echo "cannot start the dev farm"; exit 1; }
 
 before_teardown() {
   cd "$TMP"
@@ -49,6 +48,21 @@ git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$TMP/git" --export-all
   --reuseaddr "$TMP/git" >/dev/null 2>&1 &
 DAEMON=$!
 for _ in $(seq 1 50); do git ls-remote "git://127.0.0.1:$PORT/net.git" >/dev/null 2>&1 && break; sleep 0.1; done
+# And one over HTTPS (git http-backend behind lighttpd, basic auth), which the
+# farm signs in to with the credentials file from its config.
+mkdir -p "$TMP/git-web"
+for r in web locked open; do g clone -q --bare "$SEED" "$TMP/git-web/$r.git"; done
+start_git_https "$TMP/git-web" pr-bot 's3cr@t' || { echo "cannot start lighttpd"; exit 1; }
+WEB=https://localhost:$GIT_HTTPS_PORT/git
+cat >"$TMP/git-credentials" <<EOF
+# the farm's accounts on upstream git servers
+https://pr-bot:s3cr%40t@localhost:$GIT_HTTPS_PORT/git/web.git
+https://pr-bot:wrong@localhost:$GIT_HTTPS_PORT/git/locked.git
+https://pr-bot:s3cr%40t@localhost:$GIT_HTTPS_UNTRUSTED_PORT/git
+EOF
+chmod 600 "$TMP/git-credentials"
+FARM_FLAGS=(--git-credentials "$TMP/git-credentials" --git-ca "$GIT_HTTPS_CA")
+start_farm || { echo "cannot start the dev farm"; exit 1; }
 
 as_user admin "$CIFS" admin repo add sample --url "file://$TMP/git/up.git" >/dev/null 2>&1
 as_user admin "$CIFS" admin repo add netsample --url "git://127.0.0.1:$PORT/net.git" >/dev/null 2>&1
@@ -336,6 +350,33 @@ wait_state 8 merged
 check "after the restart, the landed push is recognised: #8 is merged" test "$(state_of 8)" = merged
 M8=$(as_user alice "$CIFS" pr show 8 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
 check "... as the commit that was on main, pushed once" test "$M8:$(g -C "$TMP/git/net.git" rev-parse main)" = "$TIP:$TIP"
+
+# --- an HTTPS upstream with credentials -------------------------------------------
+run as_user admin "$CIFS" admin repo add websample --url "$WEB/web.git"
+check "a repository over HTTPS is mirrored with the farm's credentials" succeeded_with "websample"
+run as_user admin "$CIFS" admin repo add locked --url "$WEB/locked.git"
+check "a refused password is reported as such" failed_with "refused the farm's credentials for"
+run as_user admin "$CIFS" admin repo add open --url "$WEB/open.git"
+check "a server asking for credentials the farm lacks is reported" failed_with "the farm has none for"
+run as_user admin "$CIFS" admin repo add untrusted --url "https://localhost:$GIT_HTTPS_UNTRUSTED_PORT/git/web.git"
+check "a server whose certificate the farm does not trust is refused" failed_with "certificate"
+run as_user admin "$CIFS" admin repo add inline --url "https://pr-bot:s3cret@localhost:$GIT_HTTPS_PORT/git/web.git"
+check "a password in the URL is refused (it would be stored and shown)" failed_with "the URL holds a password"
+run as_user admin "$CIFS" admin repo list
+check "... and none of the four is registered" bash -c "! grep -E '^(locked|open|untrusted|inline) ' <<<'$out'"
+as_user admin "$CIFS" admin workspace create alice-web --owner alice --repo websample >/dev/null
+printf '// over https\n' >>"$FARM/workspaces/alice-web/lib/greet.h"
+run alice pr submit -m "Over HTTPS" --workspace alice-web
+WEBPR=$(sed -n 's/^submitted #\([0-9]*\).*/\1/p' <<<"$out")
+check "a PR is pushed to the HTTPS upstream" test "$(g -C "$TMP/git-web/web.git" rev-parse "refs/heads/cifs/pr/$WEBPR")" = \
+  "$(g -C "$FARM/workspaces/alice-web" rev-parse HEAD)"
+wait_validated "$WEBPR"
+check "... validates green" test "$(validation_of "$WEBPR")" = passed
+as_user lee "$CIFS" pr approve "$WEBPR" >/dev/null
+alice pr merge "$WEBPR" >/dev/null
+wait_state "$WEBPR" merged
+check "... and lands on the HTTPS upstream's main" contains "$(g -C "$TMP/git-web/web.git" log -1 --format=%s main)" \
+  "Over HTTPS"
 
 run alice pr show 99
 check "an unknown PR number is reported" failed_with "no pull request #99"
