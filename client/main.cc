@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cifs::RegisterRemoteBuildCommands(app, &bazel_flags, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);
   cifs::RegisterPrCommands(app, &exit_code);
+  cifs::RegisterWebCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

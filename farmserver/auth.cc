@@ -1,10 +1,23 @@
 #include "farmserver/auth.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "common/clock.h"
 
 #include <chrono>
 
 namespace cifs {
+
+Authenticator::Authenticator(MetadataStore* metadata) : metadata_(metadata) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no safe way on without randomness
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : bytes) {
+    gateway_key_ += kHex[b >> 4];
+    gateway_key_ += kHex[b & 15];
+  }
+}
 
 Status Authenticator::Load() {
   auto list = metadata_->ListRevocations();
@@ -31,7 +44,11 @@ Result<Identity> Authenticator::FromPem(const std::string& pem) {
     if (parsed_.size() >= kMaxParsedCertificates) parsed_.clear();
     parsed_.emplace(pem, *parsed);
   }
-  Result<Identity> id = *parsed;
+  return CheckRevoked(*parsed);
+}
+
+Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
+  Result<Identity> id = std::move(id_in);
   std::lock_guard lock(mu_);
   auto it = revoked_before_ms_.find(id->name);
   if (it != revoked_before_ms_.end()) {
@@ -55,10 +72,39 @@ Result<Identity> Authenticator::FromContext(const grpc::ServerContext* ctx) {
 
 Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContext* ctx) {
   auto auth = ctx->auth_context();
-  if (!auth) return Status::Unauthenticated("no TLS client certificate");
-  auto pems = auth->FindPropertyValues("x509_pem_cert");
-  if (pems.empty()) return Status::Unauthenticated("no TLS client certificate");
+  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
+  if (pems.empty()) return FromGateway(ctx);
   return FromPem(std::string(pems.front().data(), pems.front().size()));
+}
+
+void Authenticator::ActAs(const Identity& id, grpc::ClientContext* ctx) const {
+  ctx->AddMetadata(kGatewayKey, gateway_key_);
+  ctx->AddMetadata(kGatewayUser, id.name);
+  ctx->AddMetadata(kGatewayRole, RoleName(id.role));
+  ctx->AddMetadata(kGatewayIssued, std::to_string(id.issued_ms ? id.issued_ms : id.not_before_ms));
+}
+
+Result<Identity> Authenticator::FromGateway(const grpc::ServerContext* ctx) {
+  const auto& md = ctx->client_metadata();
+  auto get = [&](const char* key) -> std::string {
+    auto it = md.find(key);
+    return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+  };
+  std::string key = get(kGatewayKey);
+  if (key.size() != gateway_key_.size() || CRYPTO_memcmp(key.data(), gateway_key_.data(), key.size()) != 0) {
+    return Status::Unauthenticated("no TLS client certificate");
+  }
+  auto role = ParseRole(get(kGatewayRole));
+  if (!role.ok()) return Status::Unauthenticated("the web side named no role");
+  Identity id;
+  id.name = get(kGatewayUser);
+  id.role = *role;
+  try {
+    id.issued_ms = std::stoll(get(kGatewayIssued));
+  } catch (...) {
+    return Status::Unauthenticated("the web side named no issue time");
+  }
+  return CheckRevoked(std::move(id));
 }
 
 Result<Identity> Authenticator::Require(const grpc::ServerContext* ctx, Role role) {

@@ -20,13 +20,26 @@ namespace cifs {
 
 class Authenticator {
  public:
-  explicit Authenticator(MetadataStore* metadata) : metadata_(metadata) {}
+  // Metadata the web side's in-process calls carry: it has authenticated
+  // the browser or REST client itself and names who it acts for. Honoured
+  // only with this process's gateway key and only on calls without a client
+  // certificate (the network ports require one, so only in-process calls).
+  static constexpr const char* kGatewayKey = "cifs-gateway-key";
+  static constexpr const char* kGatewayUser = "cifs-gateway-user";
+  static constexpr const char* kGatewayRole = "cifs-gateway-role";
+  static constexpr const char* kGatewayIssued = "cifs-gateway-issued-ms";
+
+  explicit Authenticator(MetadataStore* metadata);
 
   // Loads revocations from the metadata store.
   Status Load();
 
   // The identity in a PEM client certificate, unless revoked.
   Result<Identity> FromPem(const std::string& pem);
+  // `id` unless its user was revoked after it was issued.
+  Result<Identity> CheckRevoked(Identity id);
+  // Adds the metadata an in-process call on behalf of `id` carries.
+  void ActAs(const Identity& id, grpc::ClientContext* ctx) const;
   // The identity of a gRPC caller that is a user; the farm's builder
   // identity is refused, so only services that ask for it accept it.
   Result<Identity> FromContext(const grpc::ServerContext* ctx);
@@ -40,7 +53,10 @@ class Authenticator {
  private:
   static constexpr size_t kMaxParsedCertificates = 4096;
 
+  Result<Identity> FromGateway(const grpc::ServerContext* ctx);
+
   MetadataStore* metadata_;
+  std::string gateway_key_;  // random per process
   std::mutex mu_;
   std::unordered_map<std::string, int64_t> revoked_before_ms_;
   std::unordered_map<std::string, Identity> parsed_;  // PEM -> identity; revocation is checked per call

@@ -73,6 +73,16 @@ Status Farm::Start() {
   prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), options_.state_dir, log_);
 
+  // The HTTPS port is bound first: sign-in links and build links name it.
+  WebSessionOptions wo;
+  wo.session_ttl_ms = int64_t{options_.web_session_hours} * 3600 * 1000;
+  sessions_ = std::make_unique<WebSessions>(metadata_.get(), auth_.get(), wo);
+  http_ = std::make_unique<HttpServer>(
+      HttpServerOptions{options_.listen, options_.http_port, options_.tls_cert, options_.tls_key, options_.client_ca},
+      auth_.get(), sessions_.get(), metadata_.get(), store_.get(), &metrics_, log_);
+  CIFS_RETURN_IF_ERROR(http_->Bind());
+  web_api_ = std::make_unique<WebService>(auth_.get(), sessions_.get(), WebUrl());
+
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = *ca;
   tls.pem_key_cert_pairs.push_back({*key, *cert});
@@ -92,7 +102,8 @@ Status Farm::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
-           builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get(), prs_api_.get()}) {
+           builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get(), prs_api_.get(),
+           web_api_.get()}) {
     builder.RegisterService(s);
   }
   grpc_ = builder.BuildAndStart();
@@ -100,10 +111,15 @@ Status Farm::Start() {
     return Status::Unavailable("cannot listen on " + options_.listen + ":" + std::to_string(options_.grpc_port));
   }
 
-  http_ = std::make_unique<HttpServer>(
-      HttpServerOptions{options_.listen, options_.http_port, options_.tls_cert, options_.tls_key, options_.client_ca},
-      auth_.get(), metadata_.get(), store_.get(), &metrics_, log_);
-  CIFS_RETURN_IF_ERROR(http_->Start());
+  // REST reaches the same services in process. WorkspaceFs (fsd's file
+  // protocol) and the Bazel protocols stay gRPC-only.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
+  gateway_ = std::make_unique<RpcGateway>(grpc_->InProcessChannel(args), auth_.get(),
+                                          std::vector<std::string>{"cifs.v1.Farm", "cifs.v1.Builds", "cifs.v1.Admin",
+                                                                   "cifs.v1.Workspaces", "cifs.v1.PullRequests",
+                                                                   "cifs.v1.Web"});
+  CIFS_RETURN_IF_ERROR(http_->Serve(gateway_.get()));
 
   StartBuildRunner(bound_port);
   if (Status s = prs_api_->ResumeValidations(); !s.ok()) log_->Warn("validations_not_resumed", {{"error", s.message()}});
@@ -138,13 +154,21 @@ Status Farm::MakeBuildRunner() {
   return Status::Ok();
 }
 
+namespace {
+// Bazel and browsers on this node reach the farm on loopback unless it
+// listens on one address only.
+std::string LocalHost(const std::string& l) {
+  return (l == "0.0.0.0" || l == "::" || l == "127.0.0.1" || l == "localhost") ? "localhost" : l;
+}
+}  // namespace
+
+std::string Farm::WebUrl() const {
+  if (!options_.web_url.empty()) return options_.web_url;
+  return "https://" + LocalHost(options_.listen) + ":" + std::to_string(http_->port());
+}
+
 void Farm::StartBuildRunner(int grpc_port) {
-  // Bazel reaches this farm on loopback unless it listens on one address only.
-  const std::string& l = options_.listen;
-  std::string host = (l == "0.0.0.0" || l == "::" || l == "127.0.0.1" || l == "localhost") ? "localhost" : l;
-  std::string web =
-      options_.web_url.empty() ? "https://" + host + ":" + std::to_string(http_->port()) : options_.web_url;
-  Status s = runner_->Init(host + ":" + std::to_string(grpc_port), web);
+  Status s = runner_->Init(LocalHost(options_.listen) + ":" + std::to_string(grpc_port), WebUrl());
   if (!s.ok()) log_->Warn("farm_builds_off", {{"reason", s.message()}});
 }
 

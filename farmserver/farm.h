@@ -13,6 +13,9 @@
 #include "farmserver/http/http_server.h"
 #include "farmserver/metrics.h"
 #include "farmserver/prs/pull_request_service.h"
+#include "farmserver/web/rpc_gateway.h"
+#include "farmserver/web/sessions.h"
+#include "farmserver/web/web_service.h"
 #include "githost/git_remote_host.h"
 #include "farmserver/options.h"
 #include "farmserver/reapi/action_cache_service.h"
@@ -38,6 +41,7 @@ class Farm {
   // known (Bazel is pointed back at it).
   Status MakeBuildRunner();
   void StartBuildRunner(int grpc_port);
+  std::string WebUrl() const;
 
   FarmOptions options_;
   Logger* log_;
@@ -62,7 +66,10 @@ class Farm {
   std::unique_ptr<WorkspaceFsService> fs_api_;
   std::unique_ptr<GitRemoteHost> git_host_;
   std::unique_ptr<PullRequestService> prs_api_;
+  std::unique_ptr<WebSessions> sessions_;
+  std::unique_ptr<WebService> web_api_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<RpcGateway> gateway_;
   std::unique_ptr<HttpServer> http_;
 };
 

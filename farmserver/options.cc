@@ -33,7 +33,11 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
                  "file of https://USER:SECRET@HOST[/PATH] lines (git's credential-store format, mode 600) "
                  "the farm signs in to upstream git servers with");
   app.add_option("--git-ca", o.git_ca, "CA bundle https:// upstreams are verified against (default: the system's)");
-  app.add_option("--web-url", o.web_url, "public https:// address of this farm's web side, for build links");
+  app.add_option("--web-url", o.web_url,
+                 "public https:// address of this farm's web side, for build links and sign-in links");
+  app.add_option("--web-session-hours", o.web_session_hours, "how long `cifs web login` keeps a browser signed in")
+      ->check(CLI::Range(1, 24 * 30))
+      ->capture_default_str();
   app.add_option("--max-builds", o.max_builds, "farm builds running at once; more wait in a queue")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();

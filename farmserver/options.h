@@ -28,6 +28,7 @@ struct FarmOptions {
   std::string bazel_kit;            // default: found next to the binaries
   std::string build_user;           // default: the farm's own user
   std::string web_url;              // default: https://localhost:HTTP_PORT
+  int web_session_hours = 12;       // how long a browser stays signed in
   int max_builds = 2;
   int max_warm_servers = 4;
   int bazel_idle_secs = 3 * 3600;

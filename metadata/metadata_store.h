@@ -20,6 +20,20 @@ struct Revocation {
   std::string by;
 };
 
+// A browser's sign-in: a one-time link (`cifs web login`) or the session it
+// turned into. Only the token's hash is stored, so the database alone signs
+// no one in.
+struct WebSession {
+  std::string token_hash;  // hex SHA-256 of the token
+  std::string kind;        // "link" or "session"
+  std::string user;
+  std::string role;        // dev, lead, admin (from the certificate that asked)
+  int64_t identity_issued_ms = 0;  // that certificate's issue time: revocation applies
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  std::string csrf;        // sessions: the token state-changing requests carry
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -35,6 +49,13 @@ class MetadataStore {
 
   virtual Status PutRevocation(const Revocation& r) = 0;
   virtual Result<std::vector<Revocation>> ListRevocations() = 0;
+
+  virtual Status PutWebSession(const WebSession& s) = 0;
+  virtual Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) = 0;
+  // Removes and returns it in one step: a link signs in once, even when two
+  // requests race for it.
+  virtual Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) = 0;
+  virtual Status DeleteExpiredWebSessions(int64_t now_ms) = 0;
 
   // AlreadyExists when the name is taken.
   virtual Status InsertRepo(const v1::Repo& repo) = 0;

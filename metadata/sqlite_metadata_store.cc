@@ -73,6 +73,16 @@ CREATE TABLE IF NOT EXISTS pull_requests (
   state TEXT NOT NULL,
   record BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS web_sessions (
+  token_hash TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  user TEXT NOT NULL,
+  role TEXT NOT NULL,
+  identity_issued_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  csrf TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS revocations (
   name TEXT PRIMARY KEY,
   revoked_before_ms INTEGER NOT NULL,
@@ -198,6 +208,66 @@ Result<std::vector<Revocation>> SqliteMetadataStore::ListRevocations() {
   std::vector<Revocation> out;
   while (st.Step() == SQLITE_ROW) out.push_back({st.ColText(0), st.ColInt(1), st.ColText(2)});
   return out;
+}
+
+namespace {
+constexpr const char* kSessionColumns =
+    "token_hash, kind, user, role, identity_issued_ms, created_ms, expires_ms, csrf";
+
+WebSession SessionFrom(Stmt& st) {
+  return {st.ColText(0), st.ColText(1), st.ColText(2), st.ColText(3),
+          st.ColInt(4),  st.ColInt(5),  st.ColInt(6),  st.ColText(7)};
+}
+}  // namespace
+
+Status SqliteMetadataStore::PutWebSession(const WebSession& s) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, (std::string("INSERT OR REPLACE INTO web_sessions(") + kSessionColumns + ") VALUES(?,?,?,?,?,?,?,?)").c_str());
+  if (!st.ok()) return SqlError(db_, "prepare web session");
+  st.Text(1, s.token_hash);
+  st.Text(2, s.kind);
+  st.Text(3, s.user);
+  st.Text(4, s.role);
+  st.Int(5, s.identity_issued_ms);
+  st.Int(6, s.created_ms);
+  st.Int(7, s.expires_ms);
+  st.Text(8, s.csrf);
+  if (st.Step() != SQLITE_DONE) return SqlError(db_, "store web session");
+  return Status::Ok();
+}
+
+Result<std::optional<WebSession>> SqliteMetadataStore::GetWebSession(const std::string& token_hash) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, (std::string("SELECT ") + kSessionColumns + " FROM web_sessions WHERE token_hash=?").c_str());
+  if (!st.ok()) return SqlError(db_, "prepare get web session");
+  st.Text(1, token_hash);
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<WebSession>();
+  if (rc != SQLITE_ROW) return SqlError(db_, "get web session");
+  return std::optional<WebSession>(SessionFrom(st));
+}
+
+Result<std::optional<WebSession>> SqliteMetadataStore::TakeWebSession(const std::string& token_hash) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, (std::string("DELETE FROM web_sessions WHERE token_hash=? RETURNING ") + kSessionColumns).c_str());
+  if (!st.ok()) return SqlError(db_, "prepare take web session");
+  st.Text(1, token_hash);
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<WebSession>();
+  if (rc != SQLITE_ROW) return SqlError(db_, "take web session");
+  WebSession s = SessionFrom(st);
+  while (st.Step() == SQLITE_ROW) {
+  }
+  return std::optional<WebSession>(std::move(s));
+}
+
+Status SqliteMetadataStore::DeleteExpiredWebSessions(int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "DELETE FROM web_sessions WHERE expires_ms <= ?");
+  if (!st.ok()) return SqlError(db_, "prepare expire web sessions");
+  st.Int(1, now_ms);
+  if (st.Step() != SQLITE_DONE) return SqlError(db_, "expire web sessions");
+  return Status::Ok();
 }
 
 template <typename Message>

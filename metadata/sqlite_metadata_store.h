@@ -22,6 +22,10 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) override;
   Status PutRevocation(const Revocation& r) override;
   Result<std::vector<Revocation>> ListRevocations() override;
+  Status PutWebSession(const WebSession& s) override;
+  Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) override;
+  Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) override;
+  Status DeleteExpiredWebSessions(int64_t now_ms) override;
   Status InsertRepo(const v1::Repo& repo) override;
   Result<std::optional<v1::Repo>> GetRepo(const std::string& name) override;
   Result<std::vector<v1::Repo>> ListRepos() override;

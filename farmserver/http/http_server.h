@@ -1,6 +1,9 @@
-// The farm's HTTPS side (mutual TLS like the gRPC port): health check,
-// Prometheus metrics and a plain build page that --bes_results_url links to.
-// The web UI proper grows here.
+// The farm's HTTPS side: the REST API (every gRPC method of the cifs API as
+// JSON, through RpcGateway), the web UI and browser sign-in, health and
+// metrics. Callers prove who they are with a client certificate from the
+// farm CA (optional at the TLS layer, so browsers can connect) or a session
+// cookie; a request with neither reaches nothing but the sign-in page and
+// the UI's static files.
 #pragma once
 
 #include <memory>
@@ -9,7 +12,10 @@
 
 #include "common/log.h"
 #include "farmserver/auth.h"
+#include "farmserver/http/request_auth.h"
 #include "farmserver/metrics.h"
+#include "farmserver/web/rpc_gateway.h"
+#include "farmserver/web/sessions.h"
 #include "metadata/metadata_store.h"
 #include "store/content_store.h"
 
@@ -23,28 +29,38 @@ struct HttpServerOptions {
   std::string listen;
   int port = 0;
   std::string cert_file, key_file, client_ca_file;
+  int threads = 64;  // live pages hold one each while they follow a build
 };
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, Authenticator* auth, MetadataStore* metadata, ContentStore* store,
-             Metrics* metrics, Logger* log);
+  HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, MetadataStore* metadata,
+             ContentStore* store, Metrics* metrics, Logger* log);
   ~HttpServer();
 
-  // Binds and starts serving on a thread; the bound port is in port().
-  Status Start();
+  // Binds the port (port() is known after), serving nothing yet.
+  Status Bind();
+  // Starts serving on a thread; REST calls go through `gateway`.
+  Status Serve(const RpcGateway* gateway);
   void Stop();
   int port() const { return port_; }
 
  private:
-  void Routes();
+  void OpsRoutes();
+  void ApiRoutes();
+  void WebRoutes();
+  // The caller, or an error response already sent (and nullopt returned).
+  std::optional<Caller> Authenticated(const httplib::Request& req, httplib::Response& res);
 
   HttpServerOptions options_;
   Authenticator* auth_;
+  WebSessions* sessions_;
+  RequestAuth request_auth_;
   MetadataStore* metadata_;
   ContentStore* store_;
   Metrics* metrics_;
   Logger* log_;
+  const RpcGateway* gateway_ = nullptr;
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
   int port_ = 0;

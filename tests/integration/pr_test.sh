@@ -259,7 +259,13 @@ check "admin submits another PR" succeeded_with "submitted #7"
 wait_validated 7
 as_user lee "$CIFS" pr approve 7 >/dev/null
 g -C "$TMP/other" pull -q --rebase origin main
-printf 'moved\n' >"$TMP/other/MOVED" && g -C "$TMP/other" add MOVED && g -C "$TMP/other" commit -q -m moved
+# The move brings a test that takes a few seconds, so the validation on the
+# new tip is still running when the farm is killed (cached, it would pass in
+# less time than a poll takes).
+mkdir -p "$TMP/other/moved"
+printf 'sh_test(name = "moved_test", srcs = ["moved_test.sh"])\n' >"$TMP/other/moved/BUILD"
+printf '#!/bin/sh\nsleep 4\necho moved\n' >"$TMP/other/moved/moved_test.sh" && chmod +x "$TMP/other/moved/moved_test.sh"
+g -C "$TMP/other" add moved && g -C "$TMP/other" commit -q -m moved
 g -C "$TMP/other" push -q origin main
 as_user admin "$CIFS" pr merge 7 >/dev/null
 wait_validating() { local d=$((SECONDS + 60)); until [[ $(validation_of 7) == running ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.1; done; }

@@ -1,0 +1,23 @@
+// How the HTTPS side answers: JSON bodies, and errors as
+// {"error": {"code": "PERMISSION_DENIED", "message": "..."}} with the HTTP
+// status that matches the gRPC code.
+#pragma once
+
+#include <grpcpp/support/status.h>
+#include <httplib.h>
+
+#include <string>
+
+#include "common/status.h"
+
+namespace cifs {
+
+int HttpStatusOf(grpc::StatusCode code);
+const char* CodeName(grpc::StatusCode code);
+void SendJson(httplib::Response& res, const std::string& json, int status = 200);
+void SendError(httplib::Response& res, const grpc::Status& s);
+void SendError(httplib::Response& res, const Status& s);
+// An error as one JSON object, for streams that already answered 200.
+std::string ErrorJson(const grpc::Status& s);
+
+}  // namespace cifs
