@@ -33,6 +33,11 @@ Status HttpServer::Bind() {
     // A certificate is optional (browsers sign in with a cookie instead) and
     // verified against the farm CA when one is offered.
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+    // With peer verification on, OpenSSL refuses to resume a TLS session
+    // unless sessions are tied to a context: browsers resume on every new
+    // connection, and each of those failed the handshake without this.
+    static constexpr unsigned char kSessionContext[] = "cifs-https";
+    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
     return true;
   });
   if (!server_->is_valid()) return Status::Internal("cannot set up HTTPS with " + options_.cert_file);
@@ -64,6 +69,7 @@ Status HttpServer::Serve(const RpcGateway* gateway) {
   OpsRoutes();
   ApiRoutes();
   WebRoutes();
+  EventRoutes();
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return Status::Ok();
 }

@@ -49,6 +49,7 @@ class HttpServer {
   void OpsRoutes();
   void ApiRoutes();
   void WebRoutes();
+  void EventRoutes();
   // The caller, or an error response already sent (and nullopt returned).
   std::optional<Caller> Authenticated(const httplib::Request& req, httplib::Response& res);
 

@@ -76,6 +76,7 @@ void HttpServer::WebRoutes() {
       SendAsset(res, path);
     });
   }
+  server_->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   // Every page of the UI is the same shell; it routes on the path itself.
   server_->Get(R"(/|/signin-failed|/prs|/workspaces|/invocations|/builds/[A-Za-z0-9_.-]{1,128}|/prs/[0-9]{1,18})",
                [](const httplib::Request&, httplib::Response& res) { SendAsset(res, "/index.html"); });

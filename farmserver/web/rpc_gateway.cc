@@ -28,7 +28,9 @@ grpc::Status Parse(const std::string& json, Message* msg) {
   return grpc::Status::OK;
 }
 
-std::string ToJson(const Message& msg) {
+}  // namespace
+
+std::string RpcGateway::ToJson(const Message& msg) {
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;  // the same names as the CLI's --json
   opts.always_print_primitive_fields = true;
@@ -36,8 +38,6 @@ std::string ToJson(const Message& msg) {
   (void)google::protobuf::util::MessageToJsonString(msg, &out, opts);
   return out;
 }
-
-}  // namespace
 
 RpcGateway::RpcGateway(std::shared_ptr<grpc::Channel> in_process, const Authenticator* auth,
                        const std::vector<std::string>& services)

@@ -34,6 +34,12 @@ class RpcGateway {
              const std::vector<std::string>& services);
 
   const RpcMethod* Find(const std::string& service, const std::string& method) const;
+
+  // For typed calls on the caller's behalf (the live pages' event streams).
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  void ActAs(const Identity& caller, grpc::ClientContext* ctx) const { auth_->ActAs(caller, ctx); }
+  // A message as the REST API shows it (field names as in the .proto).
+  static std::string ToJson(const google::protobuf::Message& msg);
   const std::vector<RpcMethod>& methods() const { return methods_; }
 
   // A unary call: `json` in, the response as JSON in `*json_out`. Malformed
