@@ -55,6 +55,7 @@ grpc::Status BuildsService::RunBuild(grpc::ServerContext* ctx, const v1::RunBuil
     (*build)->Cancel();
     return grpc::Status::OK;
   }
+  if (req->detach()) return grpc::Status::OK;
   int64_t offset = 0;
   int last_position = -1;
   bool sent_started = false;

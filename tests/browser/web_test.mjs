@@ -4,7 +4,7 @@
 // Prints one "ok"/"FAIL" line per check; exits non-zero on any failure.
 import { chromium } from 'playwright-core';
 
-const { WEB, BUILD, PR, LEE_LINK, BOB_LINK, SPKI, ARTIFACTS } = process.env;
+const { WEB, BUILD, PR, LEE_LINK, BOB_LINK, ALICE_LINK, SPKI, ARTIFACTS } = process.env;
 let failures = 0;
 function check(what, ok, detail) {
   console.log((ok ? 'ok   - ' : 'FAIL - ') + what + (ok || detail === undefined ? '' : '\n       | ' + detail));
@@ -64,6 +64,7 @@ await attempt('lee watches the build live', lee, async () => {
   check('build output with <script> and <img onerror> shows as text', shown.includes('<script>window.pwned = 1</script><img src=x onerror='));
   const pwned = await lee.evaluate(() => [window.pwned, document.querySelectorAll('script').length, document.querySelectorAll('.log img').length]);
   check('... and nothing in it ran or became an element', pwned[0] === undefined && pwned[1] === 1 && pwned[2] === 0, JSON.stringify(pwned));
+  check('lee (a lead, not the owner) is offered no rerun of alice\'s build', (await lee.locator('#rerun').count()) === 0);
   const tests = await lee.evaluate(() => document.querySelector('#tests') && document.querySelector('#tests').innerText);
   check('the test results table lists the test', /ticker_test/.test(tests || '') && /PASSED/.test(tests || ''), tests);
   await shot(lee, 'build-finished');
@@ -89,6 +90,22 @@ await attempt('a used link', again, async () => {
   await again.goto(LEE_LINK);
   await again.waitForSelector('h1:has-text("Sign in")', { timeout: 10000 });
   check('a used sign-in link signs no one in', /not valid/.test(await again.textContent('main')));
+});
+
+// --- alice reruns her build ---------------------------------------------------------
+const alice = await (await browser.newContext()).newPage();
+await attempt('alice reruns', alice, async () => {
+  await alice.goto(ALICE_LINK);
+  await alice.waitForSelector('#who:has-text("alice (dev)")', { timeout: 10000 });
+  await alice.goto(`${WEB}/builds/${BUILD}`);
+  await alice.waitForSelector('#rerun', { timeout: 15000 });
+  await alice.click('#rerun');
+  await alice.waitForURL((u) => u.pathname.startsWith('/builds/') && !u.pathname.endsWith(BUILD), { timeout: 15000 });
+  await alice.waitForSelector('.badge.ok', { timeout: 120000 });
+  const text = await alice.textContent('main');
+  check('alice reruns her finished build from its page: a new build of the same target runs and passes',
+        /bazel test \/\/app:ticker_test/.test(text), text.slice(0, 200));
+  await shot(alice, 'build-rerun');
 });
 
 // --- bob -------------------------------------------------------------------------

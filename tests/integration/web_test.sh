@@ -124,8 +124,27 @@ SPKI=$(openssl x509 -in "$FARM/ca/server.crt" -pubkey -noout | openssl pkey -pub
 export WEB BUILD SPKI ARTIFACTS PR=1
 export LEE_LINK=$(as_user lee "$CIFS" web login 2>/dev/null)
 export BOB_LINK=$(as_user bob "$CIFS" web login 2>/dev/null)
+export ALICE_LINK=$(as_user alice "$CIFS" web login 2>/dev/null)
 node "$SRC_DIR/tests/browser/web_test.mjs"
 browser_rc=$?
 check "the browser checks passed (screenshots in $ARTIFACTS)" test $browser_rc -eq 0
 wait
+
+# A dropped event stream resumes where it stopped: the browser sends the last
+# event id (a log offset) and the stream goes on from there.
+events() {  # events [CURL_ARGS...]: the build's event stream as alice
+  curl -sS -N --max-time 20 --cacert "$CA" --cert "$FARM/users/alice/client.crt" --key "$FARM/users/alice/client.key" \
+    "$@" "$WEB/events/builds/$BUILD"
+}
+ALL=$(events)
+END=$(grep '^id: ' <<<"$ALL" | tail -1 | sed 's/id: //')
+MID=$((END / 2))
+RESUMED=$(events -H "Last-Event-ID: $MID")
+check "the event stream has build, log and end events" \
+  bash -c "grep -q '^event: build' <<<'$ALL' && grep -q '^event: log' <<<'$ALL' && grep -q '^event: end' <<<'$ALL'"
+check "a stream resumed with Last-Event-ID ($MID of $END) starts at that log offset" \
+  bash -c "grep -m1 '^data: {\"data\"' <<<\"\$1\" | grep -q '\"offset\":$MID[,}]'" _ "$RESUMED"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" --cert "$FARM/users/bob/client.crt" \
+  --key "$FARM/users/bob/client.key" "$WEB/events/builds/$BUILD")
+check "bob cannot follow alice's build (404, as for the API)" test "$code" = 404
 finish

@@ -198,13 +198,44 @@ function followBuild(id, onBuild, log) {
   return es;
 }
 
+// Rerun a finished farm build as it was asked for (its command and
+// targets), or only its failed tests. Bazel's extra flags are not kept in the
+// record, so a rerun runs without them.
+function rerunButtons(b, actions) {
+  const mine = session.user === b.user || session.role === 'admin';
+  const absolute = (b.patterns || []).every((p) => p.startsWith('//') || p.startsWith('@'));
+  if (!b.remote || !mine || !absolute) return [];
+  const run = async (targets, button) => {
+    button.disabled = true;
+    try {
+      const res = await fetch('/api/v1/Builds/RunBuild', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token || '' },
+        body: JSON.stringify({ workspace: b.workspace, command: b.command, targets, detach: true }),
+      });
+      const first = JSON.parse((await res.text()).split('\n')[0] || '{}');
+      if (!res.ok || first.error) throw new ApiError(res.status, first.error);
+      location.href = '/builds/' + encodeURIComponent(first.id);
+    } catch (e) { actions.append(errorBox(e)); button.disabled = false; }
+  };
+  const out = [];
+  const all = h('button', { id: 'rerun', onclick: () => run(b.patterns || [], all) }, 'Rerun');
+  out.push(all);
+  const failed = (b.targets || []).filter((t) => t.test_status && !['PASSED', 'FLAKY', 'NO_STATUS'].includes(t.test_status)).map((t) => t.label);
+  if (failed.length && b.command === 'test') {
+    const some = h('button', { id: 'rerun-failed', onclick: () => run(failed, some) }, 'Rerun ' + failed.length + ' failed test' + (failed.length > 1 ? 's' : ''));
+    out.push(some);
+  }
+  return out;
+}
+
 async function buildPage(id) {
   const head = h('div', {});
   const tests = h('div', {});
   const log = new LogView();
   const actions = h('div', { class: 'row' });
   show(head, actions, tests, h('h2', {}, 'Log'), log.tools, log.el);
-  let cancelShown = false;
+  let cancelShown = false, rerunShown = false;
   const render = (b) => {
     head.replaceChildren(
       h('h1', {}, 'bazel ' + b.command + ' ' + (b.patterns || []).join(' ')),
@@ -223,7 +254,10 @@ async function buildPage(id) {
         try { await api('Builds', 'CancelBuild', { id: b.id }); } catch (err) { actions.append(errorBox(err)); }
       } }, 'Cancel build'));
     }
-    if (b.finished) actions.replaceChildren();
+    if (b.finished && !rerunShown) {
+      rerunShown = true;
+      actions.replaceChildren(...rerunButtons(b, actions));
+    }
   };
   try {
     render(await api('Builds', 'GetBuild', { id }));
