@@ -335,9 +335,10 @@ async function prPage(number) {
     h('table', {}, h('tbody', {}, pr.revisions.map((r) => h('tr', {}, h('td', {}, 'revision ' + r.number), h('td', {}, h('code', {}, r.head_commit.slice(0, 12))),
       h('td', {}, validationBadge(r.validation)), h('td', { class: 'muted' }, ago(r.created_ms)))))),
   ];
-  if (v.build_id) parts.push(h('h2', {}, 'Validation log'), log.tools, log.el);
+  const progress = h('div', { id: 'validation-progress' });
+  if (v.build_id) parts.push(h('h2', {}, 'Validation'), progress, h('h2', {}, 'Validation log'), log.tools, log.el);
   show(...parts);
-  if (v.build_id) followBuild(v.build_id, () => {}, log);
+  if (v.build_id) followBuild(v.build_id, (b) => progress.replaceChildren(h('div', { class: 'row' }, buildState(b)), progressBar(b)), log);
 }
 
 // ---- other pages ------------------------------------------------------------------
