@@ -81,6 +81,7 @@ await attempt('lee approves the PR', lee, async () => {
   await lee.waitForSelector('.badge.ok:has-text("approved")', { timeout: 15000 });
   const reviews = await lee.textContent('main');
   check('after approving, the PR is approved and the review lists lee', /lee\s*approved/.test(reviews), reviews.slice(0, 300));
+  check('... and lee is not offered to approve the same revision again', (await lee.locator('#approve').count()) === 0);
   await shot(lee, 'pr-approved');
 });
 check('no script errors on lee\'s pages', errors.length === 0, errors.join('; '));

@@ -311,7 +311,11 @@ async function prPage(number) {
       try { await api('PullRequests', method, { number, message: msg.value }); location.reload(); }
       catch (e) { status.replaceChildren(errorBox(e)); button.disabled = false; }
     };
-    const approve = h('button', { class: 'primary', id: 'approve', onclick: () => act('Approve', approve) }, 'Approve');
+    // An approval of the latest revision stands until a new revision comes.
+    const mine = (pr.reviews || []).filter((r) => r.user === session.user && r.revision === rev.number).pop();
+    const approved = mine && mine.decision === 'approved';
+    const approve = approved ? h('span', { class: 'muted' }, 'You approved revision ' + rev.number + '.')
+      : h('button', { class: 'primary', id: 'approve', onclick: () => act('Approve', approve) }, 'Approve');
     const reject = h('button', { class: 'danger', id: 'reject', onclick: () => act('Reject', reject) }, 'Reject');
     review.append(h('div', { class: 'row' }, msg, approve, reject));
   } else {
