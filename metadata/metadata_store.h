@@ -3,6 +3,7 @@
 // PostgreSQL in a cluster.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,11 @@ class MetadataStore {
 
   virtual Status PutRevocation(const Revocation& r) = 0;
   virtual Result<std::vector<Revocation>> ListRevocations() = 0;
+
+  // Grows with every change to builds, workspaces or pull requests;
+  // WaitForChange returns once it is past `seen` (or after `timeout`).
+  virtual uint64_t Generation() = 0;
+  virtual uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) = 0;
 
   virtual Status PutWebSession(const WebSession& s) = 0;
   virtual Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) = 0;

@@ -127,6 +127,7 @@ Status SqliteMetadataStore::UpsertBuild(const v1::Build& build) {
   st.Int(3, build.start_time_ms());
   st.Blob(4, build.SerializeAsString());
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "upsert build");
+  changes_.Bump();
   return Status::Ok();
 }
 
@@ -331,6 +332,7 @@ Status SqliteMetadataStore::InsertWorkspace(const v1::Workspace& ws) {
   int rc = st.Step();
   if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a workspace named '" + ws.name() + "' exists");
   if (rc != SQLITE_DONE) return SqlError(db_, "insert workspace");
+  changes_.Bump();
   return Status::Ok();
 }
 
@@ -350,6 +352,7 @@ Status SqliteMetadataStore::DeleteWorkspace(const std::string& name) {
   st.Text(1, name);
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "delete workspace");
   if (sqlite3_changes(db_) == 0) return Status::NotFound("no workspace '" + name + "'");
+  changes_.Bump();
   return Status::Ok();
 }
 
@@ -373,6 +376,7 @@ Status SqliteMetadataStore::InsertPullRequest(v1::PullRequest* pr) {
   up.Blob(1, pr->SerializeAsString());
   up.Int(2, pr->number());
   if (up.Step() != SQLITE_DONE) return SqlError(db_, "insert pull request");
+  changes_.Bump();
   return Status::Ok();
 }
 
@@ -388,6 +392,7 @@ Status SqliteMetadataStore::UpdatePullRequest(const v1::PullRequest& pr) {
   st.Int(6, pr.number());
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "update pull request");
   if (sqlite3_changes(db_) == 0) return Status::NotFound("no pull request #" + std::to_string(pr.number()));
+  changes_.Bump();
   return Status::Ok();
 }
 

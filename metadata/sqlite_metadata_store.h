@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "metadata/change_signal.h"
 #include "metadata/metadata_store.h"
 
 namespace cifs {
@@ -22,6 +23,10 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) override;
   Status PutRevocation(const Revocation& r) override;
   Result<std::vector<Revocation>> ListRevocations() override;
+  uint64_t Generation() override { return changes_.value(); }
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) override {
+    return changes_.WaitPast(seen, timeout);
+  }
   Status PutWebSession(const WebSession& s) override;
   Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) override;
   Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) override;
@@ -56,6 +61,7 @@ class SqliteMetadataStore : public MetadataStore {
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
+  ChangeSignal changes_;
 };
 
 }  // namespace cifs

@@ -1,8 +1,12 @@
-// Live pages: GET /events/builds/ID is a server-sent event stream of one
-// build: `build` events (its record: progress, targets, result) and `log`
-// events (console bytes, base64, with their offset). Each log event's id is
-// the log offset after it, so a browser that reconnects (EventSource sends
-// Last-Event-ID) resumes exactly where it left off. `end` closes it.
+// Live pages, as server-sent events.
+//   GET /events/builds/ID: one build: `build` events (its record: progress,
+//     targets, result) and `log` events (console bytes, base64, with their
+//     offset). Each log event's id is the log offset after it, so a browser
+//     that reconnects (EventSource sends Last-Event-ID) resumes exactly where
+//     it left off. `end` closes it.
+//   GET /events/changes: a `change` event whenever builds, workspaces or pull
+//     requests changed (at most two a second); pages then fetch what they
+//     show again through the REST API, with the caller's rights.
 #include <httplib.h>
 #include <openssl/evp.h>
 
@@ -66,7 +70,7 @@ void HttpServer::EventRoutes() {
     int64_t offset = ResumeOffset(req);
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [gw, who, id, first, offset, fetch](
+    res.set_chunked_content_provider("text/event-stream", [this, gw, who, id, first, offset, fetch](
                                                               size_t, httplib::DataSink& sink) mutable {
       std::string last = RpcGateway::ToJson(*first);
       if (!SendEvent(sink, "build", last)) return false;
@@ -77,6 +81,7 @@ void HttpServer::EventRoutes() {
       r.set_offset(offset);
       r.set_follow(!first->finished());
       auto stub = v1::Builds::NewStub(gw->channel());
+      Track(&ctx);
       auto reader = stub->GetBuildLog(&ctx, r);
       v1::LogChunk chunk;
       auto refreshed = std::chrono::steady_clock::now();
@@ -105,6 +110,8 @@ void HttpServer::EventRoutes() {
         }
       }
       grpc::Status done = reader->Finish();
+      Untrack(&ctx);
+      if (stopping()) return false;
       if (!done.ok() && done.error_code() != grpc::StatusCode::CANCELLED) {
         SendEvent(sink, "error", ErrorJson(done));
       }
@@ -112,6 +119,30 @@ void HttpServer::EventRoutes() {
       SendEvent(sink, "end", "{}");
       sink.done();
       return true;
+    });
+  });
+
+  server_->Get("/events/changes", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Authenticated(req, res)) return;
+    res.set_header("Cache-Control", "no-store");
+    res.set_chunked_content_provider("text/event-stream", [this](size_t, httplib::DataSink& sink) {
+      uint64_t seen = metadata_->Generation();
+      if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
+      auto quiet_since = std::chrono::steady_clock::now();
+      while (!stopping()) {
+        uint64_t now = metadata_->WaitForChange(seen, std::chrono::seconds(1));
+        if (now > seen) {
+          seen = now;
+          if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
+          quiet_since = std::chrono::steady_clock::now();
+          if (!Pause(std::chrono::milliseconds(500))) break;  // a burst of changes is one event
+        } else if (std::chrono::steady_clock::now() - quiet_since > std::chrono::seconds(15)) {
+          // A comment now and then finds a closed connection (the write fails).
+          if (!sink.write(": keep-alive\n\n", 14)) return false;
+          quiet_since = std::chrono::steady_clock::now();
+        }
+      }
+      return false;
     });
   });
 }

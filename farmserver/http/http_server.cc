@@ -75,8 +75,31 @@ Status HttpServer::Serve(const RpcGateway* gateway) {
 }
 
 void HttpServer::Stop() {
+  {
+    std::lock_guard lock(streams_mu_);
+    stopping_ = true;
+    for (auto* ctx : streams_) ctx->TryCancel();
+  }
+  streams_cv_.notify_all();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void HttpServer::Track(grpc::ClientContext* ctx) {
+  std::lock_guard lock(streams_mu_);
+  if (stopping_) ctx->TryCancel();
+  streams_.insert(ctx);
+}
+
+void HttpServer::Untrack(grpc::ClientContext* ctx) {
+  std::lock_guard lock(streams_mu_);
+  streams_.erase(ctx);
+}
+
+bool HttpServer::Pause(std::chrono::milliseconds d) {
+  std::unique_lock lock(streams_mu_);
+  streams_cv_.wait_for(lock, d, [&] { return stopping_.load(); });
+  return !stopping_;
 }
 
 std::optional<Caller> HttpServer::Authenticated(const httplib::Request& req, httplib::Response& res) {

@@ -6,7 +6,11 @@
 // the UI's static files.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -53,6 +57,14 @@ class HttpServer {
   // The caller, or an error response already sent (and nullopt returned).
   std::optional<Caller> Authenticated(const httplib::Request& req, httplib::Response& res);
 
+  // Live pages hold their request open; Stop() ends them. A stream registers
+  // the gRPC call it blocks in, so Stop() can cancel it.
+  bool stopping() const { return stopping_; }
+  void Track(grpc::ClientContext* ctx);
+  void Untrack(grpc::ClientContext* ctx);
+  // Sleeps up to `d`; false once the server is stopping.
+  bool Pause(std::chrono::milliseconds d);
+
   HttpServerOptions options_;
   Authenticator* auth_;
   WebSessions* sessions_;
@@ -65,6 +77,10 @@ class HttpServer {
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
   int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex streams_mu_;
+  std::condition_variable streams_cv_;
+  std::set<grpc::ClientContext*> streams_;
 };
 
 }  // namespace cifs

@@ -70,6 +70,16 @@ await attempt('lee watches the build live', lee, async () => {
   await shot(lee, 'build-finished');
 });
 
+// bob has the PR open while lee approves it: his page changes by itself.
+const bobCtx = await browser.newContext();
+const bob = await bobCtx.newPage();
+await attempt('bob opens the PR', bob, async () => {
+  await bob.goto(BOB_LINK);
+  await bob.waitForSelector('#who:has-text("bob (dev)")', { timeout: 10000 });
+  await bob.goto(`${WEB}/prs/${PR}`);
+  await bob.waitForSelector('#review', { timeout: 10000 });
+});
+
 await attempt('lee approves the PR', lee, async () => {
   await lee.goto(`${WEB}/prs/${PR}`);
   await lee.waitForSelector('h1', { timeout: 10000 });
@@ -83,6 +93,8 @@ await attempt('lee approves the PR', lee, async () => {
   check('after approving, the PR is approved and the review lists lee', /lee\s*approved/.test(reviews), reviews.slice(0, 300));
   check('... and lee is not offered to approve the same revision again', (await lee.locator('#approve').count()) === 0);
   await shot(lee, 'pr-approved');
+  await bob.waitForSelector('.badge.ok:has-text("approved")', { timeout: 10000 });
+  check('bob\'s open PR page shows the approval without a reload (pushed)', /lee\s*approved/.test(await bob.textContent('main')));
 });
 check('no script errors on lee\'s pages', errors.length === 0, errors.join('; '));
 
@@ -110,13 +122,7 @@ await attempt('alice reruns', alice, async () => {
 });
 
 // --- bob -------------------------------------------------------------------------
-const bobCtx = await browser.newContext();
-const bob = await bobCtx.newPage();
 await attempt('bob', bob, async () => {
-  await bob.goto(BOB_LINK);
-  await bob.waitForSelector('#who:has-text("bob (dev)")', { timeout: 10000 });
-  await bob.goto(`${WEB}/prs/${PR}`);
-  await bob.waitForSelector('#review', { timeout: 10000 });
   check('bob (dev) finds no approve button', (await bob.locator('#approve').count()) === 0);
   await shot(bob, 'pr-as-bob');
   const forced = await bob.evaluate(async (number) => {

@@ -296,57 +296,91 @@ async function prListPage() {
   } catch (e) { show(errorBox(e)); }
 }
 
+// Refetches on every change the farm announces (pushed as server-sent
+// events), at most once per `ms`; an update already running is not doubled.
+function onFarmChange(refresh, ms) {
+  let busy = false, again = false;
+  const run = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try { await refresh(); } catch (e) { /* the next change tries again */ }
+    setTimeout(() => { busy = false; if (again) { again = false; run(); } }, ms);
+  };
+  const es = new EventSource('/events/changes');
+  es.addEventListener('change', run);
+  return es;
+}
+
 async function prPage(number) {
-  let pr;
-  try { pr = await api('PullRequests', 'Get', { number }); } catch (e) { return show(errorBox(e)); }
-  const rev = pr.revisions[pr.revisions.length - 1] || {};
-  const v = rev.validation || {};
-  const status = h('div', {});
-  const review = h('div', { class: 'card', id: 'review' });
-  const canReview = isLead() && pr.author !== session.user && !['merged', 'closed'].includes(pr.state);
-  if (canReview) {
-    const msg = h('input', { type: 'text', placeholder: 'comment (required to reject)', 'aria-label': 'review comment' });
-    const act = async (method, button) => {
-      button.disabled = true;
-      try { await api('PullRequests', method, { number, message: msg.value }); location.reload(); }
-      catch (e) { status.replaceChildren(errorBox(e)); button.disabled = false; }
-    };
-    // An approval of the latest revision stands until a new revision comes.
-    const mine = (pr.reviews || []).filter((r) => r.user === session.user && r.revision === rev.number).pop();
-    const approved = mine && mine.decision === 'approved';
-    const approve = approved ? h('span', { class: 'muted' }, 'You approved revision ' + rev.number + '.')
-      : h('button', { class: 'primary', id: 'approve', onclick: () => act('Approve', approve) }, 'Approve');
-    const reject = h('button', { class: 'danger', id: 'reject', onclick: () => act('Reject', reject) }, 'Reject');
-    review.append(h('div', { class: 'row' }, msg, approve, reject));
-  } else {
-    review.append(h('span', { class: 'muted' }, pr.author === session.user ? 'You cannot review your own pull request.' : 'Leads review pull requests.'));
-  }
-  const log = new LogView();
-  const parts = [
-    h('h1', {}, '#' + pr.number + ' ' + pr.title),
-    h('div', { class: 'row' }, prState(pr), h('span', { class: 'muted' }, pr.author + ' wants to merge ' + pr.branch + ' into ' + pr.repo + ' ' + pr.target_branch)),
-    status,
-    h('dl', { class: 'kv' },
-      h('dt', {}, 'validation'), h('dd', {}, validationBadge(v), ' ', v.message || '', v.build_id ? h('span', {}, ' · ', h('a', { href: '/builds/' + encodeURIComponent(v.build_id) }, 'build')) : ''),
-      v.conflicts && v.conflicts.length ? [h('dt', {}, 'conflicts'), h('dd', {}, v.conflicts.join(', '))] : [],
-      h('dt', {}, 'queue'), h('dd', {}, pr.queue_position ? 'position ' + pr.queue_position : (pr.queue_note || '—')),
-      pr.merged_commit ? [h('dt', {}, 'merged as'), h('dd', {}, h('code', {}, pr.merged_commit.slice(0, 12)))] : []),
-    h('h2', {}, 'Review'), review,
-    h('h2', {}, 'Reviews'),
-    (pr.reviews || []).length ? h('table', {}, h('tbody', {}, pr.reviews.map((r) => h('tr', {}, h('td', {}, r.user), h('td', {}, badge(r.decision, r.decision === 'approved' ? 'ok' : 'bad')),
-      h('td', {}, 'revision ' + r.revision), h('td', {}, r.message), h('td', { class: 'muted' }, ago(r.at_ms)))))) : h('p', { class: 'muted' }, 'No reviews yet.'),
-    h('h2', {}, 'Revisions'),
-    h('table', {}, h('tbody', {}, pr.revisions.map((r) => h('tr', {}, h('td', {}, 'revision ' + r.number), h('td', {}, h('code', {}, r.head_commit.slice(0, 12))),
-      h('td', {}, validationBadge(r.validation)), h('td', { class: 'muted' }, ago(r.created_ms)))))),
-  ];
-  const progress = h('div', { id: 'validation-progress' });
-  if (v.build_id) parts.push(h('h2', {}, 'Validation'), progress, h('h2', {}, 'Validation log'), log.tools, log.el);
-  show(...parts);
-  if (v.build_id) followBuild(v.build_id, (b) => progress.replaceChildren(h('div', { class: 'row' }, buildState(b)), progressBar(b)), log);
+  const top = h('div');
+  const validation = h('div');
+  const status = h('div');
+  // Created once, so an update of the page keeps what the lead is typing.
+  const msg = h('input', { type: 'text', placeholder: 'comment (required to reject)', 'aria-label': 'review comment' });
+  let shown = '', followed = '', following = null;
+  const act = async (method, button) => {
+    button.disabled = true;
+    try { await api('PullRequests', method, { number, message: msg.value }); msg.value = ''; await refresh(); }
+    catch (e) { status.replaceChildren(errorBox(e)); button.disabled = false; }
+  };
+  const render = (pr) => {
+    const rev = pr.revisions[pr.revisions.length - 1] || {};
+    const v = rev.validation || {};
+    const review = h('div', { class: 'card', id: 'review' });
+    const canReview = isLead() && pr.author !== session.user && !['merged', 'closed'].includes(pr.state);
+    if (canReview) {
+      // An approval of the latest revision stands until a new revision comes.
+      const mine = (pr.reviews || []).filter((r) => r.user === session.user && r.revision === rev.number).pop();
+      const approve = mine && mine.decision === 'approved' ? h('span', { class: 'muted' }, 'You approved revision ' + rev.number + '.')
+        : h('button', { class: 'primary', id: 'approve', onclick: () => act('Approve', approve) }, 'Approve');
+      const reject = h('button', { class: 'danger', id: 'reject', onclick: () => act('Reject', reject) }, 'Reject');
+      review.append(h('div', { class: 'row' }, msg, approve, reject));
+    } else {
+      review.append(h('span', { class: 'muted' }, pr.author === session.user ? 'You cannot review your own pull request.' : 'Leads review pull requests.'));
+    }
+    top.replaceChildren(
+      h('h1', {}, '#' + pr.number + ' ' + pr.title),
+      h('div', { class: 'row' }, prState(pr), h('span', { class: 'muted' }, pr.author + ' wants to merge ' + pr.branch + ' into ' + pr.repo + ' ' + pr.target_branch)),
+      status,
+      h('dl', { class: 'kv' },
+        h('dt', {}, 'validation'), h('dd', { id: 'validation-state' }, validationBadge(v), ' ', v.message || '', v.build_id ? h('span', {}, ' · ', h('a', { href: '/builds/' + encodeURIComponent(v.build_id) }, 'build')) : ''),
+        v.conflicts && v.conflicts.length ? [h('dt', {}, 'conflicts'), h('dd', {}, v.conflicts.join(', '))] : [],
+        h('dt', {}, 'queue'), h('dd', {}, pr.queue_position ? 'position ' + pr.queue_position : (pr.queue_note || '—')),
+        pr.merged_commit ? [h('dt', {}, 'merged as'), h('dd', {}, h('code', {}, pr.merged_commit.slice(0, 12)))] : []),
+      h('h2', {}, 'Review'), review,
+      h('h2', {}, 'Reviews'),
+      (pr.reviews || []).length ? h('table', {}, h('tbody', {}, pr.reviews.map((r) => h('tr', {}, h('td', {}, r.user), h('td', {}, badge(r.decision, r.decision === 'approved' ? 'ok' : 'bad')),
+        h('td', {}, 'revision ' + r.revision), h('td', {}, r.message), h('td', { class: 'muted' }, ago(r.at_ms)))))) : h('p', { class: 'muted' }, 'No reviews yet.'),
+      h('h2', {}, 'Revisions'),
+      h('table', {}, h('tbody', {}, pr.revisions.map((r) => h('tr', {}, h('td', {}, 'revision ' + r.number), h('td', {}, h('code', {}, r.head_commit.slice(0, 12))),
+        h('td', {}, validationBadge(r.validation)), h('td', { class: 'muted' }, ago(r.created_ms)))))));
+    if (v.build_id && v.build_id !== followed) {
+      // A new validation started: follow its build from the beginning.
+      followed = v.build_id;
+      if (following) following.close();
+      const log = new LogView();
+      const progress = h('div', { id: 'validation-progress' });
+      validation.replaceChildren(h('h2', {}, 'Validation'), progress, h('h2', {}, 'Validation log'), log.tools, log.el);
+      following = followBuild(v.build_id, (b) => progress.replaceChildren(h('div', { class: 'row' }, buildState(b)), progressBar(b)), log);
+    }
+  };
+  const refresh = async () => {
+    const pr = await api('PullRequests', 'Get', { number });
+    const json = JSON.stringify(pr);
+    if (json !== shown) { shown = json; render(pr); }
+  };
+  try { await refresh(); } catch (e) { return show(errorBox(e)); }
+  show(top, validation);
+  onFarmChange(refresh, 500);
 }
 
 // ---- other pages ------------------------------------------------------------------
 async function dashboard() {
+  await renderDashboard();
+  onFarmChange(renderDashboard, 1000);
+}
+
+async function renderDashboard() {
   try {
     const [builds, prs] = await Promise.all([
       api('Builds', 'ListBuilds', { all_users: isLead(), limit: 50 }),
