@@ -78,7 +78,8 @@ class MetadataStore {
   virtual Status InsertPullRequest(v1::PullRequest* pr) = 0;
   virtual Status UpdatePullRequest(const v1::PullRequest& pr) = 0;
   virtual Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) = 0;
-  // Newest first; empty filter fields match anything.
+  // Newest first; empty filter fields match anything. `limit` 0 means no
+  // limit here (the service applies its default).
   virtual Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) = 0;
 };
 

@@ -405,17 +405,24 @@ Result<std::vector<v1::PullRequest>> SqliteMetadataStore::ListPullRequests(const
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "SELECT record FROM pull_requests WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR author = ?2) "
-          "AND (?3 = '' OR target = ?3) AND (?4 = '' OR repo = ?4) ORDER BY number DESC");
+          "AND (?3 = '' OR target = ?3) AND (?4 = '' OR repo = ?4) "
+          "AND (?5 = 0 OR state NOT IN ('merged', 'closed')) AND (?6 = 0 OR number < ?6) "
+          "ORDER BY number DESC LIMIT ?7");
   if (!st.ok()) return SqlError(db_, "prepare list pull requests");
   st.Text(1, f.state());
   st.Text(2, f.author());
   st.Text(3, f.target_branch());
   st.Text(4, f.repo());
+  st.Int(5, f.in_review() ? 1 : 0);
+  st.Int(6, f.before());
+  st.Int(7, f.limit() > 0 ? f.limit() : -1);  // SQLite: a negative LIMIT is none
   std::vector<v1::PullRequest> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     v1::PullRequest pr;
-    if (pr.ParseFromString(st.ColBlob(0))) out.push_back(std::move(pr));
+    if (!pr.ParseFromString(st.ColBlob(0))) continue;
+    if (!f.workspace().empty() && pr.workspace() != f.workspace()) continue;
+    out.push_back(std::move(pr));
   }
   if (rc != SQLITE_DONE) return SqlError(db_, "list pull requests");
   return out;

@@ -84,6 +84,8 @@ void PrintPr(const v1::PullRequest& pr) {
 struct PrArgs {
   std::string workspace, title, target, message, state, author;
   int64_t number = 0;
+  int limit = 0;
+  int64_t before = 0;
   bool json = false;
   bool squash = false;
 };
@@ -117,6 +119,8 @@ int List(const PrArgs& a) {
   req.set_state(a.state);
   req.set_author(a.author);
   req.set_target_branch(a.target);
+  req.set_limit(a.limit);
+  req.set_before(a.before);
   v1::ListPullRequestsResponse resp;
   int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(30), [&](auto& stub, auto& ctx) {
     return stub.List(&ctx, req, &resp);
@@ -140,6 +144,7 @@ int List(const PrArgs& a) {
                 pr.state().c_str(), pr.author().c_str(), pr.target_branch().c_str(), rev ? rev->number() : 0,
                 rev ? rev->validation().state().c_str() : "-", pr.title().c_str());
   }
+  if (resp.next_before() > 0) std::cout << "(older ones: --before " << resp.next_before() << ")\n";
   return 0;
 }
 
@@ -223,6 +228,8 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
   list->add_option("--state", args->state, "open, approved, rejected, merged or closed");
   list->add_option("--author", args->author, "by this user");
   list->add_option("--target", args->target, "into this branch");
+  list->add_option("--limit", args->limit, "at most this many (default 100, at most 1000)")->check(CLI::Range(1, 1000));
+  list->add_option("--before", args->before, "only PRs numbered below this (the next page)")->check(CLI::PositiveNumber);
   list->add_flag("--json", args->json, "machine-readable output");
   list->callback([args, exit_code] { *exit_code = List(*args); });
 

@@ -1,5 +1,7 @@
 #include "farmserver/prs/pull_request_service.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/grpc_status.h"
 
@@ -9,6 +11,8 @@ namespace {
 
 constexpr size_t kMaxTitle = 200;
 constexpr size_t kMaxMessage = 4000;
+constexpr int kDefaultListLimit = 100;
+constexpr int kMaxListLimit = 1000;  // 1,000 PRs stay well under gRPC's 4 MiB
 
 bool InReview(const v1::PullRequest& pr) {
   return pr.state() == "open" || pr.state() == "approved" || pr.state() == "rejected" || pr.state() == "queued";
@@ -69,7 +73,9 @@ void PullRequestService::Validate(const v1::PullRequest& pr) {
 }
 
 Status PullRequestService::ResumeValidations() {
-  auto all = metadata_->ListPullRequests(v1::ListPullRequestsRequest());
+  v1::ListPullRequestsRequest filter;
+  filter.set_in_review(true);
+  auto all = metadata_->ListPullRequests(filter);
   if (!all.ok()) return all.status();
   // Oldest first, as they were asked for.
   for (auto it = all->rbegin(); it != all->rend(); ++it) {
@@ -81,10 +87,13 @@ Status PullRequestService::ResumeValidations() {
 }
 
 Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::string& workspace) {
-  auto all = metadata_->ListPullRequests(v1::ListPullRequestsRequest());
+  v1::ListPullRequestsRequest filter;
+  filter.set_workspace(workspace);
+  filter.set_in_review(true);
+  auto all = metadata_->ListPullRequests(filter);
   if (!all.ok()) return all.status();
   for (auto& pr : *all) {
-    if (pr.workspace() == workspace && InReview(pr)) return std::optional<v1::PullRequest>(std::move(pr));
+    if (InReview(pr)) return std::optional<v1::PullRequest>(std::move(pr));
   }
   return std::optional<v1::PullRequest>();
 }
@@ -227,8 +236,18 @@ grpc::Status PullRequestService::List(grpc::ServerContext* ctx, const v1::ListPu
                                       v1::ListPullRequestsResponse* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  auto all = metadata_->ListPullRequests(*req);
+  if (req->limit() < 0 || req->before() < 0) {
+    return ToGrpc(Status::InvalidArgument("limit and before must not be negative"));
+  }
+  v1::ListPullRequestsRequest page = *req;
+  page.set_limit(std::min(req->limit() > 0 ? req->limit() : kDefaultListLimit, kMaxListLimit) + 1);
+  auto all = metadata_->ListPullRequests(page);
   if (!all.ok()) return ToGrpc(all.status());
+  // One more than asked for tells whether another page follows.
+  if (static_cast<int>(all->size()) >= page.limit()) {
+    all->pop_back();
+    resp->set_next_before(all->back().number());
+  }
   SetQueuePositions(*all);
   for (auto& pr : *all) *resp->add_pull_requests() = std::move(pr);
   return grpc::Status::OK;

@@ -168,6 +168,13 @@ check "... showing the reason" contains "$out" "needs a test"
 run alice pr list --author alice
 check "pr list filters by author" succeeded_with "Over the network"
 check "... leaving others' PRs out" bash -c "! grep -q \"Admin's own\" <<<\"\$0\"" "$out"
+# Pages, newest first: #3 #2, then #1.
+run alice pr list --limit 2
+check "pr list pages: --limit 2 shows the newest two and where to go on" \
+  bash -c "[[ \$(grep -c '^[0-9]' <<<\"\$0\") == 2 ]] && grep -q '^3 ' <<<\"\$0\" && grep -q 'older ones: --before 2' <<<\"\$0\"" "$out"
+run alice pr list --limit 2 --before 2
+check "... and --before gives the next page" \
+  bash -c "[[ \$(grep -c '^[0-9]' <<<\"\$0\") == 1 ]] && grep -q '^1 ' <<<\"\$0\" && ! grep -q 'older ones' <<<\"\$0\"" "$out"
 # The target moves under the PR with a clashing change: the next revision
 # conflicts, and says where.
 g clone -q "$TMP/git/up.git" "$TMP/other"

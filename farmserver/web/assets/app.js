@@ -290,9 +290,12 @@ function prTable(prs, empty) {
 }
 
 async function prListPage() {
+  const before = Number(new URLSearchParams(location.search).get('before')) || 0;
   try {
-    const r = await api('PullRequests', 'List', {});
-    show(h('h1', {}, 'Pull requests'), prTable(r.pull_requests || [], 'No pull requests yet.'));
+    const r = await api('PullRequests', 'List', { limit: 100, before });
+    show(h('h1', {}, 'Pull requests'), prTable(r.pull_requests || [], 'No pull requests yet.'),
+      h('p', { class: 'row' }, before ? h('a', { href: '/prs' }, 'Newest') : '',
+        Number(r.next_before) ? h('a', { href: '/prs?before=' + r.next_before, id: 'older' }, 'Older') : ''));
   } catch (e) { show(errorBox(e)); }
 }
 
@@ -384,7 +387,7 @@ async function renderDashboard() {
   try {
     const [builds, prs] = await Promise.all([
       api('Builds', 'ListBuilds', { all_users: isLead(), limit: 50 }),
-      api('PullRequests', 'List', {}),
+      api('PullRequests', 'List', { in_review: true, limit: 1000 }),
     ]);
     const all = builds.builds || [];
     const open = (prs.pull_requests || []).filter((p) => !['merged', 'closed'].includes(p.state));
