@@ -52,6 +52,8 @@ void HttpServer::ApiRoutes() {
       if (!s.ok()) return SendError(res, s);
       return SendJson(res, out);
     }
+    auto slot = StreamSlot();
+    if (!slot) return SendError(res, Status::Unavailable("too many streams are open on this farm; try again"));
     // The first message (or the error) decides the status line; the rest
     // streams as it comes.
     std::shared_ptr<RpcGateway::Stream> stream = gateway_->Open(*m, req.body, caller->identity);
@@ -63,7 +65,7 @@ void HttpServer::ApiRoutes() {
       return;
     }
     res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("application/x-ndjson", [stream, first](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("application/x-ndjson", [stream, first, slot](size_t, httplib::DataSink& sink) {
       std::string line = std::move(*first) + "\n";
       if (!sink.write(line.data(), line.size())) return false;
       std::string json;

@@ -70,7 +70,9 @@ void HttpServer::EventRoutes() {
     int64_t offset = ResumeOffset(req);
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [this, gw, who, id, first, offset, fetch](
+    auto slot = StreamSlot();
+    if (!slot) return SendError(res, Status::Unavailable("too many live pages are open on this farm; retrying"));
+    res.set_chunked_content_provider("text/event-stream", [this, slot, gw, who, id, first, offset, fetch](
                                                               size_t, httplib::DataSink& sink) mutable {
       std::string last = RpcGateway::ToJson(*first);
       if (!SendEvent(sink, "build", last)) return false;
@@ -124,8 +126,10 @@ void HttpServer::EventRoutes() {
 
   server_->Get("/events/changes", [this](const httplib::Request& req, httplib::Response& res) {
     if (!Authenticated(req, res)) return;
+    auto slot = StreamSlot();
+    if (!slot) return SendError(res, Status::Unavailable("too many live pages are open on this farm; retrying"));
     res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("text/event-stream", [this](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [this, slot](size_t, httplib::DataSink& sink) {
       uint64_t seen = metadata_->Generation();
       if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
       auto quiet_since = std::chrono::steady_clock::now();

@@ -6,6 +6,21 @@
 #include "farmserver/http/responses.h"
 
 namespace cifs {
+namespace {
+
+// Gives back its stream's slot when the last copy of it goes.
+class StreamCount {
+ public:
+  explicit StreamCount(std::atomic<int>* open) : open_(open) {}
+  ~StreamCount() { open_->fetch_sub(1); }
+  StreamCount(const StreamCount&) = delete;
+  StreamCount& operator=(const StreamCount&) = delete;
+
+ private:
+  std::atomic<int>* open_;
+};
+
+}  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, MetadataStore* metadata,
                        ContentStore* store, Metrics* metrics, Logger* log)
@@ -100,6 +115,15 @@ bool HttpServer::Pause(std::chrono::milliseconds d) {
   std::unique_lock lock(streams_mu_);
   streams_cv_.wait_for(lock, d, [&] { return stopping_.load(); });
   return !stopping_;
+}
+
+std::shared_ptr<void> HttpServer::StreamSlot() {
+  const int max_streams = options_.threads * 3 / 4;
+  if (open_streams_.fetch_add(1) >= max_streams) {
+    open_streams_.fetch_sub(1);
+    return nullptr;
+  }
+  return std::make_shared<StreamCount>(&open_streams_);
 }
 
 std::optional<Caller> HttpServer::Authenticated(const httplib::Request& req, httplib::Response& res) {

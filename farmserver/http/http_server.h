@@ -64,6 +64,10 @@ class HttpServer {
   void Untrack(grpc::ClientContext* ctx);
   // Sleeps up to `d`; false once the server is stopping.
   bool Pause(std::chrono::milliseconds d);
+  // A live stream holds one of the server's threads for as long as it is
+  // open. The slot, or null when too many are open (the rest of the threads
+  // stay for ordinary requests; EventSource retries by itself).
+  std::shared_ptr<void> StreamSlot();
 
   HttpServerOptions options_;
   Authenticator* auth_;
@@ -81,6 +85,7 @@ class HttpServer {
   std::mutex streams_mu_;
   std::condition_variable streams_cv_;
   std::set<grpc::ClientContext*> streams_;
+  std::atomic<int> open_streams_{0};
 };
 
 }  // namespace cifs

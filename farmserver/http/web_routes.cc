@@ -3,6 +3,8 @@
 // so they hold no data and need no sign-in themselves.
 #include <httplib.h>
 
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "farmserver/http/http_server.h"
