@@ -291,6 +291,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
   if (!s.ok()) log_->Error("build_finish_failed", {{"id", build->id()}, {"error", s.ToString()}});
   log_->Info("build_finished", {{"id", build->id()}, {"exit_code", exit_code}, {"exit_name", exit_name}});
   build->done_ = true;
+  build->done_.notify_all();
   TrimWarmServers();
   std::lock_guard lock(mu_);
   builds_.erase(build->id());

@@ -62,6 +62,8 @@ class FarmBuild {
   int queue_position() const { return position_; }
   bool started() const { return started_; }
   bool done() const { return done_; }
+  // Blocks until the build has ended (finished, failed or cancelled).
+  void WaitDone() const { done_.wait(false); }
   void Cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
 

@@ -139,7 +139,7 @@ void Validator::Validate(const ValidationJob& job) {
   if (!Update(job, v, "running")) {
     (*build)->Cancel();
   }
-  while (!(*build)->done()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*build)->WaitDone();
   {
     std::lock_guard lock(mu_);
     current_.reset();
