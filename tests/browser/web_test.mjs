@@ -54,8 +54,10 @@ await attempt('lee watches the build live', lee, async () => {
   check('the log advances live without a reload', true);
   await lee.waitForFunction(() => {
     const p = document.querySelector('.progress');
-    return p && document.querySelector('.badge.ok') && p.dataset.done === p.dataset.configured && p.dataset.configured !== '0';
+    const state = document.querySelector('#build-state .badge');
+    return p && state && state.textContent === 'SUCCESS' && p.dataset.done === p.dataset.configured && p.dataset.configured !== '0';
   }, null, { timeout: 60000 });
+  check('the build\'s result arrives live: SUCCESS, without a reload', true);
   const bar = await lee.evaluate(() => { const p = document.querySelector('.progress'); return [p.dataset.done, p.dataset.configured, p.innerText]; });
   check('the progress bar fills as targets complete', bar[0] === bar[1], bar.join(' '));
   const coloured = await lee.evaluate(() => [...document.querySelectorAll('.log .a-f2')].some((s) => /tick/.test(s.textContent)));

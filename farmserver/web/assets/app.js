@@ -239,7 +239,7 @@ async function buildPage(id) {
   const render = (b) => {
     head.replaceChildren(
       h('h1', {}, 'bazel ' + b.command + ' ' + (b.patterns || []).join(' ')),
-      h('div', { class: 'row' }, buildState(b), h('span', { class: 'muted' }, b.user + ' · ' + (b.remote ? 'farm:' + b.workspace : 'local') + ' · ' + duration(b) + ' · started ' + ago(b.start_time_ms))),
+      h('div', { class: 'row', id: 'build-state' }, buildState(b), h('span', { class: 'muted' }, b.user + ' · ' + (b.remote ? 'farm:' + b.workspace : 'local') + ' · ' + duration(b) + ' · started ' + ago(b.start_time_ms))),
       h('h2', {}, 'Progress'), progressBar(b));
     const testTargets = (b.targets || []).filter((t) => t.test_status);
     tests.replaceChildren(testTargets.length ? h('div', {}, h('h2', {}, 'Tests'),
