@@ -99,6 +99,10 @@ Status Farm::Start() {
   // probing); on loopback that let one fast uploader park 100+ MiB in the
   // farm's memory while the disk was busy. A fixed window bounds it.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  // gRPC shares a port with any process of the same user that asks
+  // (SO_REUSEPORT): a second farm on this port would silently take half the
+  // connections, with another CA. Binding a taken port must fail instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "farmserver/http/responses.h"
 
@@ -56,6 +57,12 @@ Status HttpServer::Bind() {
     return true;
   });
   if (!server_->is_valid()) return Status::Internal("cannot set up HTTPS with " + options_.cert_file);
+  // httplib's default shares the port (SO_REUSEPORT) with any other process
+  // of this user; like the gRPC port, a taken port must fail to bind.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   int threads = options_.threads;
   // httplib takes ownership of the queue it is handed.
   server_->new_task_queue = [threads] { return std::make_unique<httplib::ThreadPool>(threads).release(); };
