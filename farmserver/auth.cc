@@ -1,22 +1,18 @@
 #include "farmserver/auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "common/clock.h"
+#include "common/random_hex.h"
 
 #include <chrono>
 
 namespace cifs {
 
 Authenticator::Authenticator(MetadataStore* metadata) : metadata_(metadata) {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no safe way on without randomness
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : bytes) {
-    gateway_key_ += kHex[b >> 4];
-    gateway_key_ += kHex[b & 15];
-  }
+  auto key = RandomHex(32);
+  if (!key) std::abort();  // no safe way on without randomness
+  gateway_key_ = std::move(*key);
 }
 
 Status Authenticator::Load() {

@@ -1,23 +1,16 @@
 #include "farmserver/web/sessions.h"
 
-#include <openssl/rand.h>
-
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/random_hex.h"
 
 namespace cifs {
 namespace {
 
 Result<std::string> RandomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::Internal("no randomness for a session token");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  auto token = RandomHex(32);
+  if (!token) return Status::Internal("no randomness for a session token");
+  return *token;
 }
 
 std::string HashOf(const std::string& token) {
