@@ -9,7 +9,8 @@
 
 namespace cifs {
 
-Authenticator::Authenticator(MetadataStore* metadata) : metadata_(metadata) {
+Authenticator::Authenticator(MetadataStore* metadata, const BuildScopes* builds)
+    : metadata_(metadata), builds_(builds) {
   auto key = RandomHex(32);
   if (!key) std::abort();  // no safe way on without randomness
   gateway_key_ = std::move(*key);
@@ -40,6 +41,9 @@ Result<Identity> Authenticator::FromPem(const std::string& pem) {
     if (parsed_.size() >= kMaxParsedCertificates) parsed_.clear();
     parsed_.emplace(pem, *parsed);
   }
+  if (parsed->role == Role::kBuilder && !builds_->Find(parsed->name)) {
+    return Status::Unauthenticated("the credential of build " + parsed->name + " ended with its build");
+  }
   return CheckRevoked(*parsed);
 }
 
@@ -58,15 +62,15 @@ Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
   return id;
 }
 
-Result<Identity> Authenticator::FromContext(const grpc::ServerContext* ctx) {
+Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) {
   auto id = FromContextOrBuilder(ctx);
   if (id.ok() && id->role == Role::kBuilder) {
-    return Status::PermissionDenied("the farm's builder identity may use the cache and build events only");
+    return Status::PermissionDenied("a build's credential may use the cache and build events only");
   }
   return id;
 }
 
-Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContext* ctx) {
+Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContextBase* ctx) {
   auto auth = ctx->auth_context();
   auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
   if (pems.empty()) return FromGateway(ctx);
@@ -80,7 +84,7 @@ void Authenticator::ActAs(const Identity& id, grpc::ClientContext* ctx) const {
   ctx->AddMetadata(kGatewayIssued, std::to_string(id.issued_ms ? id.issued_ms : id.not_before_ms));
 }
 
-Result<Identity> Authenticator::FromGateway(const grpc::ServerContext* ctx) {
+Result<Identity> Authenticator::FromGateway(const grpc::ServerContextBase* ctx) {
   const auto& md = ctx->client_metadata();
   auto get = [&](const char* key) -> std::string {
     auto it = md.find(key);
@@ -103,7 +107,7 @@ Result<Identity> Authenticator::FromGateway(const grpc::ServerContext* ctx) {
   return CheckRevoked(std::move(id));
 }
 
-Result<Identity> Authenticator::Require(const grpc::ServerContext* ctx, Role role) {
+Result<Identity> Authenticator::Require(const grpc::ServerContextBase* ctx, Role role) {
   auto id = FromContext(ctx);
   if (!id.ok()) return id;
   if (!RoleAtLeast(id->role, role)) {

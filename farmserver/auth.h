@@ -13,6 +13,7 @@
 
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "farmserver/build_scopes.h"
 #include "identity/identity.h"
 #include "metadata/metadata_store.h"
 
@@ -29,33 +30,37 @@ class Authenticator {
   static constexpr const char* kGatewayRole = "cifs-gateway-role";
   static constexpr const char* kGatewayIssued = "cifs-gateway-issued-ms";
 
-  explicit Authenticator(MetadataStore* metadata);
+  // `builds` holds the credentials of running farm builds: a builder
+  // certificate is accepted only while its build is there.
+  Authenticator(MetadataStore* metadata, const BuildScopes* builds);
 
   // Loads revocations from the metadata store.
   Status Load();
 
-  // The identity in a PEM client certificate, unless revoked.
+  // The identity in a PEM client certificate, unless revoked (or, for a
+  // build's credential, unless its build has ended).
   Result<Identity> FromPem(const std::string& pem);
   // `id` unless its user was revoked after it was issued.
   Result<Identity> CheckRevoked(Identity id);
   // Adds the metadata an in-process call on behalf of `id` carries.
   void ActAs(const Identity& id, grpc::ClientContext* ctx) const;
-  // The identity of a gRPC caller that is a user; the farm's builder
-  // identity is refused, so only services that ask for it accept it.
-  Result<Identity> FromContext(const grpc::ServerContext* ctx);
-  // A user or the builder identity (the cache and the build-event service).
-  Result<Identity> FromContextOrBuilder(const grpc::ServerContext* ctx);
+  // The identity of a gRPC caller that is a user; a build's credential is
+  // refused, so only services that ask for it accept it.
+  Result<Identity> FromContext(const grpc::ServerContextBase* ctx);
+  // A user or a running build (the cache and the build-event service).
+  Result<Identity> FromContextOrBuilder(const grpc::ServerContextBase* ctx);
   // Same, and requires at least `role`.
-  Result<Identity> Require(const grpc::ServerContext* ctx, Role role);
+  Result<Identity> Require(const grpc::ServerContextBase* ctx, Role role);
 
   Status Revoke(const std::string& name, const std::string& by, int64_t* revoked_before_ms);
 
  private:
   static constexpr size_t kMaxParsedCertificates = 4096;
 
-  Result<Identity> FromGateway(const grpc::ServerContext* ctx);
+  Result<Identity> FromGateway(const grpc::ServerContextBase* ctx);
 
   MetadataStore* metadata_;
+  const BuildScopes* builds_;
   std::string gateway_key_;  // random per process
   std::mutex mu_;
   std::unordered_map<std::string, int64_t> revoked_before_ms_;

@@ -41,14 +41,14 @@ Status Farm::Start() {
   }
   ::chmod((options_.state_dir + "/content").c_str(), 0700);
   metadata_ = std::move(*metadata);
-  auth_ = std::make_unique<Authenticator>(metadata_.get());
+  auth_ = std::make_unique<Authenticator>(metadata_.get(), &build_scopes_);
   CIFS_RETURN_IF_ERROR(auth_->Load());
   recorder_ = std::make_unique<BuildRecorder>(metadata_.get(), log_);
   CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));
 
   capabilities_ = std::make_unique<CapabilitiesService>();
   cas_ = std::make_unique<CasService>(store_.get(), auth_.get(), &metrics_);
-  ac_ = std::make_unique<ActionCacheService>(store_.get(), store_.get(), auth_.get(), &metrics_);
+  ac_ = std::make_unique<ActionCacheService>(store_.get(), store_.get(), auth_.get(), &build_scopes_, &metrics_);
   bytestream_ = std::make_unique<ByteStreamService>(store_.get(), auth_.get(), &metrics_);
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   farm_api_ = std::make_unique<FarmService>(auth_.get());
@@ -71,7 +71,7 @@ Status Farm::Start() {
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(),
-                                                  runner_.get(), options_.state_dir, log_);
+                                                  runner_.get(), store_.get(), options_.state_dir, log_);
 
   // The HTTPS port is bound first: sign-in links and build links name it.
   WebSessionOptions wo;
@@ -144,7 +144,9 @@ Status Farm::MakeBuildRunner() {
   BuildRunnerOptions o;
   o.state_dir = options_.state_dir;
   o.bazel = options_.bazel;
-  o.build_user = options_.build_user;
+  auto uids = ParseUidRange(options_.build_uids);
+  if (!uids.ok()) return uids.status();
+  o.build_uids = *uids;
   o.max_builds = options_.max_builds;
   o.max_warm_servers = options_.max_warm_servers;
   o.bazel_idle_secs = options_.bazel_idle_secs;
@@ -154,7 +156,7 @@ Status Farm::MakeBuildRunner() {
   } else if (!options_.bazel_kit.empty()) {
     return kit.status();
   }
-  runner_ = std::make_unique<BuildRunner>(std::move(o), recorder_.get(), log_);
+  runner_ = std::make_unique<BuildRunner>(std::move(o), recorder_.get(), &build_scopes_, log_);
   return Status::Ok();
 }
 

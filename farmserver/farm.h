@@ -46,6 +46,7 @@ class Farm {
   FarmOptions options_;
   Logger* log_;
   Metrics metrics_;
+  BuildScopes build_scopes_;  // running builds' credentials; outlives every service that reads it
   std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<SqliteMetadataStore> metadata_;
   std::unique_ptr<Authenticator> auth_;

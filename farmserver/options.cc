@@ -27,8 +27,12 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--bazel", o.bazel, "Bazel binary for farm builds (name on PATH or a path)")->capture_default_str();
   app.add_option("--bazel-kit", o.bazel_kit, "offline Bazel kit for farm builds (default: the one installed with cifs)");
-  app.add_option("--build-user", o.build_user,
-                 "run farm builds as this user (needs farmserver as root; default: farmserver's own user)");
+  app.add_option("--build-uids", o.build_uids,
+                 "uids farm builds run as, FIRST-LAST: one per workspace and per repository's validations, "
+                 "none of them a login user (needs farmserver as root)")
+      ->capture_default_str();
+  std::string build_user;
+  app.add_option("--build-user", build_user, "replaced by --build-uids")->group("");
   app.add_option("--git-credentials", o.git_credentials,
                  "file of https://USER:SECRET@HOST[/PATH] lines (git's credential-store format, mode 600) "
                  "the farm signs in to upstream git servers with");
@@ -53,6 +57,11 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e);
     return Status::InvalidArgument(e.what());
+  }
+  if (!build_user.empty()) {
+    return Status::InvalidArgument(
+        "--build-user is gone: each workspace's builds now run under a uid of their own from --build-uids "
+        "(default " + o.build_uids + "), so builds of one workspace cannot read another's");
   }
   auto limit = ParseByteSize(cache_limit);
   if (!limit.ok()) return limit.status();

@@ -26,7 +26,7 @@ struct FarmOptions {
   // Farm builds (cifs build / cifs test).
   std::string bazel = "bazel";
   std::string bazel_kit;            // default: found next to the binaries
-  std::string build_user;           // default: the farm's own user
+  std::string build_uids = "810000-819999";  // a uid per workspace (and per repository's validations)
   std::string web_url;              // default: https://localhost:HTTP_PORT
   int web_session_hours = 12;       // how long a browser stays signed in
   int max_builds = 2;

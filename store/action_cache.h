@@ -1,5 +1,8 @@
-// The action cache: action digest -> serialized ActionResult, per instance name.
-// Whether the outputs an entry names are still present is the service's job.
+// The action cache: action digest -> serialized ActionResult, per tier and
+// instance name. A tier is a separate namespace of entries (who may read or
+// write which tier is the farm's policy, not the store's); entries of one
+// tier can be moved into another at once. Whether the outputs an entry names
+// are still present is the service's job.
 #pragma once
 
 #include <optional>
@@ -13,8 +16,17 @@ namespace cifs {
 class ActionCache {
  public:
   virtual ~ActionCache() = default;
-  virtual Result<std::optional<std::string>> Get(const std::string& instance, const Digest& action) = 0;
-  virtual Status Put(const std::string& instance, const Digest& action, const std::string& result) = 0;
+  // Tier and instance names never hold '\0'.
+  [[nodiscard]] virtual Result<std::optional<std::string>> Get(const std::string& tier, const std::string& instance,
+                                                               const Digest& action) = 0;
+  [[nodiscard]] virtual Status Put(const std::string& tier, const std::string& instance, const Digest& action,
+                                   const std::string& result) = 0;
+  // Moves every entry of `from` into `to` (replacing entries of `to` with the
+  // same key) in one atomic write; `from` is empty afterwards. Returns how
+  // many entries moved.
+  [[nodiscard]] virtual Result<int64_t> MoveTier(const std::string& from, const std::string& to) = 0;
+  // Deletes every entry of `tier`.
+  [[nodiscard]] virtual Status DropTier(const std::string& tier) = 0;
 };
 
 }  // namespace cifs

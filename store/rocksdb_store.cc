@@ -681,16 +681,51 @@ ContentStoreStats RocksDbStore::Stats() {
   return s;
 }
 
-Result<std::optional<std::string>> RocksDbStore::Get(const std::string& instance, const Digest& action) {
+namespace {
+
+std::string AcKey(const std::string& tier, const std::string& instance, const Digest& action) {
+  return tier + '\0' + instance + '\0' + DigestKey(action);
+}
+
+// Every key of `tier` starts with this and sorts before TierEnd(tier).
+std::string TierBegin(const std::string& tier) { return tier + '\0'; }
+std::string TierEnd(const std::string& tier) { return tier + '\1'; }
+
+}  // namespace
+
+Result<std::optional<std::string>> RocksDbStore::Get(const std::string& tier, const std::string& instance,
+                                                     const Digest& action) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ac_cf_, instance + '\0' + DigestKey(action), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ac_cf_, AcKey(tier, instance, action), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "cannot read action cache");
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksDbStore::Put(const std::string& instance, const Digest& action, const std::string& result) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), ac_cf_, instance + '\0' + DigestKey(action), result),
+Status RocksDbStore::Put(const std::string& tier, const std::string& instance, const Digest& action,
+                         const std::string& result) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), ac_cf_, AcKey(tier, instance, action), result),
+                   "cannot write action cache");
+}
+
+Result<int64_t> RocksDbStore::MoveTier(const std::string& from, const std::string& to) {
+  const std::string begin = TierBegin(from), end = TierEnd(from);
+  rocksdb::WriteBatch batch;
+  int64_t moved = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), ac_cf_));
+  for (it->Seek(begin); it->Valid() && it->key().compare(end) < 0; it->Next()) {
+    std::string rest = it->key().ToString().substr(begin.size());  // instance\0digest
+    batch.Put(ac_cf_, TierBegin(to) + rest, it->value());
+    ++moved;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "cannot read action cache");
+  batch.DeleteRange(ac_cf_, begin, end);
+  CIFS_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot write action cache"));
+  return moved;
+}
+
+Status RocksDbStore::DropTier(const std::string& tier) {
+  return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), ac_cf_, TierBegin(tier), TierEnd(tier)),
                    "cannot write action cache");
 }
 

@@ -4,7 +4,7 @@
 //   blob_meta   digest(40)            -> BlobMeta: size, generation, pins, last use
 //   blob_chunks digest(40) gen(8) i(4)-> up to 1 MiB of a small blob (RocksDB blob files)
 //   uploads     gen(8)                -> digest(40): a write in progress
-//   action_cache instance\0 digest(40)-> serialized ActionResult
+//   action_cache tier\0 instance\0 digest(40) -> serialized ActionResult
 // Blobs of at least file_threshold_bytes are plain files instead (blob_files.h).
 //
 // A blob's bytes are written under a fresh random generation; its meta record
@@ -68,8 +68,12 @@ class RocksDbStore : public ContentStore, public ActionCache {
   ContentStoreStats Stats() override;
 
   // ActionCache
-  Result<std::optional<std::string>> Get(const std::string& instance, const Digest& action) override;
-  Status Put(const std::string& instance, const Digest& action, const std::string& result) override;
+  Result<std::optional<std::string>> Get(const std::string& tier, const std::string& instance,
+                                         const Digest& action) override;
+  Status Put(const std::string& tier, const std::string& instance, const Digest& action,
+             const std::string& result) override;
+  Result<int64_t> MoveTier(const std::string& from, const std::string& to) override;
+  Status DropTier(const std::string& tier) override;
 
   int64_t recovered_partial_uploads() const { return recovered_partial_uploads_; }
 

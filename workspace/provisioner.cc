@@ -1,5 +1,7 @@
 #include "workspace/provisioner.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "common/files.h"
@@ -22,7 +24,8 @@ Provisioner::Provisioner(std::string state_dir, const GitCredentials* credential
 
 Status Provisioner::Init() {
   CIFS_RETURN_IF_ERROR(MakeDirs(state_dir_ + "/repos", 0700));
-  return MakeDirs(state_dir_ + "/workspaces", 0755);
+  // Builds walk to their own workspace by name; none may list the others.
+  return MakeDirs(state_dir_ + "/workspaces", 0711);
 }
 
 namespace {
@@ -170,6 +173,8 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
   git_repository* raw = nullptr;
   if (git_repository_init(&raw, path.c_str(), /*is_bare=*/0) != 0) return fail(git::Error("cannot create workspace"));
   git::Repository repo(raw);
+  // The farm's alone until a build of it opens it to that workspace's build uid.
+  if (::chmod(path.c_str(), 0700) < 0) return fail(Status::Internal("cannot restrict " + path));
   // Share the mirror's object files by hard link rather than alternates: the
   // objects must sit inside the workspace so that git run in a mount (on a
   // machine where the farm's paths do not exist) finds them, and links cost

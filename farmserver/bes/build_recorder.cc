@@ -75,6 +75,11 @@ Result<v1::BuildProgress> BuildRecorder::Progress(const std::string& id) {
 }
 
 Status BuildRecorder::Begin(const std::string& id, const Identity& caller) {
+  // A farm build's credential names its build: it reports that one only.
+  if (caller.role == Role::kBuilder && caller.name != id) {
+    return Status::PermissionDenied("the credential of build " + caller.name + " may report only that build, not " +
+                                    id);
+  }
   std::lock_guard lock(mu_);
   if (auto it = active_.find(id); it != active_.end()) {
     // A retried stream continues the record.

@@ -26,7 +26,8 @@ class BuildRecorder {
 
   // A build the farm runs itself (`initial` has its id, user, workspace, ...).
   // The farm owns its log (Bazel's console as the farm read it) and its end;
-  // the build-event stream, sent by the builder identity, adds the targets.
+  // the build-event stream, sent with the build's own credential, adds the
+  // targets.
   Status Register(v1::Build initial);
   // The farm-run build's Bazel exited; `exit_name` is used when Bazel sent none.
   Status Finish(const std::string& id, int exit_code, const std::string& exit_name);
@@ -34,8 +35,8 @@ class BuildRecorder {
   // newest `scan` builds) are closed, so none shows as running forever.
   Status CloseInterruptedFarmBuilds(int scan);
 
-  // An invocation's event stream opened by `caller`. The builder identity may
-  // only report builds the farm registered, a user only their own.
+  // An invocation's event stream opened by `caller`. A farm build's
+  // credential may report only its own build, a user only their own.
   Status Begin(const std::string& invocation_id, const Identity& caller);
   // One decoded BEP event.
   Status OnEvent(const std::string& invocation_id, const build_event_stream::BuildEvent& event);

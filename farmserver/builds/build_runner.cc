@@ -22,8 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kBuilderName = "cifs-builder";
-constexpr int kBuilderCertDays = 30;
+// A build's certificate is refused once its build ends (BuildScopes); its
+// validity only bounds one the farm could not unregister (a crash).
+constexpr int kBuildCertDays = 2;
 
 std::string NewInvocationId() {
   std::random_device rd;
@@ -45,30 +46,29 @@ std::string NewInvocationId() {
   return out;
 }
 
-Result<RunAs> LookUpUser(const std::string& name) {
-  std::vector<char> buf(16384);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
-    return Status::NotFound("build user '" + name + "' does not exist on this node");
-  }
-  RunAs r{pw.pw_uid, pw.pw_gid, {}};
-  int n = 64;
-  r.groups.resize(n);
-  if (getgrouplist(name.c_str(), pw.pw_gid, r.groups.data(), &n) < 0) {
-    r.groups.resize(n);
-    getgrouplist(name.c_str(), pw.pw_gid, r.groups.data(), &n);
-  }
-  r.groups.resize(n);
-  return r;
-}
-
 Status ChownTree(const std::string& path, const RunAs& who) {
   std::error_code ec;
   if (::lchown(path.c_str(), who.uid, who.gid) < 0) return Status::Internal("chown " + path + " failed");
   for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     if (::lchown(it->path().c_str(), who.uid, who.gid) < 0) return Status::Internal("chown " + path + " failed");
+  }
+  return Status::Ok();
+}
+
+// Build uids walk to their trees by name: every directory above the state
+// directory must let others through (search permission, not listing).
+Status CheckTraversable(const std::string& state_dir) {
+  std::error_code ec;
+  for (fs::path p = fs::absolute(state_dir, ec).parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+      return Status::FailedPrecondition("farm builds are off: their uids cannot reach the state directory through " +
+                                        p.string() + " (mode " + std::to_string((st.st_mode >> 6) & 7) +
+                                        std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                                        "); let others pass it with chmod o+x " + p.string());
+    }
+    if (p == p.root_path()) break;
   }
   return Status::Ok();
 }
@@ -120,7 +120,8 @@ Status BuildRunner::Init(const std::string& farm_address, const std::string& web
   unavailable_ = s;
   if (s.ok()) {
     log_->Info("build_runner_ready", {{"bazel", bazel_path_},
-                                      {"build_user", user_name_},
+                                      {"build_uids", std::to_string(options_.build_uids.first) + "-" +
+                                                         std::to_string(options_.build_uids.last)},
                                       {"max_builds", options_.max_builds},
                                       {"max_warm_servers", options_.max_warm_servers},
                                       {"kit", options_.kit_dir}});
@@ -132,39 +133,27 @@ Status BuildRunner::Prepare() {
   auto bazel = FindExecutable(options_.bazel);
   if (!bazel.ok()) return Status::FailedPrecondition("farm builds are off: " + bazel.status().message());
   bazel_path_ = *bazel;
-  user_name_ = options_.build_user;
-  if (user_name_.empty()) {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    user_name_ = getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found ? pw.pw_name : "cifs";
+  if (::geteuid() != 0) {
+    return Status::FailedPrecondition(
+        "farm builds are off: they run under a uid of their own per workspace (--build-uids), which needs "
+        "farmserver to run as root; start it as root to build on this node");
   }
-  if (!options_.build_user.empty()) {
-    auto who = LookUpUser(options_.build_user);
-    if (!who.ok()) return who.status();
-    if (who->uid != ::geteuid()) {
-      if (::geteuid() != 0) {
-        return Status::FailedPrecondition("running builds as '" + options_.build_user +
-                                          "' needs farmserver to run as root");
-      }
-      run_as_ = *who;
-    }
-  }
+  CIFS_RETURN_IF_ERROR(CheckTraversable(options_.state_dir));
   std::string base = options_.state_dir + "/bazel";
-  builder_dir_ = base + "/builder";
-  CIFS_RETURN_IF_ERROR(MakeDirs(base + "/roots", 0711));
-  ::chmod(base.c_str(), 0711);
-  ::chmod((base + "/roots").c_str(), 0711);
-  if (run_as_) {
-    // The build user walks to the workspaces and its own files by name; it
-    // cannot list the state directory or open anything else the farm keeps.
-    ::chmod(options_.state_dir.c_str(), 0711);
-    ::chmod((options_.state_dir + "/workspaces").c_str(), 0711);
+  // A build walks to its own files by name; it lists nothing the farm keeps.
+  for (const auto& dir : {options_.state_dir, base, base + "/roots", base + "/creds"}) {
+    CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0711));
   }
+  auto uids = BuildUids::Open(base + "/uids", options_.build_uids);
+  if (!uids.ok()) return uids.status();
+  uids_ = std::move(*uids);
 
-  // Servers a killed farm left behind still run its builds: stop them.
+  // Servers a killed farm left behind still run its builds: stop them; and
+  // credentials of its builds are worthless now.
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(base + "/roots", ec)) KillServer(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(base + "/creds", ec)) fs::remove_all(e.path(), ec);
+  fs::remove_all(base + "/builder", ec);  // the shared credential of farms before per-build ones
 
   std::vector<std::string> rc = {"# written by farmserver for the builds it runs"};
   if (!options_.kit_dir.empty()) {
@@ -174,50 +163,86 @@ Status BuildRunner::Prepare() {
   for (const auto& l : rc) text += l + "\n";
   CIFS_RETURN_IF_ERROR(WriteFileAtomic(base + "/farm.bazelrc", text, 0644));
 
-  // A fresh builder certificate each start, from the farm's CA.
   auto ca_key = ReadFile(options_.state_dir + "/ca/ca.key");
   auto ca_cert = ReadFile(options_.state_dir + "/ca/ca.crt");
   if (!ca_key.ok() || !ca_cert.ok()) {
     return Status::FailedPrecondition("farm builds are off: the farm has no CA key in " + options_.state_dir +
-                                      "/ca to issue its builder certificate");
+                                      "/ca to issue its builds' certificates");
   }
   auto ca = CertificateAuthority::Load(*ca_key, *ca_cert);
   if (!ca.ok()) return ca.status();
-  auto builder = ca->IssueClient(kBuilderName, Role::kBuilder, kBuilderCertDays);
-  if (!builder.ok()) return builder.status();
-  fs::remove_all(builder_dir_, ec);
-  CIFS_RETURN_IF_ERROR(MakeDirs(builder_dir_, 0700));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/key.pem", builder->key_pem, 0600));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/cert.pem", builder->cert_pem, 0644));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(builder_dir_ + "/ca.crt", *ca_cert, 0644));
-  if (run_as_) CIFS_RETURN_IF_ERROR(ChownTree(builder_dir_, *run_as_));
+  ca_ = std::move(*ca);
   return Status::Ok();
+}
+
+Result<RunAs> BuildRunner::WhoRuns(const std::string& workspace) {
+  if (!uids_) return Status::FailedPrecondition("farm builds are off");
+  auto uid = uids_->For(workspace);
+  if (!uid.ok()) return uid.status();
+  // A group of its own too, and no supplementary groups: nothing shared.
+  return RunAs{*uid, static_cast<gid_t>(*uid), {}};
+}
+
+Status BuildRunner::SealFor(const BuildRequest& request, const RunAs& who) {
+  // The tree: root's, readable by this uid's group alone. Below it files
+  // keep their modes; nobody else gets past the top.
+  if (::chown(request.workspace_dir.c_str(), 0, who.gid) < 0 || ::chmod(request.workspace_dir.c_str(), 0750) < 0) {
+    return Status::Internal("cannot open " + request.workspace_dir + " to its build uid");
+  }
+  // Its root: the farm's, entered by this uid's group alone, whatever modes
+  // Bazel gives what it makes inside.
+  const std::string root = RootOf(request.workspace);
+  std::error_code ec;
+  if (request.kind == BuildKind::kValidation) fs::remove_all(root, ec);
+  CIFS_RETURN_IF_ERROR(MakeDirs(root, 0750));
+  if (::chown(root.c_str(), 0, who.gid) < 0) return Status::Internal("cannot chown " + root);
+  for (const char* sub : {"/out", "/home", "/tmp"}) {
+    const std::string dir = root + sub;
+    CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+    // Made under another uid (an older farm, a changed range): handed over whole.
+    if (!OwnedBy(dir, who.uid)) CIFS_RETURN_IF_ERROR(ChownTree(dir, who));
+  }
+  return Status::Ok();
+}
+
+Status BuildRunner::IssueCredential(const FarmBuild& build, const RunAs& who, const std::string& dir) {
+  auto cert = ca_->IssueClient(build.id(), Role::kBuilder, kBuildCertDays);
+  if (!cert.ok()) return cert.status();
+  CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/key.pem", cert->key_pem, 0600));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/cert.pem", cert->cert_pem, 0644));
+  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/ca.crt", ca_->ca().cert_pem, 0644));
+  return ChownTree(dir, who);
 }
 
 std::string BuildRunner::RootOf(const std::string& workspace) const {
   return options_.state_dir + "/bazel/roots/" + workspace;
 }
 
+std::string BuildRunner::OutputRootOf(const std::string& workspace) const { return RootOf(workspace) + "/out"; }
+
 std::vector<std::string> BuildRunner::StartupArgs(const std::string& workspace) const {
   return {"bazel",
-          "--output_user_root=" + RootOf(workspace),
+          "--output_user_root=" + OutputRootOf(workspace),
           "--nohome_rc",
           "--bazelrc=" + options_.state_dir + "/bazel/farm.bazelrc",
           "--max_idle_secs=" + std::to_string(options_.bazel_idle_secs)};
 }
 
-ChildSpec BuildRunner::Spec(const std::string& workspace, std::vector<std::string> args) const {
+ChildSpec BuildRunner::Spec(const std::string& workspace, const RunAs& who, std::vector<std::string> args) const {
   ChildSpec spec;
   spec.exe = bazel_path_;
   spec.argv = std::move(args);
-  const std::string& user = user_name_;
+  // Build uids have no passwd entry: name them for Bazel and the tools it runs.
+  const std::string user = "cifs-build-" + std::to_string(who.uid);
   spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-              "HOME=" + RootOf(workspace),
+              "HOME=" + RootOf(workspace) + "/home",
+              "TMPDIR=" + RootOf(workspace) + "/tmp",
               "USER=" + user,
               "LOGNAME=" + user,
               "LANG=C.UTF-8",
               "TERM=dumb"};
-  spec.run_as = run_as_;
+  spec.run_as = who;
   return spec;
 }
 
@@ -280,7 +305,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
       log_->Info("build_started", {{"id", build->id()}, {"user", build->user()}, {"workspace", build->workspace()}});
       exit_code = Execute(*build, request);
       std::lock_guard lock(mu_);
-      server->warm = true;
+      server->warm = request.kind != BuildKind::kValidation;  // a validation's server is gone
       server->last_used = std::chrono::steady_clock::now();
       exit_name = build->cancelled() ? "CANCELLED" : BazelExitName(exit_code);
     } else {
@@ -300,6 +325,32 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
 }
 
 int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
+  auto fail = [&](const Status& s) {
+    recorder_->AppendLog(build.id(), "cifs: " + s.message() + "\n");
+    return 36;
+  };
+  auto who = WhoRuns(request.workspace);
+  if (!who.ok()) return fail(who.status());
+  if (Status s = SealFor(request, *who); !s.ok()) return fail(s);
+  const std::string creds = options_.state_dir + "/bazel/creds/" + build.id();
+  if (Status s = IssueCredential(build, *who, creds); !s.ok()) return fail(s);
+  BuildScope scope{build.id(), request.user, UserCacheScope(request.user)};
+  if (request.kind == BuildKind::kValidation) scope.cache = {ValidationTier(build.id()), {kTrustedTier}};
+  scopes_->Add(std::move(scope));
+  int code = RunBazel(build, request, *who, creds);
+  scopes_->Remove(build.id());
+  std::error_code ec;
+  fs::remove_all(creds, ec);
+  if (request.kind == BuildKind::kValidation) {
+    // Nothing of this PR's code outlives its validation.
+    KillServer(request.workspace);
+    KillAllProcessesOf(who->uid);
+    fs::remove_all(RootOf(request.workspace), ec);
+  }
+  return code;
+}
+
+int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const RunAs& who, const std::string& creds) {
   std::vector<std::string> args = StartupArgs(request.workspace);
   args.push_back(request.command);
   // Defaults the user's flags may override. A failing test's log is on the
@@ -313,9 +364,9 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   std::string grpcs = "grpcs://" + farm_address_;
   for (std::string f : {std::string("--experimental_convenience_symlinks=ignore"), "--invocation_id=" + build.id(),
                         "--remote_cache=" + grpcs, "--bes_backend=" + grpcs,
-                        "--tls_certificate=" + builder_dir_ + "/ca.crt",
-                        "--tls_client_certificate=" + builder_dir_ + "/cert.pem",
-                        "--tls_client_key=" + builder_dir_ + "/key.pem", std::string("--remote_timeout=60"),
+                        "--tls_certificate=" + creds + "/ca.crt",
+                        "--tls_client_certificate=" + creds + "/cert.pem",
+                        "--tls_client_key=" + creds + "/key.pem", std::string("--remote_timeout=60"),
                         std::string("--bes_timeout=60s")}) {
     args.push_back(std::move(f));
   }
@@ -324,16 +375,7 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   if (request.targets.empty()) args.emplace_back("//...");
   for (const auto& t : request.targets) args.push_back(t);
 
-  std::string root = RootOf(request.workspace);
-  if (Status s = MakeDirs(root, 0700); !s.ok()) {
-    recorder_->AppendLog(build.id(), "cifs: " + s.message() + "\n");
-    return 36;
-  }
-  if (run_as_ && !OwnedBy(root, run_as_->uid) && !ChownTree(root, *run_as_).ok()) {
-    recorder_->AppendLog(build.id(), "cifs: cannot hand " + root + " to the build user\n");
-    return 36;
-  }
-  ChildSpec spec = Spec(request.workspace, std::move(args));
+  ChildSpec spec = Spec(request.workspace, who, std::move(args));
   spec.cwd_fd = request.cwd.get();
   auto child = ChildProcess::Start(spec);
   if (!child.ok()) {
@@ -374,7 +416,7 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
 
 void BuildRunner::KillServer(const std::string& workspace) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(RootOf(workspace), ec)) {
+  for (const auto& e : fs::directory_iterator(OutputRootOf(workspace), ec)) {
     auto pid = ReadFile((e.path() / "server" / "server.pid.txt").string());
     if (pid.ok() && std::atoi(pid->c_str()) > 1) KillProcessTree(static_cast<pid_t>(std::atoi(pid->c_str())));
   }
@@ -387,10 +429,13 @@ void BuildRunner::ShutdownServer(const std::string& workspace, Server& server) {
   } else {
     auto args = StartupArgs(workspace);
     args.emplace_back("shutdown");
-    ChildSpec spec = Spec(workspace, std::move(args));
-    spec.cwd_fd = dir.get();
-    auto child = ChildProcess::Start(spec);
-    if (child.ok()) {
+    std::optional<ChildProcess> child;
+    if (auto who = WhoRuns(workspace); who.ok()) {
+      ChildSpec spec = Spec(workspace, *who, std::move(args));
+      spec.cwd_fd = dir.get();
+      if (auto started = ChildProcess::Start(spec); started.ok()) child.emplace(std::move(*started));
+    }
+    if (child) {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
       while (!child->Poll() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -465,6 +510,12 @@ void BuildRunner::ForgetWorkspace(const std::string& workspace) {
     if (warm) ShutdownServer(workspace, *server);
   }
   KillServer(workspace);  // one left from before a farm restart
+  if (auto uid = uids_ ? uids_->Find(workspace) : std::nullopt) {
+    KillAllProcessesOf(*uid);  // and whatever its builds started
+    if (Status s = uids_->Forget(workspace); !s.ok()) {
+      log_->Warn("build_uid_not_forgotten", {{"workspace", workspace}, {"error", s.ToString()}});
+    }
+  }
   std::error_code ec;
   fs::remove_all(RootOf(workspace), ec);
   if (ec) log_->Warn("bazel_root_not_removed", {{"workspace", workspace}, {"error", ec.message()}});

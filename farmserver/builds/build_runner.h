@@ -1,13 +1,23 @@
-// Runs `bazel build|test` on the farm node, in a workspace's farm-side copy:
-// admission through the BuildQueue, one warm Bazel server per workspace (the
-// least recently used shut down past a limit), the farm's cache and
-// build-event service reached with the farm's builder identity, Bazel's
-// console recorded as the build's log, cancellation that leaves nothing of the
-// build running.
+// Runs `bazel build|test` on the farm node, in a workspace's farm-side copy
+// or a validation's checkout: admission through the BuildQueue, one warm
+// Bazel server per workspace (the least recently used shut down past a
+// limit), Bazel's console recorded as the build's log, cancellation that
+// leaves nothing of the build running.
+//
+// Sealed: every workspace's builds (and every repository's validations) run
+// under a uid of their own (BuildUids), never root. That uid may read its own
+// tree, write its own output root and read its own build's credential; the
+// kernel refuses it everything else the farm keeps. Each build reaches the
+// cache and the build-event service with a certificate of its own (CN = the
+// build's id), registered in BuildScopes while the build runs and useless
+// after. A validation starts from an empty output root, which is removed
+// with every process of its uid when it ends, so nothing one PR's code left
+// behind meets the next PR's validation.
 //
 //   STATE/bazel/farm.bazelrc        the offline kit's lines
-//   STATE/bazel/builder/            builder certificate (owned by the build user)
-//   STATE/bazel/roots/WORKSPACE/    --output_user_root of that workspace's Bazel
+//   STATE/bazel/uids                workspace -> uid
+//   STATE/bazel/creds/BUILD/        that build's certificate (its uid's, 0700)
+//   STATE/bazel/roots/WORKSPACE/    that workspace's Bazel: out/ (--output_user_root), home/, tmp/
 #pragma once
 
 #include <atomic>
@@ -25,8 +35,11 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "farmserver/bes/build_recorder.h"
+#include "farmserver/build_scopes.h"
 #include "farmserver/builds/build_queue.h"
+#include "farmserver/builds/build_uids.h"
 #include "farmserver/builds/child_process.h"
+#include "identity/certificate_authority.h"
 
 namespace cifs {
 
@@ -34,14 +47,20 @@ struct BuildRunnerOptions {
   std::string state_dir;
   std::string bazel = "bazel";   // name on PATH or a path
   std::string kit_dir;           // offline kit; "" for none
-  std::string build_user;        // "" runs builds as the farm's own user
+  UidRange build_uids{810000, 819999};
   int max_builds = 2;
   int max_warm_servers = 4;
   int bazel_idle_secs = 3 * 3600;
   std::chrono::milliseconds cancel_grace{5000};
 };
 
+enum class BuildKind {
+  kWorkspace,   // a developer's tree: writes that developer's cache tier
+  kValidation,  // a PR's proposed merge: reads the trusted tier only
+};
+
 struct BuildRequest {
+  BuildKind kind = BuildKind::kWorkspace;
   std::string user;
   std::string workspace;
   std::string workspace_dir;  // the farm-side copy
@@ -76,12 +95,12 @@ class FarmBuild {
 
 class BuildRunner {
  public:
-  BuildRunner(BuildRunnerOptions options, BuildRecorder* recorder, Logger* log)
-      : options_(std::move(options)), recorder_(recorder), log_(log), queue_(options_.max_builds) {}
+  BuildRunner(BuildRunnerOptions options, BuildRecorder* recorder, BuildScopes* scopes, Logger* log)
+      : options_(std::move(options)), recorder_(recorder), scopes_(scopes), log_(log), queue_(options_.max_builds) {}
   ~BuildRunner() { Shutdown(); }
 
-  // Prepares the directories, the builder identity (from STATE/ca/ca.key)
-  // and the build user; Bazel reaches the farm at `farm_address`
+  // Prepares the directories, the CA that signs each build's credential
+  // (STATE/ca/ca.key) and the uid map; Bazel reaches the farm at `farm_address`
   // (host:port), build links start with `web_url`. When something is
   // missing, builds are refused with the reason and the rest of the farm
   // runs on.
@@ -114,16 +133,26 @@ class BuildRunner {
   void RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest request);
   // Runs Bazel to its end; returns its exit code.
   int Execute(FarmBuild& build, const BuildRequest& request);
+  int RunBazel(FarmBuild& build, const BuildRequest& request, const RunAs& who, const std::string& creds);
+  // Opens the build's tree and output root to `who` alone.
+  Status SealFor(const BuildRequest& request, const RunAs& who);
+  // Writes the build's certificate into `dir` (owned by `who`, 0700).
+  Status IssueCredential(const FarmBuild& build, const RunAs& who, const std::string& dir);
+  Result<RunAs> WhoRuns(const std::string& workspace);
   std::vector<std::string> StartupArgs(const std::string& workspace) const;
-  ChildSpec Spec(const std::string& workspace, std::vector<std::string> args) const;
+  ChildSpec Spec(const std::string& workspace, const RunAs& who, std::vector<std::string> args) const;
   void KillServer(const std::string& workspace);
   void ShutdownServer(const std::string& workspace, Server& server);
   void TrimWarmServers();
   std::shared_ptr<Server> ServerFor(const std::string& workspace);
+  // STATE/bazel/roots/WORKSPACE (the farm's, 0750 to the build's group)
+  // holding out/ (--output_user_root), home/ and tmp/ (the build uid's).
   std::string RootOf(const std::string& workspace) const;
+  std::string OutputRootOf(const std::string& workspace) const;
 
   BuildRunnerOptions options_;
   BuildRecorder* recorder_;
+  BuildScopes* scopes_;
   Logger* log_;
   BuildQueue queue_;
   // Set by Init, read after available() said yes (both under mu_).
@@ -131,9 +160,8 @@ class BuildRunner {
   std::string farm_address_;
   std::string web_url_;
   std::string bazel_path_;
-  std::optional<RunAs> run_as_;
-  std::string builder_dir_;
-  std::string user_name_;  // whom builds run as, for USER and LOGNAME
+  std::optional<CertificateAuthority> ca_;
+  std::unique_ptr<BuildUids> uids_;
 
   mutable std::mutex mu_;
   std::condition_variable threads_done_;

@@ -130,6 +130,25 @@ void ChildProcess::SignalGroup(int sig) const {
   if (pid_ > 0 && !status_) ::kill(-pid_, sig);
 }
 
+void KillAllProcessesOf(uid_t uid) {
+  if (uid == 0) return;
+  for (int round = 0; round < 2; ++round) {  // the second catches a fork racing the first
+    pid_t pid = ::fork();
+    if (pid < 0) return;
+    if (pid == 0) {
+      // Real uid too: kill(-1) reaches processes whose real or saved uid is ours.
+      if (::setgroups(0, nullptr) < 0 || ::setresgid(uid, uid, uid) < 0 || ::setresuid(uid, uid, uid) < 0) {
+        ::_exit(1);
+      }
+      ::kill(-1, SIGKILL);
+      ::_exit(0);
+    }
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
 void KillProcessTree(pid_t root) {
   auto children_of = [] {
     std::multimap<pid_t, pid_t> children;

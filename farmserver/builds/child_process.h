@@ -63,6 +63,11 @@ class ChildProcess {
 // forks away while it is being collected.
 void KillProcessTree(pid_t pid);
 
+// Kills every process running as `uid` (not root): a helper becomes `uid`
+// and sends SIGKILL to all it may signal, which the kernel does in one pass,
+// so nothing forks away. Needs root.
+void KillAllProcessesOf(uid_t uid);
+
 // `name` looked up in PATH (or as given when it holds a '/').
 Result<std::string> FindExecutable(const std::string& name);
 

@@ -116,6 +116,18 @@ void PullRequestService::RunQueue() {
   }
 }
 
+void PullRequestService::TrustLandedValidation(const std::string& build_id) {
+  // The validated merge is the target now: a lead approved the code that
+  // produced these results and it is what every later build of the target
+  // runs, so they may decide verdicts.
+  auto moved = ac_->MoveTier(ValidationTier(build_id), kTrustedTier);
+  if (!moved.ok()) {
+    log_->Warn("validation_cache_not_trusted", {{"build", build_id}, {"error", moved.status().message()}});
+    return;
+  }
+  log_->Info("validation_cache_trusted", {{"build", build_id}, {"entries", *moved}});
+}
+
 void PullRequestService::Land(int64_t number) {
   std::unique_lock lock(mu_);
   auto found = metadata_->GetPullRequest(number);
@@ -147,6 +159,7 @@ void PullRequestService::Land(int64_t number) {
   }
   // Landed already (a restart after the push, before it was recorded).
   if (*tip == v.merge_commit() || (!pr.landing_commit().empty() && *tip == pr.landing_commit())) {
+    TrustLandedValidation(v.build_id());
     pr.set_merged_commit(*tip);
     pr.set_merged_ms(NowMs());
     save("merged", "");
@@ -156,6 +169,9 @@ void PullRequestService::Land(int64_t number) {
   if (*tip != v.target_tip()) {
     // Validated on a tip that is gone: validate the same revision again on
     // the new one before anything lands.
+    if (Status s = ac_->DropTier(ValidationTier(v.build_id())); !s.ok()) {
+      log_->Warn("validation_cache_not_dropped", {{"build", v.build_id()}, {"error", s.message()}});
+    }
     v1::Validation again;
     again.set_state("pending");
     again.set_updated_ms(NowMs());
@@ -185,6 +201,7 @@ void PullRequestService::Land(int64_t number) {
   Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, landing, pr.target_branch(),
                               /*force=*/false);
   if (pushed.ok()) {
+    TrustLandedValidation(v.build_id());
     pr.set_merged_commit(landing);
     pr.set_merged_ms(NowMs());
     save("merged", "");

@@ -28,13 +28,15 @@ grpc::Status Answer(Result<T> r, T* resp) {
 }  // namespace
 
 PullRequestService::PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner,
-                                       GitHost* host, BuildRunner* runner, const std::string& state_dir, Logger* log)
+                                       GitHost* host, BuildRunner* runner, ActionCache* ac,
+                                       const std::string& state_dir, Logger* log)
     : metadata_(metadata),
       auth_(auth),
       provisioner_(provisioner),
       host_(host),
+      ac_(ac),
       log_(log),
-      validator_(state_dir, provisioner, runner, metadata, host,
+      validator_(state_dir, provisioner, runner, metadata, host, ac,
                  [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {
   queue_ = std::thread([this] { RunQueue(); });
 }

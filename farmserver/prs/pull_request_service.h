@@ -17,6 +17,7 @@
 #include "farmserver/prs/validator.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
+#include "store/action_cache.h"
 #include "workspace/committer.h"
 #include "workspace/provisioner.h"
 
@@ -25,7 +26,7 @@ namespace cifs {
 class PullRequestService final : public v1::PullRequests::Service {
  public:
   PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
-                     BuildRunner* runner, const std::string& state_dir, Logger* log);
+                     BuildRunner* runner, ActionCache* ac, const std::string& state_dir, Logger* log);
 
   // Validations left pending or running by a stopped farm start again.
   Status ResumeValidations();
@@ -53,6 +54,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   void KickQueue();
   // One step for a queued PR: land it, validate it again, or take it out.
   void Land(int64_t number);
+  // What the validation `build_id` cached becomes trusted: its merge landed.
+  void TrustLandedValidation(const std::string& build_id);
   Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
   void Validate(const v1::PullRequest& pr);
   // The PR still in review that `workspace` submitted, if any.
@@ -62,6 +65,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   Authenticator* auth_;
   Provisioner* provisioner_;
   GitHost* host_;
+  ActionCache* ac_;
   Logger* log_;
   Committer committer_;
   Merger merger_;

@@ -27,12 +27,13 @@ RepoPolicy ReadRepoPolicy(const std::string& dir) {
 }
 
 Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
-                     GitHost* host, Recorder record, Logger* log)
+                     GitHost* host, ActionCache* ac, Recorder record, Logger* log)
     : state_dir_(std::move(state_dir)),
       provisioner_(provisioner),
       runner_(runner),
       metadata_(metadata),
       host_(host),
+      ac_(ac),
       record_(std::move(record)),
       log_(log) {
   worker_ = std::thread([this] { Work(); });
@@ -114,10 +115,13 @@ void Validator::Validate(const ValidationJob& job) {
   }
   v.set_merge_commit(merge->merge_commit);
   const std::string dir = state_dir_ + "/validations/" + job.repo;
-  if (Status s = MakeDirs(dir, 0755); !s.ok()) return fail(s);
+  // Each checkout is opened to its own build uid only (BuildRunner).
+  if (Status s = MakeDirs(state_dir_ + "/validations", 0711); !s.ok()) return fail(s);
+  if (Status s = MakeDirs(dir, 0700); !s.ok()) return fail(s);
   if (Status s = merger_.Checkout(mirror, dir, merge->merge_commit); !s.ok()) return fail(s);
 
   BuildRequest req;
+  req.kind = BuildKind::kValidation;
   req.user = job.author;
   // Not a workspace name (those cannot hold '@'): the repository's own
   // validation server, kept warm like a workspace's.
@@ -148,6 +152,12 @@ void Validator::Validate(const ValidationJob& job) {
   auto record = metadata_->GetBuild(v.build_id());
   if (!record.ok() || !record->has_value()) return fail(Status::Internal("the validation build's record is gone"));
   bool passed = (*record)->exit_code() == 0;
+  if (!passed) {
+    // Never to land: what it cached is of no use to anyone.
+    if (Status s = ac_->DropTier(ValidationTier(v.build_id())); !s.ok()) {
+      log_->Warn("validation_cache_not_dropped", {{"build", v.build_id()}, {"error", s.message()}});
+    }
+  }
   v.set_message(passed ? "" : "bazel test exited with " + (*record)->exit_name());
   Update(job, v, passed ? "passed" : "failed");
   log_->Info("validation_done", {{"number", job.number}, {"revision", job.revision}, {"passed", passed}});

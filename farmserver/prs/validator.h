@@ -2,7 +2,9 @@
 // target's current tip (in the mirror, never in a workspace), checked out
 // clean and tested with Bazel on the farm (BuildRunner) for the targets the
 // repository names in .cifs.toml ([validate] targets = [...], default //...).
-// One validation at a time, in the order they were asked for.
+// One validation at a time, in the order they were asked for. A validation
+// reads only the trusted cache tier and writes its own (build_scopes.h): what
+// it cached is dropped when it fails and trusted only once its merge lands.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +20,7 @@
 #include "farmserver/builds/build_runner.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
+#include "store/action_cache.h"
 #include "workspace/merger.h"
 #include "workspace/provisioner.h"
 
@@ -42,7 +45,7 @@ class Validator {
   using Recorder = std::function<Status(int64_t number, int32_t revision, const v1::Validation& v)>;
 
   Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
-            GitHost* host, Recorder record, Logger* log);
+            GitHost* host, ActionCache* ac, Recorder record, Logger* log);
   ~Validator() { Stop(); }
 
   void Enqueue(ValidationJob job);
@@ -60,6 +63,7 @@ class Validator {
   BuildRunner* runner_;
   MetadataStore* metadata_;
   GitHost* host_;
+  ActionCache* ac_;
   Recorder record_;
   Logger* log_;
   Merger merger_;

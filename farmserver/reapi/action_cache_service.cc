@@ -38,32 +38,52 @@ bool ActionCacheService::OutputsPresent(const re::ActionResult& result) {
   return cas_->FindMissing(need).empty();
 }
 
+Result<CacheScope> ActionCacheService::ScopeOf(const grpc::ServerContextBase* ctx) {
+  auto id = auth_->FromContextOrBuilder(ctx);
+  if (!id.ok()) return id.status();
+  return ScopeOf(*id);
+}
+
+Result<CacheScope> ActionCacheService::ScopeOf(const Identity& id) {
+  if (id.role != Role::kBuilder) return UserCacheScope(id.name);
+  auto build = builds_->Find(id.name);
+  if (!build) return Status::Unauthenticated("the credential of build " + id.name + " ended with its build");
+  return build->cache;
+}
+
 grpc::ServerUnaryReactor* ActionCacheService::GetActionResult(grpc::CallbackServerContext* ctx,
                                                               const re::GetActionResultRequest* req,
                                                               re::ActionResult* resp) {
   auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(Lookup(req, resp));
+  auto scope = ScopeOf(ctx);
+  reactor->Finish(scope.ok() ? Lookup(*scope, req, resp) : ToGrpc(scope.status()));
   return reactor;
 }
 
-grpc::Status ActionCacheService::Lookup(const re::GetActionResultRequest* req, re::ActionResult* resp) {
+grpc::Status ActionCacheService::Lookup(const CacheScope& scope, const re::GetActionResultRequest* req,
+                                        re::ActionResult* resp) {
   auto action = DigestFromProto(req->action_digest().hash(), req->action_digest().size_bytes());
   if (!action.ok()) return ToGrpc(action.status());
-  auto entry = ac_->Get(req->instance_name(), *action);
-  if (!entry.ok()) return ToGrpc(entry.status());
-  if (!entry->has_value()) {
-    metrics_->ac_misses++;
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no action result for " + action->ToString());
-  }
-  if (!resp->ParseFromString(**entry)) {
-    metrics_->ac_misses++;
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "stored action result is unreadable");
-  }
-  if (!OutputsPresent(*resp)) {
-    metrics_->ac_incomplete++;
-    metrics_->ac_misses++;
+  // The first tier in the caller's order whose entry is complete wins.
+  bool found = false, incomplete = false;
+  for (const auto& tier : scope.read) {
+    auto entry = ac_->Get(tier, req->instance_name(), *action);
+    if (!entry.ok()) return ToGrpc(entry.status());
+    if (!entry->has_value() || !resp->ParseFromString(**entry)) continue;
+    if (OutputsPresent(*resp)) {
+      found = true;
+      break;
+    }
+    incomplete = true;
     resp->Clear();
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "action result names outputs no longer in the cache");
+  }
+  if (!found) {
+    metrics_->ac_misses++;
+    if (incomplete) {
+      metrics_->ac_incomplete++;
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "action result names outputs no longer in the cache");
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no action result for " + action->ToString());
   }
   auto inline_blob = [&](const re::Digest& d, std::string* out) {
     if (d.size_bytes() == 0 || d.size_bytes() > kInlineLimit) return;
@@ -92,6 +112,8 @@ grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* ctx,
   if (!action.ok()) return ToGrpc(action.status());
   auto id = auth_->FromContextOrBuilder(ctx);
   if (!id.ok()) return ToGrpc(id.status());
+  auto scope = ScopeOf(*id);
+  if (!scope.ok()) return ToGrpc(scope.status());
   // Inline contents belong in the CAS, not in the entry: store them there.
   re::ActionResult result = req->action_result();
   for (auto& f : *result.mutable_output_files()) {
@@ -110,7 +132,7 @@ grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* ctx,
     }
   }
   result.mutable_execution_metadata()->set_worker(id->name);
-  auto s = ac_->Put(req->instance_name(), *action, result.SerializeAsString());
+  auto s = ac_->Put(scope->write, req->instance_name(), *action, result.SerializeAsString());
   if (!s.ok()) return ToGrpc(s);
   metrics_->ac_updates++;
   *resp = std::move(result);

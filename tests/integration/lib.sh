@@ -7,6 +7,7 @@ test_setup() {
   CIFS="$BUILD_DIR/client/cifs"
   export CIFS_BUILD_DIR=$BUILD_DIR
   TMP=$(mktemp -d /tmp/cifs-test-XXXXXX)
+  chmod 711 "$TMP"  # farm builds run under uids of their own that walk to the farm below it
   FARM=$TMP/farm
   trap test_teardown EXIT
   FAILURES=0

@@ -254,13 +254,39 @@ TEST_F(ContentStoreTest, RefusesNewBlobsWhenTheDiskReserveWouldBeUsed) {
   EXPECT_EQ(*store_->Get(ComputeDigest(data)), data) << "what is stored stays readable";
 }
 
-TEST_F(ContentStoreTest, ActionCacheIsPerInstance) {
+TEST_F(ContentStoreTest, ActionCacheIsPerTierAndInstance) {
   Digest a = ComputeDigest("action");
-  ASSERT_TRUE(store_->Put("", a, "result-1").ok());
-  ASSERT_TRUE(store_->Put("other", a, "result-2").ok());
-  EXPECT_EQ(**store_->Get("", a), "result-1");
-  EXPECT_EQ(**store_->Get("other", a), "result-2");
-  EXPECT_FALSE(store_->Get("third", a)->has_value());
+  ASSERT_TRUE(store_->Put("trusted", "", a, "result-1").ok());
+  ASSERT_TRUE(store_->Put("trusted", "other", a, "result-2").ok());
+  ASSERT_TRUE(store_->Put("user/bob", "", a, "forged").ok());
+  EXPECT_EQ(**store_->Get("trusted", "", a), "result-1");
+  EXPECT_EQ(**store_->Get("trusted", "other", a), "result-2");
+  EXPECT_EQ(**store_->Get("user/bob", "", a), "forged");
+  EXPECT_FALSE(store_->Get("trusted", "third", a)->has_value());
+  EXPECT_FALSE(store_->Get("user/alice", "", a)->has_value());
+  // A tier that is a prefix of another shares nothing with it.
+  EXPECT_FALSE(store_->Get("user/bo", "", a)->has_value());
+}
+
+TEST_F(ContentStoreTest, MoveTierMovesEveryEntryAndNothingElse) {
+  Digest a = ComputeDigest("a"), b = ComputeDigest("b"), c = ComputeDigest("c");
+  ASSERT_TRUE(store_->Put("validation/1", "", a, "a-validated").ok());
+  ASSERT_TRUE(store_->Put("validation/1", "inst", b, "b-validated").ok());
+  ASSERT_TRUE(store_->Put("validation/12", "", c, "c-other-build").ok());
+  ASSERT_TRUE(store_->Put("trusted", "", a, "a-old").ok());
+  auto moved = store_->MoveTier("validation/1", "trusted");
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 2);
+  EXPECT_EQ(**store_->Get("trusted", "", a), "a-validated");
+  EXPECT_EQ(**store_->Get("trusted", "inst", b), "b-validated");
+  EXPECT_FALSE(store_->Get("validation/1", "", a)->has_value());
+  EXPECT_FALSE(store_->Get("trusted", "", c)->has_value());
+  EXPECT_EQ(**store_->Get("validation/12", "", c), "c-other-build");
+  ASSERT_TRUE(store_->DropTier("validation/12").ok());
+  EXPECT_FALSE(store_->Get("validation/12", "", c)->has_value());
+  EXPECT_EQ(**store_->Get("trusted", "", a), "a-validated");
+  Reopen();
+  EXPECT_EQ(**store_->Get("trusted", "inst", b), "b-validated");
 }
 
 // A process killed in the middle of uploads leaves no visible partial blob,

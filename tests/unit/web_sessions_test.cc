@@ -22,7 +22,7 @@ class WebSessionsTest : public ::testing::Test {
     auto s = SqliteMetadataStore::Open(path_.string());
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    auth_ = std::make_unique<Authenticator>(store_.get());
+    auth_ = std::make_unique<Authenticator>(store_.get(), &builds_);
     ASSERT_TRUE(auth_->Load().ok());
     lee_.name = "lee";
     lee_.role = Role::kLead;
@@ -33,6 +33,7 @@ class WebSessionsTest : public ::testing::Test {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
   }
   std::filesystem::path path_;
+  BuildScopes builds_;
   std::unique_ptr<SqliteMetadataStore> store_;
   std::unique_ptr<Authenticator> auth_;
   Identity lee_;

@@ -1,0 +1,66 @@
+// What each writer of the farm's action cache may write and read, and the
+// credentials of the builds the farm is running right now.
+//
+// Tiers (docs/security.md):
+//   trusted            decides verdicts; written only by moving a landed
+//                      PR's validation entries into it (and later by the
+//                      farm's own executors)
+//   user/NAME          everything NAME controls: their local Bazel and their
+//                      farm builds; read back only by NAME's builds
+//   validation/BUILD   what validation BUILD wrote; moved to trusted when the
+//                      validated merge lands, dropped when it fails
+// A developer reads trusted and their own tier; a validation reads trusted
+// only, so no result a developer wrote ever makes a validation green.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cifs {
+
+inline constexpr char kTrustedTier[] = "trusted";
+inline std::string UserTier(const std::string& user) { return "user/" + user; }
+inline std::string ValidationTier(const std::string& build_id) { return "validation/" + build_id; }
+
+struct CacheScope {
+  std::string write;
+  std::vector<std::string> read;  // in this order; the first hit wins
+};
+
+// A user's own Bazel (certificate CN = user).
+inline CacheScope UserCacheScope(const std::string& user) { return {UserTier(user), {kTrustedTier, UserTier(user)}}; }
+
+// One running farm build's credential: a client certificate whose CN is the
+// build's id, valid only while the build is registered here.
+struct BuildScope {
+  std::string build_id;
+  std::string user;  // who asked for it (the PR's author for validations)
+  CacheScope cache;
+};
+
+class BuildScopes {
+ public:
+  void Add(BuildScope scope) {
+    std::lock_guard lock(mu_);
+    scopes_[scope.build_id] = std::move(scope);
+  }
+  void Remove(const std::string& build_id) {
+    std::lock_guard lock(mu_);
+    scopes_.erase(build_id);
+  }
+  std::optional<BuildScope> Find(const std::string& build_id) const {
+    std::lock_guard lock(mu_);
+    auto it = scopes_.find(build_id);
+    if (it == scopes_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, BuildScope> scopes_;
+};
+
+}  // namespace cifs
