@@ -3,22 +3,15 @@
 # mounted workspace: what is saved in the mount is what builds, failures show
 # Bazel's own messages and exit codes, Ctrl-C stops the build on the farm, the
 # node's build limit queues the second user, `cifs logs -f` follows the same
-# output, builds run as the build user, idle Bazel servers past the limit stop,
+# output, builds run under each workspace's own uid, idle Bazel servers past the limit stop,
 # and bad requests are refused before anything runs.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 export XDG_CACHE_HOME=$TMP/cache
 
-# Builds run as a separate user when the farm runs as root (as in CI).
-FARM_FLAGS=(--max-builds 1 --max-warm-servers 1)
-BUILD_USER=$(id -un)
-if [[ $(id -u) -eq 0 ]]; then
-  id cifs-build >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin cifs-build
-  BUILD_USER=cifs-build
-  FARM_FLAGS+=(--build-user cifs-build)
-  chmod 755 "$TMP"  # the build user walks to the farm's workspaces below it
-fi
+# An explicit uid range for the builds (the dev farm's default is tested elsewhere).
+FARM_FLAGS=(--max-builds 1 --max-warm-servers 1 --build-uids 820000-820099)
 "$SRC_DIR/scripts/dev-farm" start "$FARM" "${FARM_FLAGS[@]}" >/dev/null || { echo "cannot start the dev farm"; exit 1; }
 
 before_teardown() {
@@ -40,7 +33,8 @@ wait_until() {  # wait_until SECONDS COMMAND...
     sleep 0.1
   done
 }
-server_pid() { cat "$FARM"/bazel/roots/"$1"/*/server/server.pid.txt 2>/dev/null; }
+server_pid() { cat "$FARM"/bazel/roots/"$1"/out/*/server/server.pid.txt 2>/dev/null; }
+server_uid() { ps -o uid= -p "$(server_pid "$1")" | tr -d ' '; }
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 long_test_running() { pgrep -f "app/long_test" >/dev/null; }
 no_long_test() { ! long_test_running; }
@@ -96,13 +90,13 @@ check "cifs build (//... by default) succeeds in the mount" succeeded_with "Buil
 check "... and shows the build's link" contains "$out" "https://localhost:[0-9]*/builds/[0-9a-f-]*"
 check "... a progress bar of targets done out of configured" contains "$out" 'cifs: \[#*\] [1-9][0-9]*/[1-9][0-9]* targets'
 check "... and Bazel's exit code" contains "$out" "SUCCESS (exit code 0)"
-check "the farm's Bazel ran as the build user ($BUILD_USER)" \
-  test "$(ps -o user= -p "$(server_pid alice-ws)")" = "$BUILD_USER"
-if [[ $BUILD_USER == cifs-build ]]; then
-  for f in ca/ca.key ca/server.key metadata.db content/CURRENT users/alice/client.key; do
-    check "the build user cannot read the farm's $f" bash -c "! runuser -u cifs-build -- cat '$FARM/$f' >/dev/null 2>&1"
-  done
-fi
+ALICE_UID=$(server_uid alice-ws)
+check "the farm's Bazel ran under a uid of --build-uids ($ALICE_UID), not root" \
+  bash -c "[[ '$ALICE_UID' -ge 820000 && '$ALICE_UID' -le 820099 ]]"
+for f in ca/ca.key ca/server.key metadata.db content/CURRENT users/alice/client.key; do
+  check "that uid cannot read the farm's $f" \
+    bash -c "! setpriv --reuid=$ALICE_UID --regid=$ALICE_UID --clear-groups cat '$FARM/$f' >/dev/null 2>&1"
+done
 check "no bazel-* symlinks were written into the workspace" test -z "$(ls -d "$FARM"/workspaces/alice-ws/bazel-* 2>/dev/null)"
 
 # On a terminal the progress bar is a status line redrawn in place.
@@ -189,6 +183,7 @@ check "the farm's builds list the farm workspace" contains "$(bob builds)" "farm
 wait_until 30 bash -c "! kill -0 $ALICE_SERVER 2>/dev/null"
 check "with --max-warm-servers 1, alice's idle Bazel server was shut down" bash -c "! kill -0 $ALICE_SERVER 2>/dev/null"
 check "... and bob's stays warm" alive "$(server_pid bob-ws)"
+check "bob's workspace builds under a uid of its own" bash -c "[[ '$(server_uid bob-ws)' != '$ALICE_UID' ]]"
 
 # kill -9 of the farm in the middle of a build: the restarted farm stops what
 # the old one left running, closes the record, and builds again.
