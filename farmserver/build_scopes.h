@@ -33,6 +33,18 @@ struct CacheScope {
 // A user's own Bazel (certificate CN = user).
 inline CacheScope UserCacheScope(const std::string& user) { return {UserTier(user), {kTrustedTier, UserTier(user)}}; }
 
+enum class BuildKind {
+  kWorkspace,   // a developer's tree, built for `user`
+  kValidation,  // a PR's proposed merge on the farm's own checkout
+};
+
+// A farm build writes what the developer controls into their own tier; a
+// validation reads trusted only and writes a tier of its own.
+inline CacheScope BuildCacheScope(BuildKind kind, const std::string& user, const std::string& build_id) {
+  if (kind == BuildKind::kValidation) return {ValidationTier(build_id), {kTrustedTier}};
+  return UserCacheScope(user);
+}
+
 // One running farm build's credential: a client certificate whose CN is the
 // build's id, valid only while the build is registered here.
 struct BuildScope {

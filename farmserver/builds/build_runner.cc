@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,7 @@ Status BuildRunner::Prepare() {
   for (const auto& dir : {options_.state_dir, base, base + "/roots", base + "/creds"}) {
     CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0711));
   }
+  CIFS_RETURN_IF_ERROR(LockUidRange());
   auto uids = BuildUids::Open(base + "/uids", options_.build_uids);
   if (!uids.ok()) return uids.status();
   uids_ = std::move(*uids);
@@ -172,6 +174,24 @@ Status BuildRunner::Prepare() {
   auto ca = CertificateAuthority::Load(*ca_key, *ca_cert);
   if (!ca.ok()) return ca.status();
   ca_ = std::move(*ca);
+  return Status::Ok();
+}
+
+Status BuildRunner::LockUidRange() {
+  // Two farms on one node under the same uids would kill each other's
+  // builds (a validation ends by killing its uid's processes) and read each
+  // other's trees. The lock is the kernel's: it goes with the process.
+  const auto& r = options_.build_uids;
+  const std::string range = std::to_string(r.first) + "-" + std::to_string(r.last);
+  const std::string dir = fs::is_directory("/run/lock") ? "/run/lock" : "/tmp";
+  const std::string path = dir + "/cifs-build-uids-" + std::to_string(r.first) + ".lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) return Status::FailedPrecondition("farm builds are off: cannot open " + path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+    return Status::FailedPrecondition("farm builds are off: another farm on this node runs its builds under "
+                                      "--build-uids " + range + "; give each farm a range of its own");
+  }
+  uid_range_lock_ = std::move(fd);
   return Status::Ok();
 }
 
@@ -334,9 +354,7 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   if (Status s = SealFor(request, *who); !s.ok()) return fail(s);
   const std::string creds = options_.state_dir + "/bazel/creds/" + build.id();
   if (Status s = IssueCredential(build, *who, creds); !s.ok()) return fail(s);
-  BuildScope scope{build.id(), request.user, UserCacheScope(request.user)};
-  if (request.kind == BuildKind::kValidation) scope.cache = {ValidationTier(build.id()), {kTrustedTier}};
-  scopes_->Add(std::move(scope));
+  scopes_->Add({build.id(), request.user, BuildCacheScope(request.kind, request.user, build.id())});
   int code = RunBazel(build, request, *who, creds);
   scopes_->Remove(build.id());
   std::error_code ec;

@@ -54,11 +54,6 @@ struct BuildRunnerOptions {
   std::chrono::milliseconds cancel_grace{5000};
 };
 
-enum class BuildKind {
-  kWorkspace,   // a developer's tree: writes that developer's cache tier
-  kValidation,  // a PR's proposed merge: reads the trusted tier only
-};
-
 struct BuildRequest {
   BuildKind kind = BuildKind::kWorkspace;
   std::string user;
@@ -139,6 +134,8 @@ class BuildRunner {
   // Writes the build's certificate into `dir` (owned by `who`, 0700).
   Status IssueCredential(const FarmBuild& build, const RunAs& who, const std::string& dir);
   Result<RunAs> WhoRuns(const std::string& workspace);
+  // One farm per uid range on a node (a lock held while the farm runs).
+  Status LockUidRange();
   std::vector<std::string> StartupArgs(const std::string& workspace) const;
   ChildSpec Spec(const std::string& workspace, const RunAs& who, std::vector<std::string> args) const;
   void KillServer(const std::string& workspace);
@@ -162,6 +159,7 @@ class BuildRunner {
   std::string bazel_path_;
   std::optional<CertificateAuthority> ca_;
   std::unique_ptr<BuildUids> uids_;
+  UniqueFd uid_range_lock_;
 
   mutable std::mutex mu_;
   std::condition_variable threads_done_;

@@ -46,11 +46,16 @@ Result<std::unique_ptr<BuildUids>> BuildUids::Open(std::string path, UidRange ra
       return Status::Internal("build uid map " + u.path_ + " is damaged");
     }
     if (first == "next") {
-      u.next_ = std::max(u.next_, n);
+      u.next_ = n;
     } else {
       u.uids_[second] = n;
-      if (n >= u.next_) u.next_ = n + 1;
     }
+  }
+  // Counted within the range: one the farm used before (another range) says
+  // nothing about this one.
+  if (u.next_ < range.first || u.next_ > range.last + 1) u.next_ = range.first;
+  for (const auto& [key, uid] : u.uids_) {
+    if (uid >= range.first && uid <= range.last && uid >= u.next_) u.next_ = uid + 1;
   }
   return owned;
 }

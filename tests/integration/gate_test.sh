@@ -155,8 +155,10 @@ run alice build -w alice-ws //lib:greet
 check "alice's farm build runs" succeeded_with "SUCCESS (exit code 0)"
 ALICE_BUILD=$(sed -n 's/^cifs: build \([0-9a-f-]*\) SUCCESS.*/\1/p' <<<"$out" | head -1)
 escape_round defaults
-check "the dev farm's default uids are 810000 and up" \
-  bash -c "ps -o uid= -p \$(cat '$FARM'/bazel/roots/alice-ws/out/*/server/server.pid.txt) | grep -q '^ *81[0-9]\{4\}$'"
+RANGE=$(sed -n 's/^build-uids = "\(.*\)"/\1/p' "$FARM/farmserver.toml")
+ALICE_UID=$(ps -o uid= -p "$(cat "$FARM"/bazel/roots/alice-ws/out/*/server/server.pid.txt)" | tr -d ' ')
+check "the dev farm's builds run under its own uid range ($RANGE has $ALICE_UID)" \
+  bash -c "[[ -n '$RANGE' && $ALICE_UID -ge ${RANGE%-*} && $ALICE_UID -le ${RANGE#*-} ]]"
 
 # The same under an explicit uid range: every workspace gets a uid of it.
 "$SRC_DIR/scripts/dev-farm" stop "$FARM" >/dev/null

@@ -64,6 +64,10 @@ TEST_F(BuildUidsTest, ANewRangeGivesNewUids) {
   u = Open({7000, 7009});
   EXPECT_EQ(*u->For("a"), 7000u);
   EXPECT_EQ(*u->For("b"), 7001u);
+  // Down again, below where the last range ended.
+  u = Open({6000, 6001});
+  EXPECT_EQ(*u->For("b"), 6000u);
+  EXPECT_EQ(*u->For("a"), 6001u);
 }
 
 }  // namespace
