@@ -2,9 +2,9 @@
 // credentials of the builds the farm is running right now.
 //
 // Tiers (docs/security.md):
-//   trusted            decides verdicts; written only by moving a landed
-//                      PR's validation entries into it (and later by the
-//                      farm's own executors)
+//   trusted            decides verdicts; written by the farm's builds of a
+//                      target branch's tip (code that is on the branch),
+//                      and by moving a landed PR's validation entries into it
 //   user/NAME          everything NAME controls: their local Bazel and their
 //                      farm builds; read back only by NAME's builds
 //   validation/BUILD   what validation BUILD wrote; moved to trusted when the
@@ -36,12 +36,18 @@ inline CacheScope UserCacheScope(const std::string& user) { return {UserTier(use
 enum class BuildKind {
   kWorkspace,   // a developer's tree, built for `user`
   kValidation,  // a PR's proposed merge on the farm's own checkout
+  kBaseline,    // a target branch's tip on the farm's own checkout
 };
 
 // A farm build writes what the developer controls into their own tier; a
-// validation reads trusted only and writes a tier of its own.
+// validation reads trusted only and writes a tier of its own; the tip of a
+// target branch is what the gate already let in, so its results are trusted.
 inline CacheScope BuildCacheScope(BuildKind kind, const std::string& user, const std::string& build_id) {
-  if (kind == BuildKind::kValidation) return {ValidationTier(build_id), {kTrustedTier}};
+  switch (kind) {
+    case BuildKind::kValidation: return {ValidationTier(build_id), {kTrustedTier}};
+    case BuildKind::kBaseline: return {kTrustedTier, {kTrustedTier}};
+    case BuildKind::kWorkspace: break;
+  }
   return UserCacheScope(user);
 }
 

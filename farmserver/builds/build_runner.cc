@@ -213,7 +213,22 @@ Status BuildRunner::SealFor(const BuildRequest& request, const RunAs& who) {
   // Bazel gives what it makes inside.
   const std::string root = RootOf(request.workspace);
   std::error_code ec;
-  if (request.kind == BuildKind::kValidation) fs::remove_all(root, ec);
+  if (request.kind != BuildKind::kWorkspace) {
+    // A validation may only meet what trusted code left: a root that only
+    // baselines used since it was wiped. A validation itself leaves it
+    // untrusted until the wipe that ends it.
+    bool pristine;
+    {
+      std::lock_guard lock(mu_);
+      pristine = pristine_.count(request.workspace) > 0;
+      if (request.kind == BuildKind::kValidation) pristine_.erase(request.workspace);
+    }
+    if (!pristine) Wipe(request.workspace, who);
+    if (request.kind == BuildKind::kBaseline) {
+      std::lock_guard lock(mu_);
+      pristine_.insert(request.workspace);
+    }
+  }
   CIFS_RETURN_IF_ERROR(MakeDirs(root, 0750));
   if (::chown(root.c_str(), 0, who.gid) < 0) return Status::Internal("cannot chown " + root);
   for (const char* sub : {"/out", "/home", "/tmp"}) {
@@ -228,11 +243,22 @@ Status BuildRunner::SealFor(const BuildRequest& request, const RunAs& who) {
 Status BuildRunner::IssueCredential(const FarmBuild& build, const RunAs& who, const std::string& dir) {
   auto cert = ca_->IssueClient(build.id(), Role::kBuilder, kBuildCertDays);
   if (!cert.ok()) return cert.status();
-  CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/key.pem", cert->key_pem, 0600));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/cert.pem", cert->cert_pem, 0644));
-  CIFS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/ca.crt", ca_->ca().cert_pem, 0644));
-  return ChownTree(dir, who);
+  if (::mkdir(dir.c_str(), 0700) < 0 || ::chown(dir.c_str(), who.uid, who.gid) < 0) {
+    return Status::Internal("cannot create " + dir);
+  }
+  // Lives as long as the build: no fsync, nothing to replace atomically.
+  auto put = [&](const char* name, const std::string& data) {
+    const std::string path = dir + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid() || ::fchown(fd.get(), who.uid, who.gid) < 0 ||
+        ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+      return Status::Internal("cannot write " + path);
+    }
+    return Status::Ok();
+  };
+  CIFS_RETURN_IF_ERROR(put("key.pem", cert->key_pem));
+  CIFS_RETURN_IF_ERROR(put("cert.pem", cert->cert_pem));
+  return put("ca.crt", ca_->ca().cert_pem);
 }
 
 std::string BuildRunner::RootOf(const std::string& workspace) const {
@@ -360,12 +386,20 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   std::error_code ec;
   fs::remove_all(creds, ec);
   if (request.kind == BuildKind::kValidation) {
-    // Nothing of this PR's code outlives its validation.
-    KillServer(request.workspace);
-    KillAllProcessesOf(who->uid);
-    fs::remove_all(RootOf(request.workspace), ec);
+    // Nothing of the code it ran outlives it; the empty root is pristine.
+    Wipe(request.workspace, *who);
+    std::lock_guard lock(mu_);
+    pristine_.insert(request.workspace);
   }
   return code;
+}
+
+void BuildRunner::Wipe(const std::string& key, const RunAs& who) {
+  KillServer(key);
+  KillAllProcessesOf(who.uid);
+  std::error_code ec;
+  fs::remove_all(RootOf(key), ec);
+  if (ec) log_->Warn("bazel_root_not_removed", {{"key", key}, {"error", ec.message()}});
 }
 
 int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const RunAs& who, const std::string& creds) {

@@ -10,9 +10,10 @@
 // kernel refuses it everything else the farm keeps. Each build reaches the
 // cache and the build-event service with a certificate of its own (CN = the
 // build's id), registered in BuildScopes while the build runs and useless
-// after. A validation starts from an empty output root, which is removed
-// with every process of its uid when it ends, so nothing one PR's code left
-// behind meets the next PR's validation.
+// after. A validation's root is removed with every process of its uid when
+// it ends, so nothing one PR's code left behind meets the next PR's
+// validation; it starts on a root only baselines (builds of the target's
+// tip, trusted code) used since, warm when one ran.
 //
 //   STATE/bazel/farm.bazelrc        the offline kit's lines
 //   STATE/bazel/uids                workspace -> uid
@@ -27,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,6 +136,8 @@ class BuildRunner {
   // Writes the build's certificate into `dir` (owned by `who`, 0700).
   Status IssueCredential(const FarmBuild& build, const RunAs& who, const std::string& dir);
   Result<RunAs> WhoRuns(const std::string& workspace);
+  // Stops everything running as `who` and removes the root of `key`.
+  void Wipe(const std::string& key, const RunAs& who);
   // One farm per uid range on a node (a lock held while the farm runs).
   Status LockUidRange();
   std::vector<std::string> StartupArgs(const std::string& workspace) const;
@@ -167,6 +171,9 @@ class BuildRunner {
   int threads_ = 0;
   std::map<std::string, std::shared_ptr<FarmBuild>> builds_;  // running or queued
   std::map<std::string, std::shared_ptr<Server>> servers_;
+  // Roots of validations and baselines that only trusted code (baselines)
+  // used since they were wiped: a validation may start on them warm.
+  std::set<std::string> pristine_;
 };
 
 // Bazel's exit code as a name (SUCCESS, BUILD_FAILURE, TESTS_FAILED, ...).

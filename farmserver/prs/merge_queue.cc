@@ -116,7 +116,8 @@ void PullRequestService::RunQueue() {
   }
 }
 
-void PullRequestService::TrustLandedValidation(const std::string& build_id) {
+void PullRequestService::TrustLandedValidation(const v1::PullRequest& pr, const std::string& build_id,
+                                               const std::string& landed) {
   // The validated merge is the target now: a lead approved the code that
   // produced these results and it is what every later build of the target
   // runs, so they may decide verdicts.
@@ -126,6 +127,8 @@ void PullRequestService::TrustLandedValidation(const std::string& build_id) {
     return;
   }
   log_->Info("validation_cache_trusted", {{"build", build_id}, {"entries", *moved}});
+  // The landed commit has the validated tree: no baseline of it is needed.
+  validator_.MarkTrusted(pr.repo(), pr.target_branch(), landed);
 }
 
 void PullRequestService::Land(int64_t number) {
@@ -159,7 +162,7 @@ void PullRequestService::Land(int64_t number) {
   }
   // Landed already (a restart after the push, before it was recorded).
   if (*tip == v.merge_commit() || (!pr.landing_commit().empty() && *tip == pr.landing_commit())) {
-    TrustLandedValidation(v.build_id());
+    TrustLandedValidation(pr, v.build_id(), *tip);
     pr.set_merged_commit(*tip);
     pr.set_merged_ms(NowMs());
     save("merged", "");
@@ -201,7 +204,7 @@ void PullRequestService::Land(int64_t number) {
   Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, landing, pr.target_branch(),
                               /*force=*/false);
   if (pushed.ok()) {
-    TrustLandedValidation(v.build_id());
+    TrustLandedValidation(pr, v.build_id(), landing);
     pr.set_merged_commit(landing);
     pr.set_merged_ms(NowMs());
     save("merged", "");

@@ -54,8 +54,9 @@ class PullRequestService final : public v1::PullRequests::Service {
   void KickQueue();
   // One step for a queued PR: land it, validate it again, or take it out.
   void Land(int64_t number);
-  // What the validation `build_id` cached becomes trusted: its merge landed.
-  void TrustLandedValidation(const std::string& build_id);
+  // What the validation `build_id` of `pr` cached becomes trusted: its
+  // merge landed as `landed`.
+  void TrustLandedValidation(const v1::PullRequest& pr, const std::string& build_id, const std::string& landed);
   Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
   void Validate(const v1::PullRequest& pr);
   // The PR still in review that `workspace` submitted, if any.

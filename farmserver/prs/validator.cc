@@ -81,6 +81,80 @@ bool Validator::Update(const ValidationJob& job, v1::Validation& v, const std::s
   return !stopping_;
 }
 
+bool Validator::stopped() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+Result<std::shared_ptr<FarmBuild>> Validator::StartTest(BuildKind kind, const std::string& user,
+                                                        const std::string& repo, const std::string& mirror,
+                                                        const std::string& commit, RepoPolicy* policy) {
+  // One checkout, build uid and Bazel root per repository, shared by its
+  // baselines and validations (BuildRunner keeps them apart in time).
+  const std::string parent = state_dir_ + "/validations";
+  const std::string dir = parent + "/" + repo;
+  // Each checkout is opened to its own build uid only (BuildRunner).
+  CIFS_RETURN_IF_ERROR(MakeDirs(parent, 0711));
+  CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  CIFS_RETURN_IF_ERROR(merger_.Checkout(mirror, dir, commit));
+  BuildRequest req;
+  req.kind = kind;
+  req.user = user;
+  // Not a workspace name (those cannot hold '@').
+  req.workspace = "@validate-" + repo;
+  req.workspace_dir = dir;
+  req.cwd = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  req.command = "test";
+  *policy = ReadRepoPolicy(dir);
+  req.targets = policy->targets;
+  auto build = runner_->Submit(std::move(req));
+  if (!build.ok()) return build.status();
+  std::lock_guard lock(mu_);
+  current_ = *build;
+  if (stopping_) current_->Cancel();
+  return build;
+}
+
+bool Validator::Finish(FarmBuild& build) {
+  build.WaitDone();
+  std::lock_guard lock(mu_);
+  current_.reset();
+  return !stopping_;
+}
+
+Status Validator::EnsureBaseline(const ValidationJob& job, v1::Validation& v, const std::string& mirror,
+                                 const std::string& tip) {
+  {
+    std::lock_guard lock(mu_);
+    if (baselines_[job.repo + "\n" + job.target] == tip) return Status::Ok();
+  }
+  v.set_message("first testing " + job.target + " at " + tip.substr(0, 12) + " for the trusted cache");
+  Update(job, v, "running");
+  return Baseline(job, mirror, tip);
+}
+
+Status Validator::Baseline(const ValidationJob& job, const std::string& mirror, const std::string& tip) {
+  RepoPolicy policy;
+  auto build = StartTest(BuildKind::kBaseline, kFarmUser, job.repo, mirror, tip, &policy);
+  if (!build.ok()) return build.status();
+  if (!Finish(**build)) return Status::Ok();
+  auto record = metadata_->GetBuild((*build)->id());
+  if (!record.ok() || !record->has_value()) return Status::Internal("the baseline build's record is gone");
+  // Tests that fail on the tip are no reason to test it again; a build
+  // that never got to run is.
+  int code = (*record)->exit_code();
+  if (code != 0 && code != 1 && code != 3 && code != 4) {
+    return Status::Unavailable("the baseline build of " + tip.substr(0, 12) + " ended " + (*record)->exit_name());
+  }
+  MarkTrusted(job.repo, job.target, tip);
+  return Status::Ok();
+}
+
+void Validator::MarkTrusted(const std::string& repo, const std::string& target, const std::string& tip) {
+  std::lock_guard lock(mu_);
+  baselines_[repo + "\n" + target] = tip;
+}
+
 void Validator::Validate(const ValidationJob& job) {
   v1::Validation v;
   auto fail = [&](const Status& s) {
@@ -114,41 +188,23 @@ void Validator::Validate(const ValidationJob& job) {
     return;
   }
   v.set_merge_commit(merge->merge_commit);
-  const std::string dir = state_dir_ + "/validations/" + job.repo;
-  // Each checkout is opened to its own build uid only (BuildRunner).
-  if (Status s = MakeDirs(state_dir_ + "/validations", 0711); !s.ok()) return fail(s);
-  if (Status s = MakeDirs(dir, 0700); !s.ok()) return fail(s);
-  if (Status s = merger_.Checkout(mirror, dir, merge->merge_commit); !s.ok()) return fail(s);
-
-  BuildRequest req;
-  req.kind = BuildKind::kValidation;
-  req.user = job.author;
-  // Not a workspace name (those cannot hold '@'): the repository's own
-  // validation server, kept warm like a workspace's.
-  req.workspace = "@validate-" + job.repo;
-  req.workspace_dir = dir;
-  req.cwd = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  req.command = "test";
-  RepoPolicy policy = ReadRepoPolicy(dir);
-  req.targets = policy.targets;
-  v.set_auto_merge(policy.auto_merge);
-  auto build = runner_->Submit(std::move(req));
-  if (!build.ok()) return fail(build.status());
-  {
-    std::lock_guard lock(mu_);
-    current_ = *build;
-    if (stopping_) current_->Cancel();
+  // The target's tip first, once per tip, so the trusted tier holds all the
+  // PR did not change.
+  if (Status s = EnsureBaseline(job, v, mirror, merge->target_tip); !s.ok()) {
+    log_->Warn("baseline_failed", {{"repo", job.repo}, {"target", job.target}, {"error", s.message()}});
   }
+  if (stopped()) return;
+  v.clear_message();
+
+  RepoPolicy policy;
+  auto build = StartTest(BuildKind::kValidation, job.author, job.repo, mirror, merge->merge_commit, &policy);
+  if (!build.ok()) return fail(build.status());
+  v.set_auto_merge(policy.auto_merge);
   v.set_build_id((*build)->id());
   if (!Update(job, v, "running")) {
     (*build)->Cancel();
   }
-  (*build)->WaitDone();
-  {
-    std::lock_guard lock(mu_);
-    current_.reset();
-    if (stopping_) return;  // validated again after the restart
-  }
+  if (!Finish(**build)) return;  // validated again after the restart
   auto record = metadata_->GetBuild(v.build_id());
   if (!record.ok() || !record->has_value()) return fail(Status::Internal("the validation build's record is gone"));
   bool passed = (*record)->exit_code() == 0;
@@ -161,6 +217,18 @@ void Validator::Validate(const ValidationJob& job) {
   v.set_message(passed ? "" : "bazel test exited with " + (*record)->exit_name());
   Update(job, v, passed ? "passed" : "failed");
   log_->Info("validation_done", {{"number", job.number}, {"revision", job.revision}, {"passed", passed}});
+  // The verdict is out; a Bazel that ran only the tip's (trusted) code now
+  // waits for the next validation, which then skips the cold start.
+  // Not when another validation waits: it starts the root cold itself, and a
+  // cancelled Bazel start costs more than it saves (measured: bench-pr).
+  {
+    std::lock_guard lock(mu_);
+    if (!jobs_.empty()) return;
+  }
+  Status warmed = Baseline(job, mirror, merge->target_tip);
+  if (!warmed.ok()) {
+    log_->Info("warm_up_stopped", {{"repo", job.repo}, {"target", job.target}, {"why", warmed.message()}});
+  }
 }
 
 }  // namespace cifs

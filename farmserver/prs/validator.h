@@ -5,11 +5,18 @@
 // One validation at a time, in the order they were asked for. A validation
 // reads only the trusted cache tier and writes its own (build_scopes.h): what
 // it cached is dropped when it fails and trusted only once its merge lands.
+// Before the first validation on a new tip of a target, the tip itself is
+// tested (a baseline build): what is on the target is what the gate let in,
+// so its results fill the trusted tier and a validation rebuilds only what
+// the PR changed. After each validation a baseline runs again (all cache
+// hits), so the next validation finds a warm Bazel that only trusted code
+// used.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +32,15 @@
 #include "workspace/provisioner.h"
 
 namespace cifs {
+
+// What a repository asks of its PRs, from .cifs.toml in `dir`:
+//   [validate] targets = ["//..."]   what to test (default //...)
+//   [merge] auto = true               queue approved, green PRs by themselves
+struct RepoPolicy {
+  std::vector<std::string> targets;
+  bool auto_merge = false;
+};
+RepoPolicy ReadRepoPolicy(const std::string& dir);
 
 struct ValidationJob {
   int64_t number = 0;
@@ -49,12 +65,33 @@ class Validator {
   ~Validator() { Stop(); }
 
   void Enqueue(ValidationJob job);
+  // `tip` of `target` is in the trusted cache tier already (a validated
+  // merge landed there), so no baseline build of it is needed.
+  void MarkTrusted(const std::string& repo, const std::string& target, const std::string& tip);
   // Cancels the running validation's build and ends the worker.
   void Stop();
 
  private:
+  // Whom the farm's own baseline builds are recorded for.
+  static constexpr const char* kFarmUser = "farm";
+
   void Work();
   void Validate(const ValidationJob& job);
+  bool stopped();
+  // Checks `commit` out into the kind's checkout of `repo` and starts
+  // testing it (the targets of its .cifs.toml, also returned in `policy`).
+  Result<std::shared_ptr<FarmBuild>> StartTest(BuildKind kind, const std::string& user, const std::string& repo,
+                                               const std::string& mirror, const std::string& commit,
+                                               RepoPolicy* policy);
+  // Waits for `build`; false when the validator stops meanwhile.
+  bool Finish(FarmBuild& build);
+  // Tests the target's tip as a baseline build (writing the trusted tier)
+  // unless it was tested or landed through the queue already.
+  Status EnsureBaseline(const ValidationJob& job, v1::Validation& v, const std::string& mirror,
+                        const std::string& tip);
+  // Tests `tip` of the job's target as a baseline build, which also leaves
+  // a warm Bazel that only ran trusted code for the next validation.
+  Status Baseline(const ValidationJob& job, const std::string& mirror, const std::string& tip);
   // Records `v`; false when the revision is stale or the validator stops.
   bool Update(const ValidationJob& job, v1::Validation& v, const std::string& state);
 
@@ -72,17 +109,10 @@ class Validator {
   std::condition_variable wake_;
   std::deque<ValidationJob> jobs_;
   std::shared_ptr<FarmBuild> current_;
+  std::map<std::string, std::string> baselines_;  // "REPO\nTARGET" -> tip in the trusted tier
   bool stopping_ = false;
   std::thread worker_;
 };
 
-// What a repository asks of its PRs, from .cifs.toml in `dir`:
-//   [validate] targets = ["//..."]   what to test (default //...)
-//   [merge] auto = true               queue approved, green PRs by themselves
-struct RepoPolicy {
-  std::vector<std::string> targets;
-  bool auto_merge = false;
-};
-RepoPolicy ReadRepoPolicy(const std::string& dir);
 
 }  // namespace cifs
