@@ -1,9 +1,7 @@
 #include "farmserver/builds/build_runner.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -74,8 +72,8 @@ Status CheckTraversable(const std::string& state_dir) {
   return Status::Ok();
 }
 
-// The root and its output bases; a root made while builds ran as someone
-// else is then handed over whole.
+// `dir` and what is directly in it belong to `uid` (a directory made while
+// builds ran as someone else is then handed over whole).
 bool OwnedBy(const std::string& root, uid_t uid) {
   struct stat st {};
   if (::stat(root.c_str(), &st) < 0 || st.st_uid != uid) return false;
