@@ -205,7 +205,9 @@ wait_until 300 validated
 check "the validation is red" test "$(validation_state)" = failed
 run alice pr logs 1
 check "... because the test ran on the farm's checkout, not from alice's cache" contains "$out" "GATE: fails on the farm's own checkout"
-check "... and nothing in it was a cached PASS" bash -c "! grep -q '(cached) PASSED' <<<\"\$0\"" "$out"
+check "... and the test was not a cached PASS" bash -c "! grep -q '//gate:env_test.*(cached) PASSED' <<<\"\$0\"" "$out"
+check "... while main's own tests came from the trusted tier (the farm's baseline of main)" \
+  contains "$out" "//lib:greet_test .*(cached) PASSED"
 lee pr approve 1 >/dev/null 2>&1
 run alice pr merge 1
 check "the red PR cannot be merged" failed_with "is not green"

@@ -176,7 +176,9 @@ run alice pr list --limit 2 --before 2
 check "... and --before gives the next page" \
   bash -c "[[ \$(grep -c '^[0-9]' <<<\"\$0\") == 1 ]] && grep -q '^1 ' <<<\"\$0\" && ! grep -q 'older ones' <<<\"\$0\"" "$out"
 # The target moves under the PR with a clashing change: the next revision
-# conflicts, and says where.
+# conflicts, and says where. #3 has its verdict on the old tip first (the
+# queue below validates it again on the moved one).
+wait_validated 3
 g clone -q "$TMP/git/up.git" "$TMP/other"
 # (the same line, the same greeting: main stays green)
 sed -i 's/return "hello, " + who;/return std::string("hello, ") + who;/' "$TMP/other/lib/greet.cc"
