@@ -19,14 +19,6 @@ before_teardown() { jobs -p | xargs -r kill 2>/dev/null || true; }
 alice() { as_user alice "$CIFS" "$@"; }
 bob() { as_user bob "$CIFS" "$@"; }
 lee() { as_user lee "$CIFS" "$@"; }
-wait_until() {  # wait_until SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  while ! "$@" 2>/dev/null; do
-    [[ $SECONDS -lt $deadline ]] || return 1
-    sleep 0.2
-  done
-}
 long_test_running() { pgrep -f "app/long_test" >/dev/null; }
 running_build() { ls "$FARM/bazel/creds" 2>/dev/null | head -1; }
 have_running_build() { [[ -n $(running_build) ]]; }

@@ -42,6 +42,15 @@ check() {  # check DESCRIPTION COMMAND...: counts and reports one assertion
 
 contains() { grep -q -- "$2" <<<"$1"; }
 
+wait_until() {  # wait_until SECONDS COMMAND...: until COMMAND succeeds, or fails after SECONDS
+  local deadline=$((SECONDS + $1))
+  shift
+  while ! "$@" 2>/dev/null; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+
 # run COMMAND...: keeps its output in $out and exit code in $rc for the next check.
 run() { out=$("$@" 2>&1); rc=$?; }
 succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }

@@ -25,14 +25,6 @@ before_teardown() {
 
 alice() { as_user alice "$CIFS" "$@"; }
 bob() { as_user bob "$CIFS" "$@"; }
-wait_until() {  # wait_until SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  while ! "$@" 2>/dev/null; do
-    [[ $SECONDS -lt $deadline ]] || return 1
-    sleep 0.1
-  done
-}
 server_pid() { cat "$FARM"/bazel/roots/"$1"/out/*/server/server.pid.txt 2>/dev/null; }
 server_uid() { ps -o uid= -p "$(server_pid "$1")" | tr -d ' '; }
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
