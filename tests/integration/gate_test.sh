@@ -25,11 +25,7 @@ have_running_build() { [[ -n $(running_build) ]]; }
 
 # The sample repository on a bare upstream, with a test that runs until stopped.
 UP=$TMP/upstream
-mkdir -p "$UP" && cp -r "$SRC_DIR/tests/data/sample_ws/." "$UP/"
-printf '#!/bin/sh\nsleep 600\n' >"$UP/app/long_test.sh"
-chmod +x "$UP/app/long_test.sh"
-printf '\nsh_test(\n    name = "long_test",\n    srcs = ["long_test.sh"],\n    tags = ["manual"],\n)\n' >>"$UP/app/BUILD"
-g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m sample
+sample_upstream "$UP"
 git clone -q --bare "$UP" "$TMP/upstream.git"
 
 "$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null || { echo "cannot start the dev farm"; exit 1; }

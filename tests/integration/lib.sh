@@ -57,6 +57,17 @@ succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
 failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
 g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 
+# sample_upstream DIR: a git repository of the test sample in DIR, plus
+# //app:long_test (manual), which runs until it is stopped.
+sample_upstream() {
+  local up=$1
+  mkdir -p "$up" && cp -r "$SRC_DIR/tests/data/sample_ws/." "$up/"
+  printf '#!/bin/sh\necho "long test starts"\nsleep 600\n' >"$up/app/long_test.sh"
+  chmod +x "$up/app/long_test.sh"
+  printf '\nsh_test(\n    name = "long_test",\n    srcs = ["long_test.sh"],\n    tags = ["manual"],\n)\n' >>"$up/app/BUILD"
+  g init -q -b main "$up" && g -C "$up" add -A && g -C "$up" commit -q -m sample
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_git_https ROOT USER PASSWORD: serves the bare repositories under ROOT

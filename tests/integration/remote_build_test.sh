@@ -34,11 +34,7 @@ build_id_in() { sed -n 's/^cifs: build \([0-9a-f-]*\) in workspace.*/\1/p' "$1" 
 
 # The sample repository, plus a test that runs until it is stopped.
 UP=$TMP/upstream
-mkdir -p "$UP" && cp -r "$SRC_DIR/tests/data/sample_ws/." "$UP/"
-printf '#!/bin/sh\necho "long test starts"\nsleep 600\n' >"$UP/app/long_test.sh"
-chmod +x "$UP/app/long_test.sh"
-printf '\nsh_test(\n    name = "long_test",\n    srcs = ["long_test.sh"],\n    tags = ["manual"],\n)\n' >>"$UP/app/BUILD"
-g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m sample
+sample_upstream "$UP"
 as_user admin "$CIFS" admin repo add sample --url "$UP" >/dev/null
 as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample >/dev/null
 as_user admin "$CIFS" admin workspace create bob-ws --owner bob --repo sample >/dev/null
