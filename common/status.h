@@ -9,7 +9,7 @@
 
 namespace cifs {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   // The codes map 1:1 onto gRPC status codes so services can pass them on.
   enum class Code {
@@ -63,7 +63,7 @@ const char* CodeName(Status::Code code);
 
 // A value or the Status saying why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design

@@ -5,22 +5,30 @@
 #include "common/clock.h"
 #include "common/random_hex.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace cifs {
 
-Authenticator::Authenticator(MetadataStore* metadata, const BuildScopes* builds)
-    : metadata_(metadata), builds_(builds) {
+Authenticator::Authenticator(RevocationStore* revocations, ChangeSignal* changed, const BuildScopes* builds)
+    : revocations_(revocations), changed_(changed), builds_(builds) {
   auto key = RandomHex(32);
   if (!key) std::abort();  // no safe way on without randomness
   gateway_key_ = std::move(*key);
 }
 
 Status Authenticator::Load() {
-  auto list = metadata_->ListRevocations();
+  // The generation is read before the list: a revocation stored meanwhile
+  // moves it again and is picked up by the next call.
+  uint64_t generation = changed_->Generation();
+  auto list = revocations_->ListRevocations();
   if (!list.ok()) return list.status();
   std::lock_guard lock(mu_);
-  for (const auto& r : *list) revoked_before_ms_[r.name] = r.revoked_before_ms;
+  for (const auto& r : *list) {
+    auto& before = revoked_before_ms_[r.name];
+    before = std::max(before, r.revoked_before_ms);
+  }
+  loaded_generation_ = std::max(loaded_generation_, generation);
   return Status::Ok();
 }
 
@@ -49,6 +57,16 @@ Result<Identity> Authenticator::FromPem(const std::string& pem) {
 
 Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
   Result<Identity> id = std::move(id_in);
+  bool stale;
+  {
+    std::lock_guard lock(mu_);
+    stale = loaded_generation_ < changed_->Generation();
+  }
+  if (stale) {
+    // Fail closed: a revocation made on another node may be what moved it.
+    Status s = Load();
+    if (!s.ok()) return Status::Unavailable("cannot read revocations: " + s.message());
+  }
   std::lock_guard lock(mu_);
   auto it = revoked_before_ms_.find(id->name);
   if (it != revoked_before_ms_.end()) {
@@ -120,7 +138,7 @@ Result<Identity> Authenticator::Require(const grpc::ServerContextBase* ctx, Role
 Status Authenticator::Revoke(const std::string& name, const std::string& by, int64_t* revoked_before_ms) {
   CIFS_RETURN_IF_ERROR(ValidateUserName(name));
   int64_t now = NowMs();
-  CIFS_RETURN_IF_ERROR(metadata_->PutRevocation({name, now, by}));
+  CIFS_RETURN_IF_ERROR(revocations_->PutRevocation({name, now, by}));
   std::lock_guard lock(mu_);
   revoked_before_ms_[name] = now;
   *revoked_before_ms = now;

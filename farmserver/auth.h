@@ -31,11 +31,12 @@ class Authenticator {
   static constexpr const char* kGatewayIssued = "cifs-gateway-issued-ms";
 
   // `builds` holds the credentials of running farm builds: a builder
-  // certificate is accepted only while its build is there.
-  Authenticator(MetadataStore* metadata, const BuildScopes* builds);
+  // certificate is accepted only while its build is there. `changed` moves
+  // whenever a revocation is stored, by this node or another.
+  Authenticator(RevocationStore* revocations, ChangeSignal* changed, const BuildScopes* builds);
 
-  // Loads revocations from the metadata store.
-  Status Load();
+  // Loads revocations from the store; done again whenever `changed` moved.
+  [[nodiscard]] Status Load();
 
   // The identity in a PEM client certificate, unless revoked (or, for a
   // build's credential, unless its build has ended).
@@ -59,10 +60,12 @@ class Authenticator {
 
   Result<Identity> FromGateway(const grpc::ServerContextBase* ctx);
 
-  MetadataStore* metadata_;
+  RevocationStore* revocations_;
+  ChangeSignal* changed_;
   const BuildScopes* builds_;
   std::string gateway_key_;  // random per process
   std::mutex mu_;
+  uint64_t loaded_generation_ = 0;  // of `changed_`, when revoked_before_ms_ was read
   std::unordered_map<std::string, int64_t> revoked_before_ms_;
   std::unordered_map<std::string, Identity> parsed_;  // PEM -> identity; revocation is checked per call
 };

@@ -32,7 +32,7 @@ Status Farm::Start() {
   if (store_->recovered_partial_uploads() > 0) {
     log_->Warn("discarded_partial_uploads", {{"count", store_->recovered_partial_uploads()}});
   }
-  auto metadata = SqliteMetadataStore::Open(options_.state_dir + "/metadata.db");
+  auto metadata = OpenMetadata(options_.metadata.empty() ? options_.state_dir + "/metadata.db" : options_.metadata);
   if (!metadata.ok()) return metadata.status();
   // Private whatever the umask: builds may run as another user who can walk
   // through the state directory (see BuildRunner).
@@ -40,10 +40,11 @@ Status Farm::Start() {
     ::chmod((options_.state_dir + f).c_str(), 0600);
   }
   ::chmod((options_.state_dir + "/content").c_str(), 0700);
-  metadata_ = std::move(*metadata);
-  auth_ = std::make_unique<Authenticator>(metadata_.get(), &build_scopes_);
+  metadata_backend_ = std::move(*metadata);
+  metadata_ = metadata_backend_->stores();
+  auth_ = std::make_unique<Authenticator>(metadata_.revocations, metadata_.revocation_changes, &build_scopes_);
   CIFS_RETURN_IF_ERROR(auth_->Load());
-  recorder_ = std::make_unique<BuildRecorder>(metadata_.get(), log_);
+  recorder_ = std::make_unique<BuildRecorder>(metadata_.builds, log_);
   CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));
 
   capabilities_ = std::make_unique<CapabilitiesService>();
@@ -60,26 +61,26 @@ Status Farm::Start() {
   provisioner_ = std::make_unique<Provisioner>(options_.state_dir, &git_credentials_);
   CIFS_RETURN_IF_ERROR(provisioner_->Init());
   if (!options_.git_ca.empty()) CIFS_RETURN_IF_ERROR(UseGitCaBundle(options_.git_ca));
-  registry_ = std::make_unique<WorkspaceRegistry>(metadata_.get(), provisioner_.get());
+  registry_ = std::make_unique<WorkspaceRegistry>(metadata_.workspaces, provisioner_.get());
   CIFS_RETURN_IF_ERROR(MakeBuildRunner());
-  builds_api_ = std::make_unique<BuildsService>(metadata_.get(), recorder_.get(), auth_.get(), runner_.get(),
-                                                registry_.get());
+  builds_api_ = std::make_unique<BuildsService>(metadata_.builds, metadata_.workspaces, recorder_.get(), auth_.get(),
+                                                runner_.get(), registry_.get());
   admin_api_ =
-      std::make_unique<AdminService>(metadata_.get(), auth_.get(), provisioner_.get(), registry_.get(),
+      std::make_unique<AdminService>(metadata_, auth_.get(), provisioner_.get(), registry_.get(),
                                      runner_.get(), log_);
-  workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.get(), auth_.get());
+  workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.workspaces, auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
-  prs_api_ = std::make_unique<PullRequestService>(metadata_.get(), auth_.get(), provisioner_.get(), git_host_.get(),
+  prs_api_ = std::make_unique<PullRequestService>(metadata_, auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), store_.get(), options_.state_dir, log_);
 
   // The HTTPS port is bound first: sign-in links and build links name it.
   WebSessionOptions wo;
   wo.session_ttl_ms = int64_t{options_.web_session_hours} * 3600 * 1000;
-  sessions_ = std::make_unique<WebSessions>(metadata_.get(), auth_.get(), wo);
+  sessions_ = std::make_unique<WebSessions>(metadata_.sessions, auth_.get(), wo);
   http_ = std::make_unique<HttpServer>(
       HttpServerOptions{options_.listen, options_.http_port, options_.tls_cert, options_.tls_key, options_.client_ca},
-      auth_.get(), sessions_.get(), metadata_.get(), store_.get(), &metrics_, log_);
+      auth_.get(), sessions_.get(), metadata_.changes, store_.get(), &metrics_, log_);
   CIFS_RETURN_IF_ERROR(http_->Bind());
   web_api_ = std::make_unique<WebService>(auth_.get(), sessions_.get(), WebUrl());
 

@@ -21,7 +21,7 @@
 #include "farmserver/reapi/action_cache_service.h"
 #include "farmserver/reapi/bytestream_service.h"
 #include "farmserver/reapi/cas_service.h"
-#include "metadata/sqlite_metadata_store.h"
+#include "metadata/open_metadata.h"
 #include "store/rocksdb_store.h"
 
 namespace cifs {
@@ -48,7 +48,8 @@ class Farm {
   Metrics metrics_;
   BuildScopes build_scopes_;  // running builds' credentials; outlives every service that reads it
   std::unique_ptr<RocksDbStore> store_;
-  std::unique_ptr<SqliteMetadataStore> metadata_;
+  std::unique_ptr<MetadataBackend> metadata_backend_;
+  MetadataStores metadata_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<BuildRecorder> recorder_;
   std::unique_ptr<BuildRunner> runner_;

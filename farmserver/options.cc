@@ -12,6 +12,9 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   CLI::App app{"farmserver: the cifs farm node (remote cache, build-event service, cifs API)", "farmserver"};
   app.set_config("--config", "", "TOML file whose keys are these long flag names (flags win)");
   app.add_option("--state-dir", o.state_dir, "directory for the content store, metadata and CA files")->required();
+  app.add_option("--metadata", o.metadata,
+                 "where builds, workspaces and PRs are kept: a postgresql:// URI shared by a cluster's nodes "
+                 "(default: SQLite in STATE/metadata.db)");
   app.add_option("--listen", o.listen, "address to bind")->capture_default_str();
   app.add_option("--grpc-port", o.grpc_port, "gRPC port (0: any free port)")->capture_default_str();
   app.add_option("--http-port", o.http_port, "HTTPS port (0: any free port)")->capture_default_str();

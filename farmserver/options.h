@@ -12,6 +12,7 @@ namespace cifs {
 
 struct FarmOptions {
   std::string state_dir;            // content store, metadata, CA files
+  std::string metadata;             // postgresql://… for a cluster; empty: STATE/metadata.db
   std::string listen = "127.0.0.1";
   int grpc_port = 8980;             // 0: any free port (see ready_file)
   int http_port = 8981;

@@ -1,6 +1,7 @@
 // A counter that grows with every change a store makes, and a wait for it to
 // move: how live pages learn that builds or PRs changed without polling the
-// tables. (A PostgreSQL store would drive it from LISTEN/NOTIFY.)
+// tables. SQLite bumps it on its own writes; PostgreSQL from LISTEN/NOTIFY,
+// so writes made by other nodes move it too.
 #pragma once
 
 #include <chrono>
@@ -19,12 +20,12 @@ class ChangeSignal {
     }
     cv_.notify_all();
   }
-  uint64_t value() {
+  uint64_t Generation() {
     std::lock_guard lock(mu_);
     return generation_;
   }
   // The generation once it is past `seen`, or as it is after `timeout`.
-  uint64_t WaitPast(uint64_t seen, std::chrono::milliseconds timeout) {
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [&] { return generation_ > seen; });
     return generation_;

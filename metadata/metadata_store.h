@@ -1,6 +1,8 @@
-// The metadata store: builds, their logs, revocations, repositories,
-// workspaces and pull requests. One SQL schema behind this interface: SQLite on a single node,
-// PostgreSQL in a cluster.
+// The metadata stores: one small interface per kind of record (builds and
+// their logs, revocations, web sessions, repositories, workspaces, pull
+// requests), so each service is handed only what it uses. One SQL schema
+// behind them: SQLite on a single node, PostgreSQL in a cluster (see
+// OpenMetadata in metadata/open_metadata.h).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include "cifs/v1/cifs.pb.h"
 #include "cifs/v1/pr.pb.h"
 #include "common/status.h"
+#include "metadata/change_signal.h"
 
 namespace cifs {
 
@@ -35,52 +38,89 @@ struct WebSession {
   std::string csrf;        // sessions: the token state-changing requests carry
 };
 
-class MetadataStore {
+class BuildStore {
  public:
-  virtual ~MetadataStore() = default;
-
-  virtual Status UpsertBuild(const v1::Build& build) = 0;
-  virtual Result<std::optional<v1::Build>> GetBuild(const std::string& id) = 0;
+  virtual ~BuildStore() = default;
+  [[nodiscard]] virtual Status UpsertBuild(const v1::Build& build) = 0;
+  [[nodiscard]] virtual Result<std::optional<v1::Build>> GetBuild(const std::string& id) = 0;
   // Newest first; all users when user is empty.
-  virtual Result<std::vector<v1::Build>> ListBuilds(const std::string& user, int limit) = 0;
-
+  [[nodiscard]] virtual Result<std::vector<v1::Build>> ListBuilds(const std::string& user, int limit) = 0;
   // The console log is append-only; offsets are byte offsets into it.
-  virtual Status AppendBuildLog(const std::string& id, int64_t offset, const std::string& data) = 0;
-  virtual Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) = 0;
+  [[nodiscard]] virtual Status AppendBuildLog(const std::string& id, int64_t offset, const std::string& data) = 0;
+  [[nodiscard]] virtual Result<std::string> ReadBuildLog(const std::string& id, int64_t offset,
+                                                         int64_t max_bytes) = 0;
+};
 
-  virtual Status PutRevocation(const Revocation& r) = 0;
-  virtual Result<std::vector<Revocation>> ListRevocations() = 0;
+class RevocationStore {
+ public:
+  virtual ~RevocationStore() = default;
+  [[nodiscard]] virtual Status PutRevocation(const Revocation& r) = 0;
+  [[nodiscard]] virtual Result<std::vector<Revocation>> ListRevocations() = 0;
+};
 
-  // Grows with every change to builds, workspaces or pull requests;
-  // WaitForChange returns once it is past `seen` (or after `timeout`).
-  virtual uint64_t Generation() = 0;
-  virtual uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) = 0;
-
-  virtual Status PutWebSession(const WebSession& s) = 0;
-  virtual Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) = 0;
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  [[nodiscard]] virtual Status PutWebSession(const WebSession& s) = 0;
+  [[nodiscard]] virtual Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) = 0;
   // Removes and returns it in one step: a link signs in once, even when two
-  // requests race for it.
-  virtual Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) = 0;
-  virtual Status DeleteExpiredWebSessions(int64_t now_ms) = 0;
+  // requests race for it (on any node).
+  [[nodiscard]] virtual Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) = 0;
+  [[nodiscard]] virtual Status DeleteExpiredWebSessions(int64_t now_ms) = 0;
+};
 
+class RepoStore {
+ public:
+  virtual ~RepoStore() = default;
   // AlreadyExists when the name is taken.
-  virtual Status InsertRepo(const v1::Repo& repo) = 0;
-  virtual Result<std::optional<v1::Repo>> GetRepo(const std::string& name) = 0;
-  virtual Result<std::vector<v1::Repo>> ListRepos() = 0;
+  [[nodiscard]] virtual Status InsertRepo(const v1::Repo& repo) = 0;
+  [[nodiscard]] virtual Result<std::optional<v1::Repo>> GetRepo(const std::string& name) = 0;
+  [[nodiscard]] virtual Result<std::vector<v1::Repo>> ListRepos() = 0;
+};
 
-  virtual Status InsertWorkspace(const v1::Workspace& ws) = 0;
-  virtual Result<std::optional<v1::Workspace>> GetWorkspace(const std::string& name) = 0;
+class WorkspaceStore {
+ public:
+  virtual ~WorkspaceStore() = default;
+  // AlreadyExists when the name is taken.
+  [[nodiscard]] virtual Status InsertWorkspace(const v1::Workspace& ws) = 0;
+  [[nodiscard]] virtual Result<std::optional<v1::Workspace>> GetWorkspace(const std::string& name) = 0;
   // All owners when owner is empty; sorted by name.
-  virtual Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) = 0;
-  virtual Status DeleteWorkspace(const std::string& name) = 0;
+  [[nodiscard]] virtual Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) = 0;
+  [[nodiscard]] virtual Status DeleteWorkspace(const std::string& name) = 0;
+};
 
+class PullRequestStore {
+ public:
+  virtual ~PullRequestStore() = default;
   // Gives the PR the next number (sets pr->number) and stores it.
-  virtual Status InsertPullRequest(v1::PullRequest* pr) = 0;
-  virtual Status UpdatePullRequest(const v1::PullRequest& pr) = 0;
-  virtual Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) = 0;
+  [[nodiscard]] virtual Status InsertPullRequest(v1::PullRequest* pr) = 0;
+  [[nodiscard]] virtual Status UpdatePullRequest(const v1::PullRequest& pr) = 0;
+  [[nodiscard]] virtual Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) = 0;
   // Newest first; empty filter fields match anything. `limit` 0 means no
   // limit here (the service applies its default).
-  virtual Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) = 0;
+  [[nodiscard]] virtual Result<std::vector<v1::PullRequest>> ListPullRequests(
+      const v1::ListPullRequestsRequest& filter) = 0;
+};
+
+// One backend's stores, and the signals it raises when records change:
+// `changes` for builds, workspaces and pull requests (live pages wait on it),
+// `revocations` when a user is revoked (every node's Authenticator reloads).
+// In a cluster both move for writes made on any node.
+struct MetadataStores {
+  BuildStore* builds = nullptr;
+  RevocationStore* revocations = nullptr;
+  SessionStore* sessions = nullptr;
+  RepoStore* repos = nullptr;
+  WorkspaceStore* workspaces = nullptr;
+  PullRequestStore* pull_requests = nullptr;
+  ChangeSignal* changes = nullptr;
+  ChangeSignal* revocation_changes = nullptr;
+};
+
+class MetadataBackend {
+ public:
+  virtual ~MetadataBackend() = default;
+  virtual MetadataStores stores() = 0;
 };
 
 }  // namespace cifs

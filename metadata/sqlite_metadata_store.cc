@@ -199,6 +199,7 @@ Status SqliteMetadataStore::PutRevocation(const Revocation& r) {
   st.Int(2, r.revoked_before_ms);
   st.Text(3, r.by);
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "store revocation");
+  revocation_changes_.Bump();
   return Status::Ok();
 }
 

@@ -1,4 +1,4 @@
-// MetadataStore on SQLite (WAL mode), for a single farm node.
+// The metadata stores on one SQLite file (WAL mode), for a single farm node.
 #pragma once
 
 #include <sqlite3.h>
@@ -11,7 +11,13 @@
 
 namespace cifs {
 
-class SqliteMetadataStore : public MetadataStore {
+class SqliteMetadataStore final : public MetadataBackend,
+                                  public BuildStore,
+                                  public RevocationStore,
+                                  public SessionStore,
+                                  public RepoStore,
+                                  public WorkspaceStore,
+                                  public PullRequestStore {
  public:
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path);
   ~SqliteMetadataStore() override;
@@ -23,10 +29,7 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) override;
   Status PutRevocation(const Revocation& r) override;
   Result<std::vector<Revocation>> ListRevocations() override;
-  uint64_t Generation() override { return changes_.value(); }
-  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) override {
-    return changes_.WaitPast(seen, timeout);
-  }
+  MetadataStores stores() override { return {this, this, this, this, this, this, &changes_, &revocation_changes_}; }
   Status PutWebSession(const WebSession& s) override;
   Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) override;
   Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) override;
@@ -62,6 +65,7 @@ class SqliteMetadataStore : public MetadataStore {
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   ChangeSignal changes_;
+  ChangeSignal revocation_changes_;
 };
 
 }  // namespace cifs

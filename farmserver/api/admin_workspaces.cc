@@ -11,7 +11,7 @@ grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRe
   if (!id.ok()) return ToGrpc(id.status());
   Status valid = ValidateName("repository", req->name());
   if (!valid.ok()) return ToGrpc(valid);
-  auto existing = metadata_->GetRepo(req->name());
+  auto existing = repos_->GetRepo(req->name());
   if (!existing.ok()) return ToGrpc(existing.status());
   if (existing->has_value()) {
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "a repository named '" + req->name() + "' exists");
@@ -23,7 +23,7 @@ grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRe
   resp->set_default_branch(mirror->default_branch);
   resp->set_created_ms(NowMs());
   resp->set_created_by(id->name);
-  Status s = metadata_->InsertRepo(*resp);
+  Status s = repos_->InsertRepo(*resp);
   if (!s.ok()) return ToGrpc(s);
   log_->Info("repo_added", {{"repo", req->name()}, {"url", req->url()}, {"by", id->name}});
   return grpc::Status::OK;
@@ -33,7 +33,7 @@ grpc::Status AdminService::ListRepos(grpc::ServerContext* ctx, const v1::ListRep
                                      v1::ListReposResponse* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
-  auto repos = metadata_->ListRepos();
+  auto repos = repos_->ListRepos();
   if (!repos.ok()) return ToGrpc(repos.status());
   for (auto& r : *repos) *resp->add_repos() = std::move(r);
   return grpc::Status::OK;
@@ -46,13 +46,13 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
   for (Status s : {ValidateName("workspace", req->name()), ValidateUserName(req->owner())}) {
     if (!s.ok()) return ToGrpc(s);
   }
-  auto repo = metadata_->GetRepo(req->repo());
+  auto repo = repos_->GetRepo(req->repo());
   if (!repo.ok()) return ToGrpc(repo.status());
   if (!repo->has_value()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         "no repository '" + req->repo() + "' (add it with `cifs admin repo add`)");
   }
-  auto existing = metadata_->GetWorkspace(req->name());
+  auto existing = workspaces_->GetWorkspace(req->name());
   if (!existing.ok()) return ToGrpc(existing.status());
   if (existing->has_value()) {
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "a workspace named '" + req->name() + "' exists");
@@ -66,9 +66,11 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
   resp->set_branch(branch);
   resp->set_created_ms(NowMs());
   resp->set_head_commit(*head);
-  Status s = metadata_->InsertWorkspace(*resp);
+  Status s = workspaces_->InsertWorkspace(*resp);
   if (!s.ok()) {
-    provisioner_->DeleteWorkspace(req->name());
+    if (Status undone = provisioner_->DeleteWorkspace(req->name()); !undone.ok()) {
+      log_->Warn("workspace_not_removed", {{"workspace", req->name()}, {"error", undone.message()}});
+    }
     return ToGrpc(s);
   }
   log_->Info("workspace_created",
@@ -83,7 +85,7 @@ grpc::Status AdminService::DeleteWorkspace(grpc::ServerContext* ctx, const v1::D
   if (!id.ok()) return ToGrpc(id.status());
   Status valid = ValidateName("workspace", req->name());
   if (!valid.ok()) return ToGrpc(valid);
-  Status s = metadata_->DeleteWorkspace(req->name());
+  Status s = workspaces_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);
   registry_->Forget(req->name());
   runner_->ForgetWorkspace(req->name());
@@ -99,7 +101,7 @@ grpc::Status WorkspacesService::ListWorkspaces(grpc::ServerContext* ctx, const v
   if (!id.ok()) return ToGrpc(id.status());
   // Admins manage every workspace, so they see every one.
   bool all = req->all_users() || id->role == Role::kAdmin;
-  auto list = metadata_->ListWorkspaces(all ? std::string() : id->name);
+  auto list = workspaces_->ListWorkspaces(all ? std::string() : id->name);
   if (!list.ok()) return ToGrpc(list.status());
   for (auto& w : *list) *resp->add_workspaces() = std::move(w);
   return grpc::Status::OK;

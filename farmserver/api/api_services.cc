@@ -23,7 +23,7 @@ grpc::Status BuildsService::ListBuilds(grpc::ServerContext* ctx, const v1::ListB
   auto id = req->all_users() ? auth_->Require(ctx, Role::kLead) : auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   int limit = req->limit() > 0 ? std::min(req->limit(), kMaxListLimit) : kDefaultListLimit;
-  auto builds = metadata_->ListBuilds(req->all_users() ? std::string() : id->name, limit);
+  auto builds = builds_->ListBuilds(req->all_users() ? std::string() : id->name, limit);
   if (!builds.ok()) return ToGrpc(builds.status());
   size_t bytes = 0;
   for (auto& b : *builds) {
@@ -40,7 +40,7 @@ grpc::Status BuildsService::ListBuilds(grpc::ServerContext* ctx, const v1::ListB
 Result<v1::Build> BuildsService::Visible(grpc::ServerContext* ctx, const std::string& build_id) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return id.status();
-  auto b = metadata_->GetBuild(build_id);
+  auto b = builds_->GetBuild(build_id);
   if (!b.ok()) return b.status();
   // Someone else's build reads as missing to a dev: ids are not secrets, but
   // there is no reason to confirm they exist.
@@ -65,7 +65,7 @@ grpc::Status BuildsService::GetBuildLog(grpc::ServerContext* ctx, const v1::GetB
   if (req->offset() < 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "negative offset");
   int64_t offset = req->offset();
   while (!ctx->IsCancelled()) {
-    auto data = metadata_->ReadBuildLog(req->id(), offset, kLogChunkBytes);
+    auto data = builds_->ReadBuildLog(req->id(), offset, kLogChunkBytes);
     if (!data.ok()) return ToGrpc(data.status());
     if (!data->empty()) {
       v1::LogChunk chunk;
@@ -79,7 +79,7 @@ grpc::Status BuildsService::GetBuildLog(grpc::ServerContext* ctx, const v1::GetB
     bool finished = recorder_->WaitForLog(req->id(), offset, std::chrono::seconds(1));
     if (finished) {
       // Drain what arrived between the read and the finish.
-      auto rest = metadata_->ReadBuildLog(req->id(), offset, INT64_MAX / 2);
+      auto rest = builds_->ReadBuildLog(req->id(), offset, INT64_MAX / 2);
       if (rest.ok() && !rest->empty()) {
         v1::LogChunk chunk;
         chunk.set_offset(offset);
@@ -111,7 +111,7 @@ grpc::Status AdminService::ListRevocations(grpc::ServerContext* ctx, const v1::L
                                            v1::ListRevocationsResponse* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
-  auto list = metadata_->ListRevocations();
+  auto list = revocations_->ListRevocations();
   if (!list.ok()) return ToGrpc(list.status());
   for (const auto& r : *list) {
     auto* out = resp->add_revocations();

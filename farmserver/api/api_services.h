@@ -22,9 +22,10 @@ class FarmService final : public v1::Farm::Service {
 
 class BuildsService final : public v1::Builds::Service {
  public:
-  BuildsService(MetadataStore* metadata, BuildRecorder* recorder, Authenticator* auth, BuildRunner* runner,
-                WorkspaceRegistry* registry)
-      : metadata_(metadata), recorder_(recorder), auth_(auth), runner_(runner), registry_(registry) {}
+  BuildsService(BuildStore* builds, WorkspaceStore* workspaces, BuildRecorder* recorder, Authenticator* auth,
+                BuildRunner* runner, WorkspaceRegistry* registry)
+      : builds_(builds),
+        workspaces_(workspaces), recorder_(recorder), auth_(auth), runner_(runner), registry_(registry) {}
   grpc::Status ListBuilds(grpc::ServerContext* ctx, const v1::ListBuildsRequest* req,
                           v1::ListBuildsResponse* resp) override;
   grpc::Status GetBuild(grpc::ServerContext* ctx, const v1::GetBuildRequest* req, v1::Build* resp) override;
@@ -40,7 +41,8 @@ class BuildsService final : public v1::Builds::Service {
   // The build, if the caller may see it (its owner, a lead or an admin).
   Result<v1::Build> Visible(grpc::ServerContext* ctx, const std::string& id);
 
-  MetadataStore* metadata_;
+  BuildStore* builds_;
+  WorkspaceStore* workspaces_;
   BuildRecorder* recorder_;
   Authenticator* auth_;
   BuildRunner* runner_;
@@ -49,9 +51,11 @@ class BuildsService final : public v1::Builds::Service {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, WorkspaceRegistry* registry,
-               BuildRunner* runner, Logger* log)
-      : metadata_(metadata), auth_(auth), provisioner_(provisioner), registry_(registry), runner_(runner), log_(log) {}
+  AdminService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner,
+               WorkspaceRegistry* registry, BuildRunner* runner, Logger* log)
+      : repos_(metadata.repos),
+        workspaces_(metadata.workspaces),
+        revocations_(metadata.revocations), auth_(auth), provisioner_(provisioner), registry_(registry), runner_(runner), log_(log) {}
   grpc::Status RevokeUser(grpc::ServerContext* ctx, const v1::RevokeUserRequest* req,
                           v1::RevokeUserResponse* resp) override;
   grpc::Status ListRevocations(grpc::ServerContext* ctx, const v1::ListRevocationsRequest* req,
@@ -66,7 +70,9 @@ class AdminService final : public v1::Admin::Service {
                                v1::DeleteWorkspaceResponse* resp) override;
 
  private:
-  MetadataStore* metadata_;
+  RepoStore* repos_;
+  WorkspaceStore* workspaces_;
+  RevocationStore* revocations_;
   Authenticator* auth_;
   Provisioner* provisioner_;
   WorkspaceRegistry* registry_;
@@ -76,12 +82,12 @@ class AdminService final : public v1::Admin::Service {
 
 class WorkspacesService final : public v1::Workspaces::Service {
  public:
-  WorkspacesService(MetadataStore* metadata, Authenticator* auth) : metadata_(metadata), auth_(auth) {}
+  WorkspacesService(WorkspaceStore* workspaces, Authenticator* auth) : workspaces_(workspaces), auth_(auth) {}
   grpc::Status ListWorkspaces(grpc::ServerContext* ctx, const v1::ListWorkspacesRequest* req,
                               v1::ListWorkspacesResponse* resp) override;
 
  private:
-  MetadataStore* metadata_;
+  WorkspaceStore* workspaces_;
   Authenticator* auth_;
 };
 

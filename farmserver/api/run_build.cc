@@ -20,7 +20,7 @@ grpc::Status BuildsService::RunBuild(grpc::ServerContext* ctx, const v1::RunBuil
                                      grpc::ServerWriter<v1::BuildUpdate>* writer) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  auto ws = metadata_->GetWorkspace(req->workspace());
+  auto ws = workspaces_->GetWorkspace(req->workspace());
   if (!ws.ok()) return ToGrpc(ws.status());
   if (!ws->has_value()) return ToGrpc(Status::NotFound("no workspace '" + req->workspace() + "'"));
   if ((*ws)->owner() != id->name && id->role != Role::kAdmin) {
@@ -80,7 +80,7 @@ grpc::Status BuildsService::RunBuild(grpc::ServerContext* ctx, const v1::RunBuil
     }
     // Everything logged so far, in chunks that fit a message.
     for (;;) {
-      auto data = metadata_->ReadBuildLog(build_id, offset, kLogChunkBytes);
+      auto data = builds_->ReadBuildLog(build_id, offset, kLogChunkBytes);
       if (!data.ok()) return ToGrpc(data.status());
       if (data->empty()) break;
       offset += static_cast<int64_t>(data->size());
@@ -100,7 +100,7 @@ grpc::Status BuildsService::RunBuild(grpc::ServerContext* ctx, const v1::RunBuil
       last_progress = *p;
     }
     if (finished) {
-      auto b = metadata_->GetBuild(build_id);
+      auto b = builds_->GetBuild(build_id);
       if (!b.ok() || !b->has_value()) return ToGrpc(b.ok() ? Status::Internal("build record lost") : b.status());
       // Nothing is appended after the finish (the runner drains Bazel's
       // output first), so the read above had all of it.

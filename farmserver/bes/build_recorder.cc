@@ -21,19 +21,19 @@ Status BuildRecorder::Register(v1::Build initial) {
 }
 
 Status BuildRecorder::CloseInterruptedFarmBuilds(int scan) {
-  auto builds = metadata_->ListBuilds("", scan);
+  auto builds = builds_->ListBuilds("", scan);
   if (!builds.ok()) return builds.status();
   std::lock_guard lock(mu_);
   for (auto& b : *builds) {
     if (!b.remote() || b.finished() || active_.count(b.id())) continue;
     const std::string note = "\ncifs: the farm restarted while this build ran; it was stopped\n";
-    CIFS_RETURN_IF_ERROR(metadata_->AppendBuildLog(b.id(), b.log_size(), note));
+    CIFS_RETURN_IF_ERROR(builds_->AppendBuildLog(b.id(), b.log_size(), note));
     b.set_log_size(b.log_size() + static_cast<int64_t>(note.size()));
     b.set_finished(true);
     b.set_exit_code(-1);
     b.set_exit_name("FARM_RESTARTED");
     b.set_end_time_ms(NowMs());
-    CIFS_RETURN_IF_ERROR(metadata_->UpsertBuild(b));
+    CIFS_RETURN_IF_ERROR(builds_->UpsertBuild(b));
     log_->Warn("farm_build_interrupted", {{"id", b.id()}, {"user", b.user()}});
   }
   return Status::Ok();
@@ -94,7 +94,7 @@ Status BuildRecorder::Begin(const std::string& id, const Identity& caller) {
   }
   const std::string& user = caller.name;
   Active a;
-  auto existing = metadata_->GetBuild(id);
+  auto existing = builds_->GetBuild(id);
   if (existing.ok() && existing->has_value()) {
     if ((*existing)->user() != user || (*existing)->remote()) {
       return Status::PermissionDenied("invocation " + id + " belongs to another user");
@@ -121,7 +121,7 @@ v1::Target* BuildRecorder::TargetLocked(Active& a, const std::string& label) {
 
 Status BuildRecorder::AppendLogLocked(Active& a, const std::string& text) {
   if (text.empty()) return Status::Ok();
-  CIFS_RETURN_IF_ERROR(metadata_->AppendBuildLog(a.build.id(), a.log_size, text));
+  CIFS_RETURN_IF_ERROR(builds_->AppendBuildLog(a.build.id(), a.log_size, text));
   a.log_size += static_cast<int64_t>(text.size());
   a.build.set_log_size(a.log_size);
   a.dirty = true;
@@ -132,7 +132,7 @@ Status BuildRecorder::AppendLogLocked(Active& a, const std::string& text) {
 Status BuildRecorder::SaveLocked(Active& a) {
   a.dirty = false;
   a.last_save = std::chrono::steady_clock::now();
-  return metadata_->UpsertBuild(a.build);
+  return builds_->UpsertBuild(a.build);
 }
 
 Status BuildRecorder::AppendLog(const std::string& id, const std::string& text) {

@@ -22,7 +22,7 @@ v1::BuildProgress ProgressOf(const v1::Build& build);
 
 class BuildRecorder {
  public:
-  BuildRecorder(MetadataStore* metadata, Logger* log) : metadata_(metadata), log_(log) {}
+  BuildRecorder(BuildStore* builds, Logger* log) : builds_(builds), log_(log) {}
 
   // A build the farm runs itself (`initial` has its id, user, workspace, ...).
   // The farm owns its log (Bazel's console as the farm read it) and its end;
@@ -67,7 +67,7 @@ class BuildRecorder {
   Status SaveLocked(Active& a);
   v1::Target* TargetLocked(Active& a, const std::string& label);
 
-  MetadataStore* metadata_;
+  BuildStore* builds_;
   Logger* log_;
   std::mutex mu_;
   std::condition_variable changed_;

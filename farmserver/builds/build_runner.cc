@@ -337,7 +337,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
       build->position_ = pos;
       if (pos == 0) break;
       if (pos != last) {
-        recorder_->AppendLog(build->id(), "cifs: waiting for a build slot, position " + std::to_string(pos) + "\n");
+        Note(build->id(), "cifs: waiting for a build slot, position " + std::to_string(pos) + "\n");
         last = pos;
       }
     }
@@ -353,7 +353,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
       server->last_used = std::chrono::steady_clock::now();
       exit_name = build->cancelled() ? "CANCELLED" : BazelExitName(exit_code);
     } else {
-      recorder_->AppendLog(build->id(), "cifs: cancelled before it started\n");
+      Note(build->id(), "cifs: cancelled before it started\n");
     }
   }
   Status s = recorder_->Finish(build->id(), exit_code, exit_name);
@@ -370,7 +370,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
 
 int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   auto fail = [&](const Status& s) {
-    recorder_->AppendLog(build.id(), "cifs: " + s.message() + "\n");
+    Note(build.id(), "cifs: " + s.message() + "\n");
     return 36;
   };
   auto who = WhoRuns(request.workspace);
@@ -429,7 +429,7 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
   spec.cwd_fd = request.cwd.get();
   auto child = ChildProcess::Start(spec);
   if (!child.ok()) {
-    recorder_->AppendLog(build.id(), "cifs: " + child.status().message() + "\n");
+    Note(build.id(), "cifs: " + child.status().message() + "\n");
     return 36;
   }
   std::optional<std::chrono::steady_clock::time_point> interrupted;
@@ -439,7 +439,7 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
     for (;;) {
       ssize_t n = ::read(child->output_fd(), buf.data(), buf.size());
       if (n <= 0) return;
-      recorder_->AppendLog(build.id(), buf.substr(0, static_cast<size_t>(n)));
+      Note(build.id(), buf.substr(0, static_cast<size_t>(n)));
     }
   };
   for (;;) {
@@ -448,12 +448,12 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
     drain();
     if (child->Poll()) break;
     if (build.cancelled() && !interrupted) {
-      recorder_->AppendLog(build.id(), "\ncifs: cancelling the build on the farm\n");
+      Note(build.id(), "\ncifs: cancelling the build on the farm\n");
       child->Signal(SIGINT);  // Bazel stops the server's work and exits
       interrupted = std::chrono::steady_clock::now();
     }
     if (interrupted && !killed && std::chrono::steady_clock::now() - *interrupted > options_.cancel_grace) {
-      recorder_->AppendLog(build.id(), "cifs: Bazel did not stop in time; killing it and its server\n");
+      Note(build.id(), "cifs: Bazel did not stop in time; killing it and its server\n");
       KillProcessTree(child->pid());
       KillServer(request.workspace);
       killed = true;
@@ -593,6 +593,12 @@ void BuildRunner::Shutdown() {
     });
   }
   for (auto& t : stoppers) t.join();
+}
+
+void BuildRunner::Note(const std::string& build_id, const std::string& text) {
+  if (Status s = recorder_->AppendLog(build_id, text); !s.ok()) {
+    log_->Warn("build_log_not_written", {{"build", build_id}, {"error", s.message()}});
+  }
 }
 
 }  // namespace cifs

@@ -142,6 +142,9 @@ class BuildRunner {
   Status LockUidRange();
   std::vector<std::string> StartupArgs(const std::string& workspace) const;
   ChildSpec Spec(const std::string& workspace, const RunAs& who, std::vector<std::string> args) const;
+  // Adds the farm's own line to a build's console; a log that cannot take it
+  // is reported in the farm's log instead.
+  void Note(const std::string& build_id, const std::string& text);
   void KillServer(const std::string& workspace);
   void ShutdownServer(const std::string& workspace, Server& server);
   void TrimWarmServers();

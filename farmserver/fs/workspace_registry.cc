@@ -18,7 +18,7 @@ Result<std::shared_ptr<OpenWorkspace>> WorkspaceRegistry::Get(const std::string&
     if (it != open_.end()) return it->second;
   }
   CIFS_RETURN_IF_ERROR(ValidateName("workspace", name));
-  auto record = metadata_->GetWorkspace(name);
+  auto record = workspaces_->GetWorkspace(name);
   if (!record.ok()) return record.status();
   if (!record->has_value()) return Status::NotFound("no workspace '" + name + "'");
   auto dir = WorkspaceDir::Open(provisioner_->WorkspacePath(name));

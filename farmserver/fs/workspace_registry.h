@@ -33,8 +33,8 @@ struct OpenWorkspace {
 
 class WorkspaceRegistry {
  public:
-  WorkspaceRegistry(MetadataStore* metadata, Provisioner* provisioner)
-      : metadata_(metadata), provisioner_(provisioner) {}
+  WorkspaceRegistry(WorkspaceStore* workspaces, Provisioner* provisioner)
+      : workspaces_(workspaces), provisioner_(provisioner) {}
 
   // NotFound for a workspace that does not exist.
   Result<std::shared_ptr<OpenWorkspace>> Get(const std::string& name);
@@ -42,7 +42,7 @@ class WorkspaceRegistry {
   void Forget(const std::string& name);
 
  private:
-  MetadataStore* metadata_;
+  WorkspaceStore* workspaces_;
   Provisioner* provisioner_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<OpenWorkspace>> open_;

@@ -130,11 +130,11 @@ void HttpServer::EventRoutes() {
     if (!slot) return SendError(res, Status::Unavailable("too many live pages are open on this farm; retrying"));
     res.set_header("Cache-Control", "no-store");
     res.set_chunked_content_provider("text/event-stream", [this, slot](size_t, httplib::DataSink& sink) {
-      uint64_t seen = metadata_->Generation();
+      uint64_t seen = changes_->Generation();
       if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
       auto quiet_since = std::chrono::steady_clock::now();
       while (!stopping()) {
-        uint64_t now = metadata_->WaitForChange(seen, std::chrono::seconds(1));
+        uint64_t now = changes_->WaitForChange(seen, std::chrono::seconds(1));
         if (now > seen) {
           seen = now;
           if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;

@@ -23,13 +23,13 @@ class StreamCount {
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, MetadataStore* metadata,
+HttpServer::HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, ChangeSignal* changes,
                        ContentStore* store, Metrics* metrics, Logger* log)
     : options_(std::move(options)),
       auth_(auth),
       sessions_(sessions),
       request_auth_(auth, sessions),
-      metadata_(metadata),
+      changes_(changes),
       store_(store),
       metrics_(metrics),
       log_(log) {}

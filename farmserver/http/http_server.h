@@ -38,7 +38,7 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, MetadataStore* metadata,
+  HttpServer(HttpServerOptions options, Authenticator* auth, WebSessions* sessions, ChangeSignal* changes,
              ContentStore* store, Metrics* metrics, Logger* log);
   ~HttpServer();
 
@@ -73,7 +73,7 @@ class HttpServer {
   Authenticator* auth_;
   WebSessions* sessions_;
   RequestAuth request_auth_;
-  MetadataStore* metadata_;
+  ChangeSignal* changes_;
   ContentStore* store_;
   Metrics* metrics_;
   Logger* log_;

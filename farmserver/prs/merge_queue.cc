@@ -36,7 +36,7 @@ void PullRequestService::KickQueue() {
 
 Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
   std::lock_guard lock(mu_);
-  auto found = metadata_->GetPullRequest(number);
+  auto found = prs_->GetPullRequest(number);
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
   v1::PullRequest pr = **found;
@@ -55,7 +55,7 @@ Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t
   }
   pr.set_squash(squash);
   QueueLocked(pr, who.name);
-  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
   return pr;
 }
 
@@ -73,7 +73,7 @@ grpc::Status PullRequestService::Merge(grpc::ServerContext* ctx, const v1::Merge
 void PullRequestService::SetQueuePositions(std::vector<v1::PullRequest>& prs) {
   v1::ListPullRequestsRequest f;
   f.set_state("queued");
-  auto queued = metadata_->ListPullRequests(f);
+  auto queued = prs_->ListPullRequests(f);
   if (!queued.ok()) return;
   for (auto& pr : prs) {
     if (pr.state() != "queued") continue;
@@ -100,7 +100,7 @@ void PullRequestService::RunQueue() {
     }
     v1::ListPullRequestsRequest f;
     f.set_state("queued");
-    auto queued = metadata_->ListPullRequests(f);
+    auto queued = prs_->ListPullRequests(f);
     if (!queued.ok() || queued->empty()) continue;
     // Each target's queue on its own: the oldest request of each lands (or
     // is validated again) before the next of the same target.
@@ -133,10 +133,10 @@ void PullRequestService::TrustLandedValidation(const v1::PullRequest& pr, const 
 
 void PullRequestService::Land(int64_t number) {
   std::unique_lock lock(mu_);
-  auto found = metadata_->GetPullRequest(number);
+  auto found = prs_->GetPullRequest(number);
   if (!found.ok() || !found->has_value() || (*found)->state() != "queued") return;
   v1::PullRequest pr = **found;
-  auto repo = metadata_->GetRepo(pr.repo());
+  auto repo = repos_->GetRepo(pr.repo());
   if (!repo.ok() || !repo->has_value()) return;
   const std::string url = (*repo)->url();
   auto* rev = pr.mutable_revisions(pr.revisions_size() - 1);
@@ -145,7 +145,7 @@ void PullRequestService::Land(int64_t number) {
     pr.set_state(state);
     pr.set_queue_note(note);
     pr.set_updated_ms(NowMs());
-    metadata_->UpdatePullRequest(pr);
+    SaveQueued(pr);
   };
   if (v.state() == "pending" || v.state() == "running") return;  // the validator is at it
   if (!Green(*rev)) {
@@ -157,7 +157,7 @@ void PullRequestService::Land(int64_t number) {
   auto tip = host_->BranchTip(url, pr.target_branch());
   if (!tip.ok()) {
     pr.set_queue_note("cannot read " + pr.target_branch() + ": " + tip.status().message());
-    metadata_->UpdatePullRequest(pr);
+    SaveQueued(pr);
     return;
   }
   // Landed already (a restart after the push, before it was recorded).
@@ -194,13 +194,18 @@ void PullRequestService::Land(int64_t number) {
                                    pr.author() + "@cifs.local");
     if (!squashed.ok()) {
       pr.set_queue_note("cannot squash: " + squashed.status().message());
-      metadata_->UpdatePullRequest(pr);
+      SaveQueued(pr);
       return;
     }
     landing = *squashed;
   }
   pr.set_landing_commit(landing);
-  metadata_->UpdatePullRequest(pr);
+  if (Status s = prs_->UpdatePullRequest(pr); !s.ok()) {
+    // Unrecorded, a landing could not be told apart from none after a
+    // restart: no push until it is.
+    log_->Warn("pr_landing_not_recorded", {{"number", number}, {"error", s.message()}});
+    return;
+  }
   Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, landing, pr.target_branch(),
                               /*force=*/false);
   if (pushed.ok()) {
@@ -214,10 +219,16 @@ void PullRequestService::Land(int64_t number) {
     // The tip moved between the check and the push: the next round
     // validates again.
     pr.set_queue_note(pushed.message());
-    metadata_->UpdatePullRequest(pr);
+    SaveQueued(pr);
   } else {
     pr.set_queue_note("cannot push: " + pushed.message());
-    metadata_->UpdatePullRequest(pr);
+    SaveQueued(pr);
+  }
+}
+
+void PullRequestService::SaveQueued(const v1::PullRequest& pr) {
+  if (Status s = prs_->UpdatePullRequest(pr); !s.ok()) {
+    log_->Warn("pr_not_saved", {{"number", pr.number()}, {"state", pr.state()}, {"error", s.message()}});
   }
 }
 

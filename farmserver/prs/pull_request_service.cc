@@ -27,16 +27,18 @@ grpc::Status Answer(Result<T> r, T* resp) {
 
 }  // namespace
 
-PullRequestService::PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner,
+PullRequestService::PullRequestService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner,
                                        GitHost* host, BuildRunner* runner, ActionCache* ac,
                                        const std::string& state_dir, Logger* log)
-    : metadata_(metadata),
+    : prs_(metadata.pull_requests),
+      workspaces_(metadata.workspaces),
+      repos_(metadata.repos),
       auth_(auth),
       provisioner_(provisioner),
       host_(host),
       ac_(ac),
       log_(log),
-      validator_(state_dir, provisioner, runner, metadata, host, ac,
+      validator_(state_dir, provisioner, runner, metadata.builds, metadata.repos, host, ac,
                  [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {
   queue_ = std::thread([this] { RunQueue(); });
 }
@@ -53,7 +55,7 @@ void PullRequestService::Stop() {
 
 Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
   std::lock_guard lock(mu_);
-  auto found = metadata_->GetPullRequest(number);
+  auto found = prs_->GetPullRequest(number);
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
   v1::PullRequest pr = **found;
@@ -63,7 +65,7 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
   *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
   pr.set_updated_ms(NowMs());
   if (v.state() == "passed" && v.auto_merge() && pr.state() == "approved") QueueLocked(pr, "auto-merge");
-  Status s = metadata_->UpdatePullRequest(pr);
+  Status s = prs_->UpdatePullRequest(pr);
   if (pr.state() == "queued" && v.state() != "pending" && v.state() != "running") KickQueue();
   return s;
 }
@@ -77,7 +79,7 @@ void PullRequestService::Validate(const v1::PullRequest& pr) {
 Status PullRequestService::ResumeValidations() {
   v1::ListPullRequestsRequest filter;
   filter.set_in_review(true);
-  auto all = metadata_->ListPullRequests(filter);
+  auto all = prs_->ListPullRequests(filter);
   if (!all.ok()) return all.status();
   // Oldest first, as they were asked for.
   for (auto it = all->rbegin(); it != all->rend(); ++it) {
@@ -92,7 +94,7 @@ Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::s
   v1::ListPullRequestsRequest filter;
   filter.set_workspace(workspace);
   filter.set_in_review(true);
-  auto all = metadata_->ListPullRequests(filter);
+  auto all = prs_->ListPullRequests(filter);
   if (!all.ok()) return all.status();
   for (auto& pr : *all) {
     if (InReview(pr)) return std::optional<v1::PullRequest>(std::move(pr));
@@ -101,14 +103,14 @@ Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::s
 }
 
 Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const v1::SubmitRequest& req) {
-  auto ws = metadata_->GetWorkspace(req.workspace());
+  auto ws = workspaces_->GetWorkspace(req.workspace());
   if (!ws.ok()) return ws.status();
   if (!ws->has_value()) return Status::NotFound("no workspace '" + req.workspace() + "'");
   if ((*ws)->owner() != who.name) {
     return Status::PermissionDenied("workspace '" + req.workspace() + "' belongs to " + (*ws)->owner());
   }
   if (req.title().size() > kMaxTitle) return Status::InvalidArgument("a title is at most 200 characters");
-  auto repo = metadata_->GetRepo((*ws)->repo());
+  auto repo = repos_->GetRepo((*ws)->repo());
   if (!repo.ok()) return repo.status();
   if (!repo->has_value()) return Status::NotFound("the workspace's repository is gone");
 
@@ -167,14 +169,14 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     pr.set_state("open");
     pr.set_created_ms(now);
     pr.set_updated_ms(now);
-    CIFS_RETURN_IF_ERROR(metadata_->InsertPullRequest(&pr));
+    CIFS_RETURN_IF_ERROR(prs_->InsertPullRequest(&pr));
     pr.set_branch("cifs/pr/" + std::to_string(pr.number()));
   }
   Status pushed = host_->Push(path, (*repo)->url(), head->commit, pr.branch(), /*force=*/true);
   if (!pushed.ok()) {
     if (created) {
       pr.set_state("closed");
-      metadata_->UpdatePullRequest(pr);
+      SaveQueued(pr);
     }
     return pushed;
   }
@@ -188,7 +190,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   rev->mutable_validation()->set_updated_ms(now);
   pr.set_state("open");
   pr.set_updated_ms(now);
-  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
   Validate(pr);
   log_->Info("pr_submitted", {{"number", pr.number()},
                               {"revision", rev->number()},
@@ -206,7 +208,7 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   if (!approve && req.message().empty()) return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
   if (req.message().size() > kMaxMessage) return Status::InvalidArgument("a review message is at most 4000 characters");
   std::lock_guard lock(mu_);
-  auto found = metadata_->GetPullRequest(req.number());
+  auto found = prs_->GetPullRequest(req.number());
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(req.number()));
   v1::PullRequest pr = **found;
@@ -222,7 +224,7 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   pr.set_updated_ms(review->at_ms());
   const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
   if (approve && latest.state() == "passed" && latest.auto_merge()) QueueLocked(pr, "auto-merge");
-  CIFS_RETURN_IF_ERROR(metadata_->UpdatePullRequest(pr));
+  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
   log_->Info("pr_reviewed", {{"number", pr.number()}, {"by", who.name}, {"decision", review->decision()}});
   return pr;
 }
@@ -243,7 +245,7 @@ grpc::Status PullRequestService::List(grpc::ServerContext* ctx, const v1::ListPu
   }
   v1::ListPullRequestsRequest page = *req;
   page.set_limit(std::min(req->limit() > 0 ? req->limit() : kDefaultListLimit, kMaxListLimit) + 1);
-  auto all = metadata_->ListPullRequests(page);
+  auto all = prs_->ListPullRequests(page);
   if (!all.ok()) return ToGrpc(all.status());
   // One more than asked for tells whether another page follows.
   if (static_cast<int>(all->size()) >= page.limit()) {
@@ -259,7 +261,7 @@ grpc::Status PullRequestService::Get(grpc::ServerContext* ctx, const v1::GetPull
                                      v1::PullRequest* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  auto pr = metadata_->GetPullRequest(req->number());
+  auto pr = prs_->GetPullRequest(req->number());
   if (!pr.ok()) return ToGrpc(pr.status());
   if (!pr->has_value()) return ToGrpc(Status::NotFound("no pull request #" + std::to_string(req->number())));
   std::vector<v1::PullRequest> one = {std::move(**pr)};

@@ -25,7 +25,7 @@ namespace cifs {
 
 class PullRequestService final : public v1::PullRequests::Service {
  public:
-  PullRequestService(MetadataStore* metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
+  PullRequestService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
                      BuildRunner* runner, ActionCache* ac, const std::string& state_dir, Logger* log);
 
   // Validations left pending or running by a stopped farm start again.
@@ -52,6 +52,9 @@ class PullRequestService final : public v1::PullRequests::Service {
   void SetQueuePositions(std::vector<v1::PullRequest>& prs);
   void RunQueue();
   void KickQueue();
+  // Stores a queue step's outcome; a failure is logged, and the queue's
+  // next step for the PR writes the record again.
+  void SaveQueued(const v1::PullRequest& pr);
   // One step for a queued PR: land it, validate it again, or take it out.
   void Land(int64_t number);
   // What the validation `build_id` of `pr` cached becomes trusted: its
@@ -62,7 +65,9 @@ class PullRequestService final : public v1::PullRequests::Service {
   // The PR still in review that `workspace` submitted, if any.
   Result<std::optional<v1::PullRequest>> OpenFrom(const std::string& workspace);
 
-  MetadataStore* metadata_;
+  PullRequestStore* prs_;
+  WorkspaceStore* workspaces_;
+  RepoStore* repos_;
   Authenticator* auth_;
   Provisioner* provisioner_;
   GitHost* host_;

@@ -26,12 +26,14 @@ RepoPolicy ReadRepoPolicy(const std::string& dir) {
   return p;
 }
 
-Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
+Validator::Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, BuildStore* builds,
+                     RepoStore* repos,
                      GitHost* host, ActionCache* ac, Recorder record, Logger* log)
     : state_dir_(std::move(state_dir)),
       provisioner_(provisioner),
       runner_(runner),
-      metadata_(metadata),
+      builds_(builds),
+      repos_(repos),
       host_(host),
       ac_(ac),
       record_(std::move(record)),
@@ -138,7 +140,7 @@ Status Validator::Baseline(const ValidationJob& job, const std::string& mirror, 
   auto build = StartTest(BuildKind::kBaseline, kFarmUser, job.repo, mirror, tip, &policy);
   if (!build.ok()) return build.status();
   if (!Finish(**build)) return Status::Ok();
-  auto record = metadata_->GetBuild((*build)->id());
+  auto record = builds_->GetBuild((*build)->id());
   if (!record.ok() || !record->has_value()) return Status::Internal("the baseline build's record is gone");
   // Tests that fail on the tip are no reason to test it again; a build
   // that never got to run is.
@@ -166,7 +168,7 @@ void Validator::Validate(const ValidationJob& job) {
   // The mirror fetches the upstream: the target's tip as it is now and the
   // PR's branch.
   if (Status s = provisioner_->Refresh(job.repo); !s.ok()) return fail(s);
-  auto repo = metadata_->GetRepo(job.repo);
+  auto repo = repos_->GetRepo(job.repo);
   if (!repo.ok() || !repo->has_value()) return fail(Status::NotFound("repository '" + job.repo + "' is gone"));
   auto branch_tip = host_->BranchTip((*repo)->url(), job.branch);
   if (!branch_tip.ok()) {
@@ -205,7 +207,7 @@ void Validator::Validate(const ValidationJob& job) {
     (*build)->Cancel();
   }
   if (!Finish(**build)) return;  // validated again after the restart
-  auto record = metadata_->GetBuild(v.build_id());
+  auto record = builds_->GetBuild(v.build_id());
   if (!record.ok() || !record->has_value()) return fail(Status::Internal("the validation build's record is gone"));
   bool passed = (*record)->exit_code() == 0;
   if (!passed) {

@@ -60,7 +60,7 @@ class Validator {
   // stops the validation.
   using Recorder = std::function<Status(int64_t number, int32_t revision, const v1::Validation& v)>;
 
-  Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, MetadataStore* metadata,
+  Validator(std::string state_dir, Provisioner* provisioner, BuildRunner* runner, BuildStore* builds, RepoStore* repos,
             GitHost* host, ActionCache* ac, Recorder record, Logger* log);
   ~Validator() { Stop(); }
 
@@ -98,7 +98,8 @@ class Validator {
   const std::string state_dir_;
   Provisioner* provisioner_;
   BuildRunner* runner_;
-  MetadataStore* metadata_;
+  BuildStore* builds_;
+  RepoStore* repos_;
   GitHost* host_;
   ActionCache* ac_;
   Recorder record_;

@@ -41,9 +41,9 @@ Result<std::string> WebSessions::CreateLink(const Identity& who, int64_t* expire
   s.identity_issued_ms = who.issued_ms ? who.issued_ms : who.not_before_ms;
   s.created_ms = NowMs();
   s.expires_ms = s.created_ms + options_.link_ttl_ms;
-  CIFS_RETURN_IF_ERROR(metadata_->PutWebSession(s));
+  CIFS_RETURN_IF_ERROR(store_->PutWebSession(s));
   // Old links and sessions go when new ones come, so the table stays small.
-  (void)metadata_->DeleteExpiredWebSessions(s.created_ms);
+  (void)store_->DeleteExpiredWebSessions(s.created_ms);
   *expires_ms = s.expires_ms;
   return token;
 }
@@ -66,7 +66,7 @@ Result<BrowserSession> WebSessions::Check(const WebSession& s) {
 Result<std::string> WebSessions::Redeem(const std::string& link_token, BrowserSession* session) {
   const char* bad = "this sign-in link is not valid (each works once, for a few minutes): run `cifs web login` again";
   if (!WellFormed(link_token)) return Status::Unauthenticated(bad);
-  auto link = metadata_->TakeWebSession(HashOf(link_token));
+  auto link = store_->TakeWebSession(HashOf(link_token));
   if (!link.ok()) return link.status();
   if (!link->has_value() || (*link)->kind != "link") return Status::Unauthenticated(bad);
   auto checked = Check(**link);
@@ -80,7 +80,7 @@ Result<std::string> WebSessions::Redeem(const std::string& link_token, BrowserSe
   s.created_ms = NowMs();
   s.expires_ms = s.created_ms + options_.session_ttl_ms;
   s.csrf = *csrf;
-  CIFS_RETURN_IF_ERROR(metadata_->PutWebSession(s));
+  CIFS_RETURN_IF_ERROR(store_->PutWebSession(s));
   *session = *checked;
   session->csrf = s.csrf;
   session->expires_ms = s.expires_ms;
@@ -89,7 +89,7 @@ Result<std::string> WebSessions::Redeem(const std::string& link_token, BrowserSe
 
 Result<BrowserSession> WebSessions::Find(const std::string& token) {
   if (!WellFormed(token)) return Status::Unauthenticated("not signed in: run `cifs web login`");
-  auto s = metadata_->GetWebSession(HashOf(token));
+  auto s = store_->GetWebSession(HashOf(token));
   if (!s.ok()) return s.status();
   if (!s->has_value() || (*s)->kind != "session") {
     return Status::Unauthenticated("not signed in (or signed out): run `cifs web login`");
@@ -99,7 +99,7 @@ Result<BrowserSession> WebSessions::Find(const std::string& token) {
 
 Status WebSessions::End(const std::string& token) {
   if (!WellFormed(token)) return Status::Ok();
-  auto taken = metadata_->TakeWebSession(HashOf(token));
+  auto taken = store_->TakeWebSession(HashOf(token));
   return taken.ok() ? Status::Ok() : taken.status();
 }
 

@@ -28,8 +28,8 @@ struct BrowserSession {
 
 class WebSessions {
  public:
-  WebSessions(MetadataStore* metadata, Authenticator* auth, WebSessionOptions options = {})
-      : metadata_(metadata), auth_(auth), options_(options) {}
+  WebSessions(SessionStore* store, Authenticator* auth, WebSessionOptions options = {})
+      : store_(store), auth_(auth), options_(options) {}
 
   // A one-time sign-in token for `who`.
   Result<std::string> CreateLink(const Identity& who, int64_t* expires_ms);
@@ -45,7 +45,7 @@ class WebSessions {
  private:
   Result<BrowserSession> Check(const WebSession& s);
 
-  MetadataStore* metadata_;
+  SessionStore* store_;
   Authenticator* auth_;
   WebSessionOptions options_;
 };

@@ -55,7 +55,7 @@ TEST(BuildScopesTest, TheAuthenticatorAcceptsABuildCertificateOnlyWhileItsBuildR
     auto store = SqliteMetadataStore::Open(path.string());
     ASSERT_TRUE(store.ok());
     BuildScopes scopes;
-    Authenticator auth(store->get(), &scopes);
+    Authenticator auth(store->get(), (*store)->stores().revocation_changes, &scopes);
     auto ca = CertificateAuthority::Create("test CA", 1);
     ASSERT_TRUE(ca.ok());
     auto cert = ca->IssueClient("0b5c1d2e-aaaa-4bbb-8ccc-123456789abc", Role::kBuilder, 1);

@@ -22,7 +22,7 @@ class WebSessionsTest : public ::testing::Test {
     auto s = SqliteMetadataStore::Open(path_.string());
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    auth_ = std::make_unique<Authenticator>(store_.get(), &builds_);
+    auth_ = std::make_unique<Authenticator>(store_.get(), store_->stores().revocation_changes, &builds_);
     ASSERT_TRUE(auth_->Load().ok());
     lee_.name = "lee";
     lee_.role = Role::kLead;
