@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/random_hex.h"
 
@@ -80,6 +81,49 @@ Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
   return id;
 }
 
+Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded,
+                                                       std::string* caller_pem) {
+  auto peer = FromPem(peer_pem);
+  if (!peer.ok()) return peer.status();
+  if (peer->role != Role::kProxy) {
+    if (forwarded) {
+      return Status::PermissionDenied("user '" + peer->name + "' sent " + kForwardedCert +
+                                      ": only the farm's proxy may name another caller");
+    }
+    *caller_pem = peer_pem;
+    return std::optional<Identity>(*peer);
+  }
+  if (!forwarded || forwarded->empty()) return std::optional<Identity>();
+  auto pem = VerifyForwarded(*forwarded);
+  if (!pem.ok()) return pem.status();
+  auto caller = FromPem(*pem);
+  if (!caller.ok()) return caller.status();
+  if (caller->role == Role::kProxy) return Status::Unauthenticated("a proxy forwarded a proxy's certificate");
+  *caller_pem = std::move(*pem);
+  return std::optional<Identity>(*caller);
+}
+
+Result<std::string> Authenticator::VerifyForwarded(const std::string& forwarded) {
+  // Every call through the proxy carries the caller's certificate; checking
+  // its chain costs more than parsing it, so a recent check is reused. The
+  // cache's age bound keeps an expired certificate from living on in it.
+  constexpr int64_t kReverifyMs = 60'000;
+  int64_t now = NowMs();
+  {
+    std::lock_guard lock(mu_);
+    auto it = verified_.find(forwarded);
+    if (it != verified_.end() && now - it->second.at_ms < kReverifyMs) return it->second.pem;
+  }
+  auto der = Base64Decode(forwarded);
+  if (!der.ok()) return Status::Unauthenticated(std::string("the proxy forwarded a malformed ") + kForwardedCert);
+  auto pem = VerifiedCertificatePem(*der, client_ca_pem_);
+  if (!pem.ok()) return pem.status();
+  std::lock_guard lock(mu_);
+  if (verified_.size() >= kMaxParsedCertificates) verified_.clear();
+  verified_[forwarded] = {*pem, now};
+  return pem;
+}
+
 Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) {
   auto id = FromContextOrBuilder(ctx);
   if (id.ok() && id->role == Role::kBuilder) {
@@ -92,7 +136,18 @@ Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContextBa
   auto auth = ctx->auth_context();
   auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
   if (pems.empty()) return FromGateway(ctx);
-  return FromPem(std::string(pems.front().data(), pems.front().size()));
+  // The caller behind a proxy is named per call (its connection to this
+  // node carries the calls of many users), so from the call's own metadata.
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(kForwardedCert);
+  std::optional<std::string> forwarded;
+  if (it != md.end()) forwarded.emplace(it->second.data(), it->second.size());
+  std::string caller_pem;
+  auto id = FromPeer(std::string(pems.front().data(), pems.front().size()), forwarded ? &*forwarded : nullptr,
+                     &caller_pem);
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return Status::Unauthenticated("the farm's proxy has no rights of its own and named no caller");
+  return **id;
 }
 
 void Authenticator::ActAs(const Identity& id, grpc::ClientContext* ctx) const {
@@ -145,12 +200,23 @@ Status Authenticator::Revoke(const std::string& name, const std::string& by, int
   return Status::Ok();
 }
 
-grpc::Status CertificateAuthProcessor::Process(const InputMetadata&, grpc::AuthContext* context, OutputMetadata*,
-                                               OutputMetadata*) {
+grpc::Status CertificateAuthProcessor::Process(const InputMetadata& metadata, grpc::AuthContext* context,
+                                               OutputMetadata*, OutputMetadata*) {
   auto pems = context->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no TLS client certificate");
-  auto id = auth_->FromPem(std::string(pems.front().data(), pems.front().size()));
-  return ToGrpc(id.status());
+  std::optional<std::string> forwarded;
+  auto it = metadata.find(Authenticator::kForwardedCert);
+  if (it != metadata.end()) forwarded.emplace(it->second.data(), it->second.size());
+  std::string caller_pem;
+  auto id = auth_->FromPeer(std::string(pems.front().data(), pems.front().size()),
+                            forwarded ? &*forwarded : nullptr, &caller_pem);
+  if (!id.ok()) return ToGrpc(id.status());
+  if (!id->has_value()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no client certificate reached the farm's proxy");
+  }
+  // Nothing is added to `context`: it belongs to the connection, which a
+  // proxy shares between callers. Handlers read the caller from the call.
+  return grpc::Status::OK;
 }
 
 }  // namespace cifs

@@ -29,6 +29,10 @@ class Authenticator {
   static constexpr const char* kGatewayUser = "cifs-gateway-user";
   static constexpr const char* kGatewayRole = "cifs-gateway-role";
   static constexpr const char* kGatewayIssued = "cifs-gateway-issued-ms";
+  // Behind a cluster's HAProxy the TLS peer is the proxy; it passes on the
+  // caller's verified certificate (base64 DER) in this header (gRPC
+  // metadata key). Honoured only from a peer with the proxy role.
+  static constexpr const char* kForwardedCert = "x-cifs-client-cert";
 
   // `builds` holds the credentials of running farm builds: a builder
   // certificate is accepted only while its build is there. `changed` moves
@@ -37,6 +41,18 @@ class Authenticator {
 
   // Loads revocations from the store; done again whenever `changed` moved.
   [[nodiscard]] Status Load();
+  // The CA a forwarded certificate must chain to (the farm's client CA).
+  void SetClientCa(std::string ca_pem) { client_ca_pem_ = std::move(ca_pem); }
+
+  // Who calls on a TLS connection whose peer is `peer_pem`: the peer
+  // itself, or, when the peer is the farm's proxy, the caller whose
+  // certificate it forwards (`forwarded`: the header's value, null when
+  // absent), verified against the CA and revocations again. `caller_pem`
+  // gets the certificate that names the caller. nullopt: the proxy forwards
+  // no certificate (a browser that signs in with a cookie). A forwarded
+  // certificate from any peer but the proxy is refused.
+  Result<std::optional<Identity>> FromPeer(const std::string& peer_pem, const std::string* forwarded,
+                                           std::string* caller_pem);
 
   // The identity in a PEM client certificate, unless revoked (or, for a
   // build's credential, unless its build has ended).
@@ -59,15 +75,24 @@ class Authenticator {
   static constexpr size_t kMaxParsedCertificates = 4096;
 
   Result<Identity> FromGateway(const grpc::ServerContextBase* ctx);
+  // The PEM of a forwarded certificate that chains to the CA.
+  Result<std::string> VerifyForwarded(const std::string& forwarded);
 
   RevocationStore* revocations_;
   ChangeSignal* changed_;
   const BuildScopes* builds_;
+  std::string client_ca_pem_;
   std::string gateway_key_;  // random per process
   std::mutex mu_;
   uint64_t loaded_generation_ = 0;  // of `changed_`, when revoked_before_ms_ was read
   std::unordered_map<std::string, int64_t> revoked_before_ms_;
   std::unordered_map<std::string, Identity> parsed_;  // PEM -> identity; revocation is checked per call
+  struct Verified {
+    std::string pem;
+    int64_t at_ms;
+  };
+  // Forwarded certificates (base64 DER) that chained to the CA lately.
+  std::unordered_map<std::string, Verified> verified_;
 };
 
 // Runs for every gRPC call before any handler: refuses calls whose

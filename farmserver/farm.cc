@@ -43,6 +43,7 @@ Status Farm::Start() {
   metadata_backend_ = std::move(*metadata);
   metadata_ = metadata_backend_->stores();
   auth_ = std::make_unique<Authenticator>(metadata_.revocations, metadata_.revocation_changes, &build_scopes_);
+  auth_->SetClientCa(*ca);
   CIFS_RETURN_IF_ERROR(auth_->Load());
   recorder_ = std::make_unique<BuildRecorder>(metadata_.builds, log_);
   CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));

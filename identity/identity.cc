@@ -5,8 +5,10 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 
@@ -18,6 +20,7 @@ const char* RoleName(Role r) {
     case Role::kLead: return "lead";
     case Role::kAdmin: return "admin";
     case Role::kBuilder: return "builder";
+    case Role::kProxy: return "proxy";
   }
   return "dev";
 }
@@ -27,10 +30,44 @@ Result<Role> ParseRole(const std::string& s) {
   if (s == "lead") return Role::kLead;
   if (s == "admin") return Role::kAdmin;
   if (s == "builder") return Role::kBuilder;
-  return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead or admin)");
+  if (s == "proxy") return Role::kProxy;
+  return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead, admin or proxy)");
 }
 
 Status ValidateUserName(const std::string& name) { return ValidateName("user", name); }
+
+Result<std::string> VerifiedCertificatePem(const std::string& der, const std::string& ca_pem) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<X509, decltype(&X509_free)> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
+  if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    return Status::Unauthenticated("the forwarded client certificate cannot be parsed");
+  }
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())),
+                                                BIO_free);
+  int cas = 0;
+  while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store.get(), ca);
+    X509_free(ca);
+    ++cas;
+  }
+  ERR_clear_error();  // the end of the bundle reads as an error
+  if (cas == 0) return Status::Internal("the farm's client CA cannot be read");
+  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+    return Status::Internal("cannot verify a certificate");
+  }
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    return Status::Unauthenticated(std::string("the forwarded client certificate is not valid: ") +
+                                   X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_X509(out.get(), cert.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
 
 namespace {
 std::string EntryText(X509_NAME* subject, int nid) {

@@ -11,7 +11,9 @@ namespace cifs {
 
 // kBuilder is the farm's own identity for the Bazel it runs: below every user
 // role, it may use the cache and report builds the farm started, nothing else.
-enum class Role { kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
+// kProxy is a cluster's HAProxy: it may only forward the certificate of the
+// caller behind it and has no rights of its own.
+enum class Role { kProxy = -2, kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
 
 const char* RoleName(Role r);
 Result<Role> ParseRole(const std::string& s);
@@ -28,6 +30,10 @@ struct Identity {
 
 // Parses a PEM client certificate (as gRPC hands it to the server).
 Result<Identity> IdentityFromPem(const std::string& pem);
+
+// The PEM of a DER certificate (as a proxy forwards it, base64-decoded)
+// that chains to `ca_pem` and is valid now; Unauthenticated otherwise.
+Result<std::string> VerifiedCertificatePem(const std::string& der, const std::string& ca_pem);
 
 // User names become file names and certificate subjects: keep them boring.
 Status ValidateUserName(const std::string& name);

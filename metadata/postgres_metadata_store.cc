@@ -205,8 +205,9 @@ PostgresMetadataStore::~PostgresMetadataStore() {
 
 Result<pg::Conn> PostgresMetadataStore::Connect() {
   // The URI's own settings win over these defaults (they come later).
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"5", "cifs-farmserver", uri_.c_str(), nullptr};
+  // Schema NOTICEs ("already exists, skipping") would go to stderr.
+  const char* keys[] = {"connect_timeout", "application_name", "options", "dbname", nullptr};
+  const char* values[] = {"5", "cifs-farmserver", "-c client_min_messages=warning", uri_.c_str(), nullptr};
   pg::Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!conn) return Status::ResourceExhausted("out of memory connecting to PostgreSQL");
   if (PQstatus(conn.get()) != CONNECTION_OK) {

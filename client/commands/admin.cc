@@ -61,6 +61,44 @@ int CaInit(const CaInitArgs& a) {
   return 0;
 }
 
+struct ServerCertArgs {
+  std::string farm_dir = DefaultFarmDir();
+  std::string out;
+  std::vector<std::string> names;
+  int days = 3650;
+};
+
+Result<CertificateAuthority> LoadCa(const std::string& farm_dir) {
+  fs::path ca_dir = fs::path(farm_dir) / "ca";
+  auto key = ReadFile((ca_dir / "ca.key").string());
+  auto cert = ReadFile((ca_dir / "ca.crt").string());
+  if (!key.ok() || !cert.ok()) {
+    return Status::NotFound("no farm CA in " + ca_dir.string() + ": run `cifs admin ca init` first (or pass --farm-dir)");
+  }
+  return CertificateAuthority::Load(*key, *cert);
+}
+
+// Another server certificate from the farm's CA: each node of a cluster, and
+// its proxy, answers with one of its own.
+int ServerCert(const ServerCertArgs& a) {
+  auto ca = LoadCa(a.farm_dir);
+  if (!ca.ok()) return Fail(ca.status().message());
+  std::vector<std::string> names = {"localhost", "127.0.0.1", "::1"};
+  for (const auto& n : a.names) names.push_back(n);
+  auto server = ca->IssueServer(names, a.days);
+  if (!server.ok()) return Fail(server.status().message());
+  Status s = MakeDirs(a.out, 0700);
+  if (!s.ok()) return Fail(s.message());
+  for (auto [file, data, mode] : {std::tuple{"server.key", server->key_pem, 0600},
+                                  {"server.crt", server->cert_pem, 0644},
+                                  {"ca.crt", ca->ca().cert_pem, 0644}}) {
+    Status w = WriteFileAtomic((fs::path(a.out) / file).string(), data, mode);
+    if (!w.ok()) return Fail(w.message());
+  }
+  std::cout << "issued a server certificate in " << a.out << "\n";
+  return 0;
+}
+
 struct UserAddArgs {
   std::string farm_dir = DefaultFarmDir();
   std::string name;
@@ -91,13 +129,7 @@ int UserAdd(const UserAddArgs& a) {
   auto role = ParseRole(a.role);
   if (!role.ok()) return Fail(role.status().message());
   if (*role == Role::kBuilder) return Fail("the builder role belongs to the farm itself; users are dev, lead or admin");
-  fs::path ca_dir = fs::path(a.farm_dir) / "ca";
-  auto key = ReadFile((ca_dir / "ca.key").string());
-  auto cert = ReadFile((ca_dir / "ca.crt").string());
-  if (!key.ok() || !cert.ok()) {
-    return Fail("no farm CA in " + ca_dir.string() + ": run `cifs admin ca init` first (or pass --farm-dir)");
-  }
-  auto ca = CertificateAuthority::Load(*key, *cert);
+  auto ca = LoadCa(a.farm_dir);
   if (!ca.ok()) return Fail(ca.status().message());
   auto client = ca->IssueClient(a.name, *role, a.days);
   if (!client.ok()) return Fail(client.status().message());
@@ -154,13 +186,21 @@ CLI::App* RegisterAdminCommands(CLI::App& app, ExitCode* exit_code) {
   init->add_option("--days", ca_args->days, "validity in days")->capture_default_str();
   init->add_flag("--force", ca_args->force, "replace an existing CA (every issued certificate stops working)");
   init->callback([ca_args, exit_code] { *exit_code = CaInit(*ca_args); });
+  auto sc_args = std::make_shared<ServerCertArgs>();
+  auto* sc = ca->add_subcommand("server-cert", "issue another server certificate (a cluster node's, its proxy's)");
+  sc->add_option("--farm-dir", sc_args->farm_dir, "farm directory holding the CA (env CIFS_FARM_DIR)")
+      ->capture_default_str();
+  sc->add_option("--out", sc_args->out, "directory for server.crt, server.key and ca.crt")->required();
+  sc->add_option("--name", sc_args->names, "server name or IP besides localhost (repeatable)");
+  sc->add_option("--days", sc_args->days, "validity in days")->capture_default_str();
+  sc->callback([sc_args, exit_code] { *exit_code = ServerCert(*sc_args); });
 
   auto* user = admin->add_subcommand("user", "users and their client certificates");
   user->require_subcommand(1);
   auto add_args = std::make_shared<UserAddArgs>();
   auto* add = user->add_subcommand("add", "issue a client certificate bundle and config.toml for a user");
   add->add_option("NAME", add_args->name, "user name")->required();
-  add->add_option("--role", add_args->role, "dev, lead or admin")->required();
+  add->add_option("--role", add_args->role, "dev, lead or admin; proxy for a cluster's HAProxy (no rights of its own)")->required();
   add->add_option("--farm-dir", add_args->farm_dir, "farm state directory holding the CA (env CIFS_FARM_DIR)")
       ->capture_default_str();
   add->add_option("--farm", add_args->farm, "farm gRPC address for the config (default from farmserver.toml)");

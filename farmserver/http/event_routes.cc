@@ -15,18 +15,12 @@
 
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "farmserver/http/http_server.h"
+
+#include "common/base64.h"
 #include "farmserver/http/responses.h"
 
 namespace cifs {
 namespace {
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 bool SendEvent(httplib::DataSink& sink, const char* event, const std::string& data, const std::string& id = "") {
   std::string msg;
@@ -97,7 +91,7 @@ void HttpServer::EventRoutes() {
       };
       while (reader->Read(&chunk)) {
         int64_t end = chunk.offset() + static_cast<int64_t>(chunk.data().size());
-        nlohmann::json j = {{"offset", chunk.offset()}, {"data", Base64(chunk.data())}};
+        nlohmann::json j = {{"offset", chunk.offset()}, {"data", Base64Encode(chunk.data())}};
         if (!SendEvent(sink, "log", j.dump(), std::to_string(end))) {
           ctx.TryCancel();
           break;

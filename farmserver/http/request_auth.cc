@@ -41,10 +41,16 @@ Result<Caller> RequestAuth::Authenticate(const httplib::Request& req) const {
   Caller c;
   std::string pem = PeerCertificatePem(req);
   if (!pem.empty()) {
-    auto id = auth_->FromPem(pem);
+    std::string forwarded = req.get_header_value(Authenticator::kForwardedCert);
+    bool has_forwarded = req.has_header(Authenticator::kForwardedCert);
+    std::string caller_pem;
+    auto id = auth_->FromPeer(pem, has_forwarded ? &forwarded : nullptr, &caller_pem);
     if (!id.ok()) return id.status();
-    c.identity = *id;
-    return c;
+    if (id->has_value()) {
+      c.identity = **id;
+      return c;
+    }
+    // The proxy, with no certificate behind it: a browser's cookie decides.
   }
   std::string token = CookieValue(req, kSessionCookie);
   if (token.empty()) {
