@@ -62,17 +62,17 @@ Status Farm::Start() {
   provisioner_ = std::make_unique<Provisioner>(options_.state_dir, &git_credentials_);
   CIFS_RETURN_IF_ERROR(provisioner_->Init());
   if (!options_.git_ca.empty()) CIFS_RETURN_IF_ERROR(UseGitCaBundle(options_.git_ca));
-  registry_ = std::make_unique<WorkspaceRegistry>(metadata_.workspaces, provisioner_.get());
+  registry_ = std::make_unique<WorkspaceRegistry>(metadata_.workspaces, provisioner_.get(), options_.node);
   CIFS_RETURN_IF_ERROR(MakeBuildRunner());
   builds_api_ = std::make_unique<BuildsService>(metadata_.builds, metadata_.workspaces, recorder_.get(), auth_.get(),
                                                 runner_.get(), registry_.get());
   admin_api_ =
-      std::make_unique<AdminService>(metadata_, auth_.get(), provisioner_.get(), registry_.get(),
+      std::make_unique<AdminService>(metadata_, options_.node, &proxy_map_, auth_.get(), provisioner_.get(), registry_.get(),
                                      runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.workspaces, auth_.get());
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
-  prs_api_ = std::make_unique<PullRequestService>(metadata_, auth_.get(), provisioner_.get(), git_host_.get(),
+  prs_api_ = std::make_unique<PullRequestService>(metadata_, options_.node, auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), store_.get(), options_.state_dir, log_);
 
   // The HTTPS port is bound first: sign-in links and build links name it.

@@ -21,6 +21,7 @@
 #include "farmserver/reapi/action_cache_service.h"
 #include "farmserver/reapi/bytestream_service.h"
 #include "farmserver/reapi/cas_service.h"
+#include "farmserver/cluster/proxy_map.h"
 #include "metadata/open_metadata.h"
 #include "store/rocksdb_store.h"
 
@@ -50,6 +51,7 @@ class Farm {
   std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<MetadataBackend> metadata_backend_;
   MetadataStores metadata_;
+  ProxyMap proxy_map_{options_.proxy_socket, options_.proxy_map};
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<BuildRecorder> recorder_;
   std::unique_ptr<BuildRunner> runner_;

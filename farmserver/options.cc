@@ -1,5 +1,8 @@
 #include "farmserver/options.h"
 
+#include "common/names.h"
+#include "metadata/open_metadata.h"
+
 #include <CLI/CLI.hpp>
 #include <cctype>
 
@@ -42,6 +45,11 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--git-ca", o.git_ca, "CA bundle https:// upstreams are verified against (default: the system's)");
   app.add_option("--web-url", o.web_url,
                  "public https:// address of this farm's web side, for build links and sign-in links");
+  app.add_option("--node", o.node,
+                 "this node's name in a cluster (the proxy's server name); workspaces made here are routed here");
+  app.add_option("--proxy-socket", o.proxy_socket,
+                 "a cluster proxy's HAProxy runtime socket: workspaces made here are added to its map at once");
+  app.add_option("--proxy-map", o.proxy_map, "the HAProxy map file (workspace -> node) behind --proxy-socket");
   app.add_option("--web-session-hours", o.web_session_hours, "how long `cifs web login` keeps a browser signed in")
       ->check(CLI::Range(1, 24 * 30))
       ->capture_default_str();
@@ -72,6 +80,18 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   auto reserve = ParseByteSize(min_free);
   if (!reserve.ok()) return reserve.status();
   o.min_free_bytes = *reserve;
+  if (o.proxy_socket.empty() != o.proxy_map.empty()) {
+    return Status::InvalidArgument("--proxy-socket and --proxy-map go together");
+  }
+  if (!o.proxy_socket.empty() && o.node.empty()) {
+    return Status::InvalidArgument("--proxy-socket needs --node: the name the proxy knows this node by");
+  }
+  if (!o.node.empty()) {
+    if (Status s = ValidateName("node", o.node); !s.ok()) return s;
+    if (!IsPostgresUri(o.metadata)) {
+      return Status::InvalidArgument("--node is for a cluster's nodes, which share --metadata postgresql://…");
+    }
+  }
   if (o.tls_cert.empty()) o.tls_cert = o.state_dir + "/ca/server.crt";
   if (o.tls_key.empty()) o.tls_key = o.state_dir + "/ca/server.key";
   if (o.client_ca.empty()) o.client_ca = o.state_dir + "/ca/ca.crt";

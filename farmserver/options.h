@@ -29,6 +29,11 @@ struct FarmOptions {
   std::string bazel_kit;            // default: found next to the binaries
   std::string build_uids = "810000-819999";  // a uid per workspace (and per repository's validations)
   std::string web_url;              // default: https://localhost:HTTP_PORT
+  // A cluster node: its name (the proxy's server name), and the proxy's
+  // runtime socket and workspace map it keeps current.
+  std::string node;
+  std::string proxy_socket;
+  std::string proxy_map;
   int web_session_hours = 12;       // how long a browser stays signed in
   int max_builds = 2;
   int max_warm_servers = 4;

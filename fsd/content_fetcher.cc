@@ -1,4 +1,5 @@
 #include "fsd/content_fetcher.h"
+#include "farmclient/routing.h"
 
 #include <cerrno>
 
@@ -72,6 +73,7 @@ int ContentFetcher::Stream(const ContentWant& want) {
   ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() +
                    std::chrono::seconds(want.size / kStreamBytesPerSecond));
   ctx.set_wait_for_ready(true);
+  RouteToWorkspace(&ctx, farm_->workspace());
   auto reader = farm_->stub()->ReadFile(&ctx, req);
   v1::ReadFileChunk chunk;
   int err = 0;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "cifs/v1/fs.grpc.pb.h"
+#include "farmclient/routing.h"
 
 namespace cifs {
 
@@ -56,6 +57,7 @@ class FarmFs {
   void Prepare(grpc::ClientContext* ctx) const {
     ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
     ctx->set_wait_for_ready(true);
+    RouteToWorkspace(ctx, workspace_);
   }
   int FromGrpc(const grpc::Status& s);
 

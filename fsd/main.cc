@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 #include "common/byte_size.h"
 #include "common/files.h"
 #include "common/log.h"

@@ -1,4 +1,5 @@
 #include "fsd/mount.h"
+#include "farmclient/routing.h"
 
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
   v1::AttachResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + kAttachTimeout);
+  RouteToWorkspace(&ctx, m->options_.workspace);
   grpc::Status s = m->farm_.stub()->Attach(&ctx, req, &resp);
   if (!s.ok()) {
     switch (s.error_code()) {
@@ -109,6 +111,7 @@ void Mount::FollowChanges(std::string epoch, uint64_t seq) {
   for (;;) {
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);
+    RouteToWorkspace(&ctx, options_.workspace);
     {
       std::lock_guard lock(follower_mu_);
       if (stopping_) return;

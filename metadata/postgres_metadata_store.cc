@@ -142,6 +142,8 @@ CREATE TABLE IF NOT EXISTS workspaces (
   record BYTEA NOT NULL
 );
 CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces(owner, name);
+-- The node holding it: read by whoever writes the proxy's routing map.
+ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS node TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS pull_requests (
   number BIGSERIAL PRIMARY KEY,
   author TEXT NOT NULL,
@@ -463,11 +465,12 @@ Result<std::vector<v1::Repo>> PostgresMetadataStore::ListRepos() {
 }
 
 Status PostgresMetadataStore::InsertWorkspace(const v1::Workspace& ws) {
-  auto res = Query(this, "INSERT INTO workspaces(name, owner, repo, record) VALUES($1, $2, $3, $4)",
+  auto res = Query(this, "INSERT INTO workspaces(name, owner, repo, node, record) VALUES($1, $2, $3, $4, $5)",
                    "insert workspace")
                  .Text(ws.name())
                  .Text(ws.owner())
                  .Text(ws.repo())
+                 .Text(ws.node())
                  .Bytes(ws.SerializeAsString())
                  .Run();
   if (res.status().code() == Status::Code::kAlreadyExists) {

@@ -99,6 +99,13 @@ Status LinkObjects(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+Status Provisioner::EnsureMirror(const std::string& name, const std::string& url) {
+  if (fs::exists(MirrorPath(name))) return Status::Ok();
+  auto made = Mirror(name, url);
+  if (!made.ok() && made.status().code() != Status::Code::kAlreadyExists) return made.status();
+  return Status::Ok();
+}
+
 Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::string& url) {
   CIFS_RETURN_IF_ERROR(ValidateName("repository", name));
   if (url.empty() || url[0] == '-') return Status::InvalidArgument("'" + url + "' is not a git URL");

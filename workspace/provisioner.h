@@ -29,6 +29,9 @@ class Provisioner {
   Status Init();
   // Clones the upstream at `url` as the mirror of repository `name`.
   Result<MirrorInfo> Mirror(const std::string& name, const std::string& url);
+  // The mirror of `name`, cloned from `url` unless this node has it already
+  // (in a cluster each node keeps its own mirrors).
+  Status EnsureMirror(const std::string& name, const std::string& url);
   // Fetches new commits of every branch into the mirror.
   Status Refresh(const std::string& name);
   // Creates workspace `ws` on `branch` of repository `repo`; returns the

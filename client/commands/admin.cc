@@ -9,7 +9,7 @@
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 #include "common/client_config.h"
 #include "common/files.h"
 #include "identity/certificate_authority.h"

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "client/commands/commands.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 
 namespace cifs {
 

@@ -5,10 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cifs/v1/pr.grpc.pb.h"
+#include "farmclient/routing.h"
 #include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
 #include "client/commands/current_workspace.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 #include "common/client_config.h"
 
 namespace cifs {
@@ -105,6 +106,7 @@ int Submit(const PrArgs& a) {
   req.set_target_branch(a.target);
   v1::PullRequest pr;
   int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(120), [&](auto& stub, auto& ctx) {
+    RouteToWorkspace(&ctx, req.workspace());  // its farm-side copy is there
     return stub.Submit(&ctx, req, &pr);
   });
   if (rc != 0) return rc;

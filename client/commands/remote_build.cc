@@ -10,9 +10,10 @@
 #include <thread>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "farmclient/routing.h"
 #include "client/commands/commands.h"
 #include "client/commands/current_workspace.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 #include "common/client_config.h"
 #include "common/mounts.h"
 
@@ -160,8 +161,9 @@ class Console {
   bool status_shown_ = false;
 };
 
-grpc::Status SendCancel(v1::Builds::Stub& stub, const std::string& id) {
+grpc::Status SendCancel(v1::Builds::Stub& stub, const std::string& id, const std::string& workspace) {
   grpc::ClientContext ctx;
+  RouteToWorkspace(&ctx, workspace);  // the build runs on the workspace's node
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::CancelBuildRequest req;
   req.set_id(id);
@@ -200,6 +202,7 @@ int RunRemoteBuild(const BuildArgs& a) {
 
   auto stub = v1::Builds::NewStub((*client)->channel());
   grpc::ClientContext ctx;
+  RouteToWorkspace(&ctx, req.workspace());
   auto reader = stub->RunBuild(&ctx, req);
 
   std::atomic<bool> done{false};
@@ -218,7 +221,7 @@ int RunRemoteBuild(const BuildArgs& a) {
       }
       if (n == 1 && !id.empty()) {
         std::cerr << "\ncifs: cancelling build " << id << " on the farm (Ctrl-C again to stop waiting)\n";
-        grpc::Status s = SendCancel(*stub, id);
+        grpc::Status s = SendCancel(*stub, id, req.workspace());
         if (!s.ok()) std::cerr << "cifs: " << DescribeRpcError(s, (*client)->config().farm) << "\n";
       } else {
         // Going away cancels the build on the farm too.
@@ -278,7 +281,17 @@ int CancelBuild(const std::string& id) {
   auto client = ConnectFromDefaultConfig();
   if (!client.ok()) return Fail(client.status().message());
   auto stub = v1::Builds::NewStub((*client)->channel());
-  grpc::Status s = SendCancel(*stub, id);
+  // A farm build runs on its workspace's node: the record says which.
+  v1::Build build;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetBuildRequest req;
+    req.set_id(id);
+    grpc::Status found = stub->GetBuild(&ctx, req, &build);
+    if (!found.ok()) return Fail(DescribeRpcError(found, (*client)->config().farm));
+  }
+  grpc::Status s = SendCancel(*stub, id, build.workspace());
   if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
   std::cout << "cancelling build " << id << " on the farm\n";
   return 0;

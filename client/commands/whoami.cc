@@ -3,7 +3,7 @@
 
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "client/commands/commands.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 
 namespace cifs {
 

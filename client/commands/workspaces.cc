@@ -4,9 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "farmclient/routing.h"
 #include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 
 namespace cifs {
 
@@ -100,7 +101,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
   auto* ws = admin.add_subcommand("workspace", "workspaces: git working copies on the farm");
   ws->require_subcommand(1);
   struct WsArgs {
-    std::string name, owner, repo, branch;
+    std::string name, owner, repo, branch, node;
   };
   auto wa = std::make_shared<WsArgs>();
   auto* create = ws->add_subcommand("create", "create a workspace for a user from a registered repository");
@@ -108,8 +109,10 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
   create->add_option("--owner", wa->owner, "the user who may mount and change it")->required();
   create->add_option("--repo", wa->repo, "registered repository")->required();
   create->add_option("--branch", wa->branch, "branch to check out (default: the repository's default branch)");
+  create->add_option("--node", wa->node, "in a cluster: the node to hold it (default: the one the proxy picks)");
   create->callback([wa, exit_code] {
     *exit_code = WithAdmin([&](v1::Admin::Stub& stub, grpc::ClientContext& ctx) {
+      if (!wa->node.empty()) ctx.AddMetadata(kNodeHeader, wa->node);
       v1::CreateWorkspaceRequest req;
       req.set_name(wa->name);
       req.set_owner(wa->owner);
@@ -129,6 +132,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
   del->add_option("NAME", *del_name, "workspace name")->required();
   del->callback([del_name, exit_code] {
     *exit_code = WithAdmin([&](v1::Admin::Stub& stub, grpc::ClientContext& ctx) {
+      RouteToWorkspace(&ctx, *del_name);
       v1::DeleteWorkspaceRequest req;
       req.set_name(*del_name);
       v1::DeleteWorkspaceResponse resp;

@@ -4,6 +4,9 @@
 #include "common/clock.h"
 #include "farmserver/api/api_services.h"
 
+#include "farmclient/routing.h"
+#include "farmserver/fs/placement.h"
+
 namespace cifs {
 
 grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRequest* req, v1::Repo* resp) {
@@ -57,7 +60,17 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
   if (existing->has_value()) {
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "a workspace named '" + req->name() + "' exists");
   }
+  if (!node_.empty()) {
+    // An admin who placed it on a node the proxy could not reach gets here.
+    const auto& md = ctx->client_metadata();
+    auto asked = md.find(kNodeHeader);
+    if (asked != md.end() && std::string(asked->second.data(), asked->second.size()) != node_) {
+      return ToGrpc(Status::Unavailable("node " + std::string(asked->second.data(), asked->second.size()) +
+                                        " was asked for, but this is " + node_ + ": is that node up?"));
+    }
+  }
   std::string branch = req->branch().empty() ? (*repo)->default_branch() : req->branch();
+  if (Status s = provisioner_->EnsureMirror(req->repo(), (*repo)->url()); !s.ok()) return ToGrpc(s);
   auto head = provisioner_->CreateWorkspace(req->repo(), (*repo)->url(), req->name(), branch);
   if (!head.ok()) return ToGrpc(head.status());
   resp->set_name(req->name());
@@ -66,12 +79,19 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
   resp->set_branch(branch);
   resp->set_created_ms(NowMs());
   resp->set_head_commit(*head);
+  resp->set_node(node_);
   Status s = workspaces_->InsertWorkspace(*resp);
   if (!s.ok()) {
     if (Status undone = provisioner_->DeleteWorkspace(req->name()); !undone.ok()) {
       log_->Warn("workspace_not_removed", {{"workspace", req->name()}, {"error", undone.message()}});
     }
     return ToGrpc(s);
+  }
+  if (Status routed = proxy_map_->Set(req->name(), node_); !routed.ok()) {
+    // The workspace exists; until the proxy learns of it (its next start
+    // reads the map from the database), its calls may reach other nodes,
+    // which answer that it lives here.
+    log_->Warn("workspace_not_routed", {{"workspace", req->name()}, {"error", routed.message()}});
   }
   log_->Info("workspace_created",
              {{"workspace", req->name()}, {"owner", req->owner()}, {"repo", req->repo()}, {"branch", branch},
@@ -85,10 +105,17 @@ grpc::Status AdminService::DeleteWorkspace(grpc::ServerContext* ctx, const v1::D
   if (!id.ok()) return ToGrpc(id.status());
   Status valid = ValidateName("workspace", req->name());
   if (!valid.ok()) return ToGrpc(valid);
+  auto record = workspaces_->GetWorkspace(req->name());
+  if (!record.ok()) return ToGrpc(record.status());
+  if (!record->has_value()) return ToGrpc(Status::NotFound("no workspace '" + req->name() + "'"));
+  if (Status here = CheckOnThisNode(**record, node_); !here.ok()) return ToGrpc(here);
   Status s = workspaces_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);
   registry_->Forget(req->name());
   runner_->ForgetWorkspace(req->name());
+  if (Status unrouted = proxy_map_->Remove(req->name()); !unrouted.ok()) {
+    log_->Warn("workspace_not_unrouted", {{"workspace", req->name()}, {"error", unrouted.message()}});
+  }
   s = provisioner_->DeleteWorkspace(req->name());
   if (!s.ok()) return ToGrpc(s);
   log_->Info("workspace_deleted", {{"workspace", req->name()}, {"by", id->name}});

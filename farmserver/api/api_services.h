@@ -6,6 +6,7 @@
 #include "farmserver/bes/build_recorder.h"
 #include "farmserver/builds/build_runner.h"
 #include "farmserver/fs/workspace_registry.h"
+#include "farmserver/cluster/proxy_map.h"
 #include "metadata/metadata_store.h"
 #include "workspace/provisioner.h"
 
@@ -51,9 +52,13 @@ class BuildsService final : public v1::Builds::Service {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner,
-               WorkspaceRegistry* registry, BuildRunner* runner, Logger* log)
-      : repos_(metadata.repos),
+  // `node`: this farmserver's name in a cluster; `proxy_map` routes new
+  // workspaces to it.
+  AdminService(const MetadataStores& metadata, std::string node, const ProxyMap* proxy_map, Authenticator* auth,
+               Provisioner* provisioner, WorkspaceRegistry* registry, BuildRunner* runner, Logger* log)
+      : node_(std::move(node)),
+        proxy_map_(proxy_map),
+        repos_(metadata.repos),
         workspaces_(metadata.workspaces),
         revocations_(metadata.revocations), auth_(auth), provisioner_(provisioner), registry_(registry), runner_(runner), log_(log) {}
   grpc::Status RevokeUser(grpc::ServerContext* ctx, const v1::RevokeUserRequest* req,
@@ -70,6 +75,8 @@ class AdminService final : public v1::Admin::Service {
                                v1::DeleteWorkspaceResponse* resp) override;
 
  private:
+  const std::string node_;
+  const ProxyMap* proxy_map_;
   RepoStore* repos_;
   WorkspaceStore* workspaces_;
   RevocationStore* revocations_;

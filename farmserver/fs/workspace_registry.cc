@@ -1,5 +1,7 @@
 #include "farmserver/fs/workspace_registry.h"
 
+#include "farmserver/fs/placement.h"
+
 namespace cifs {
 
 Status OpenWorkspace::EnsureWatched() {
@@ -21,6 +23,7 @@ Result<std::shared_ptr<OpenWorkspace>> WorkspaceRegistry::Get(const std::string&
   auto record = workspaces_->GetWorkspace(name);
   if (!record.ok()) return record.status();
   if (!record->has_value()) return Status::NotFound("no workspace '" + name + "'");
+  CIFS_RETURN_IF_ERROR(CheckOnThisNode(**record, node_));
   auto dir = WorkspaceDir::Open(provisioner_->WorkspacePath(name));
   if (!dir.ok()) return dir.status();
   auto ws = std::make_shared<OpenWorkspace>();

@@ -33,10 +33,12 @@ struct OpenWorkspace {
 
 class WorkspaceRegistry {
  public:
-  WorkspaceRegistry(WorkspaceStore* workspaces, Provisioner* provisioner)
-      : workspaces_(workspaces), provisioner_(provisioner) {}
+  // `node`: this farmserver's name in a cluster (empty: a single node).
+  WorkspaceRegistry(WorkspaceStore* workspaces, Provisioner* provisioner, std::string node)
+      : workspaces_(workspaces), provisioner_(provisioner), node_(std::move(node)) {}
 
-  // NotFound for a workspace that does not exist.
+  // NotFound for a workspace that does not exist, Unavailable for one held
+  // by another node.
   Result<std::shared_ptr<OpenWorkspace>> Get(const std::string& name);
   // Drops it (deleted): mounts of it then get NOT_FOUND.
   void Forget(const std::string& name);
@@ -44,6 +46,7 @@ class WorkspaceRegistry {
  private:
   WorkspaceStore* workspaces_;
   Provisioner* provisioner_;
+  const std::string node_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<OpenWorkspace>> open_;
 };

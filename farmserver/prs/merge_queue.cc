@@ -106,6 +106,7 @@ void PullRequestService::RunQueue() {
     // is validated again) before the next of the same target.
     std::map<std::pair<std::string, std::string>, const v1::PullRequest*> heads;
     for (const auto& pr : *queued) {
+      if (!Mine(pr)) continue;  // its workspace's node lands it
       auto& head = heads[{pr.repo(), pr.target_branch()}];
       if (!head || pr.queued_ms() < head->queued_ms() ||
           (pr.queued_ms() == head->queued_ms() && pr.number() < head->number())) {

@@ -1,5 +1,7 @@
 #include "farmserver/prs/pull_request_service.h"
 
+#include "farmserver/fs/placement.h"
+
 #include <algorithm>
 
 #include "common/clock.h"
@@ -27,10 +29,11 @@ grpc::Status Answer(Result<T> r, T* resp) {
 
 }  // namespace
 
-PullRequestService::PullRequestService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner,
+PullRequestService::PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner,
                                        GitHost* host, BuildRunner* runner, ActionCache* ac,
                                        const std::string& state_dir, Logger* log)
-    : prs_(metadata.pull_requests),
+    : node_(std::move(node)),
+      prs_(metadata.pull_requests),
       workspaces_(metadata.workspaces),
       repos_(metadata.repos),
       auth_(auth),
@@ -83,7 +86,7 @@ Status PullRequestService::ResumeValidations() {
   if (!all.ok()) return all.status();
   // Oldest first, as they were asked for.
   for (auto it = all->rbegin(); it != all->rend(); ++it) {
-    if (!InReview(*it) || it->revisions().empty()) continue;
+    if (!InReview(*it) || it->revisions().empty() || !Mine(*it)) continue;
     const std::string& state = it->revisions(it->revisions_size() - 1).validation().state();
     if (state == "pending" || state == "running") Validate(*it);
   }
@@ -109,6 +112,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   if ((*ws)->owner() != who.name) {
     return Status::PermissionDenied("workspace '" + req.workspace() + "' belongs to " + (*ws)->owner());
   }
+  CIFS_RETURN_IF_ERROR(CheckOnThisNode(**ws, node_));  // the farm-side copy is committed here
   if (req.title().size() > kMaxTitle) return Status::InvalidArgument("a title is at most 200 characters");
   auto repo = repos_->GetRepo((*ws)->repo());
   if (!repo.ok()) return repo.status();
@@ -129,6 +133,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     pr.set_title(req.title());
     pr.set_author(who.name);
     pr.set_workspace(req.workspace());
+    pr.set_node(node_);
     pr.set_repo((*ws)->repo());
     pr.set_target_branch(req.target_branch().empty() ? (*ws)->branch() : req.target_branch());
   }

@@ -25,7 +25,9 @@ namespace cifs {
 
 class PullRequestService final : public v1::PullRequests::Service {
  public:
-  PullRequestService(const MetadataStores& metadata, Authenticator* auth, Provisioner* provisioner, GitHost* host,
+  // `node`: this farmserver's name in a cluster (empty: a single node). A
+  // PR is validated and landed by its workspace's node.
+  PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner, GitHost* host,
                      BuildRunner* runner, ActionCache* ac, const std::string& state_dir, Logger* log);
 
   // Validations left pending or running by a stopped farm start again.
@@ -65,6 +67,10 @@ class PullRequestService final : public v1::PullRequests::Service {
   // The PR still in review that `workspace` submitted, if any.
   Result<std::optional<v1::PullRequest>> OpenFrom(const std::string& workspace);
 
+  // Whether this node validates and lands `pr`.
+  bool Mine(const v1::PullRequest& pr) const { return node_.empty() || pr.node() == node_; }
+
+  const std::string node_;
   PullRequestStore* prs_;
   WorkspaceStore* workspaces_;
   RepoStore* repos_;

@@ -1,4 +1,4 @@
-#include "client/farm_client.h"
+#include "farmclient/farm_client.h"
 
 #include "common/files.h"
 
