@@ -8,13 +8,20 @@
 #   through the proxy is replaced by the caller's own certificate;
 # - a user revoked through one node is refused by every node;
 # - a change recorded by one node reaches a live page on another within 1 s
-#   (NOTIFY), and the nodes carry on after PostgreSQL restarts.
+#   (NOTIFY), and the nodes carry on after PostgreSQL restarts;
+# - a workspace lives on one node, placed by the proxy or the admin, and its
+#   calls are routed there: alice mounts it through the proxy, tests on the
+#   farm, submits a PR that lee approves and that lands exactly once; a
+#   Ctrl-C of `cifs test` stops the farm's Bazel within 5 s; a node asked
+#   about a workspace it does not hold says where it lives.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 FARM=$TMP/cluster
+MNT=$TMP/mnt
 before_teardown() {
   jobs -p | xargs -r kill 2>/dev/null || true
+  CIFS_CONFIG="$FARM/users/alice/config.toml" "$CIFS" unmount "$MNT" >/dev/null 2>&1 || true
   "$SRC_DIR/scripts/cluster" stop "$FARM" >/dev/null 2>&1 || true
 }
 
@@ -117,6 +124,64 @@ latency_ms=$((($(date +%s%N) - created) / 1000000))
 check "a live page on node 2 hears of it within 1 s (took ${latency_ms} ms)" eval '[[ $latency_ms -le 1000 ]]'
 run as_user alice "$CIFS" ws list
 check "alice sees the workspace through the proxy" succeeded_with "alice-ws"
+
+# The workspace lives on node 1 (made there); everything about it is routed.
+check "node 1 holds alice-ws" test -d "$FARM/node1/workspaces/alice-ws"
+check "... and no other node has a copy" eval '[[ ! -e $FARM/node2/workspaces/alice-ws && ! -e $FARM/node3/workspaces/alice-ws ]]'
+run as_user admin "$CIFS" admin workspace create bob-ws --owner bob --repo sample --node node3
+check "an admin places a workspace on node 3 through the proxy" eval '[[ $rc -eq 0 && -d $FARM/node3/workspaces/bob-ws ]]'
+out=$(grpc_whoami "$node2_grpc" "$FARM/users/alice")  # warm: alice reaches node 2 directly
+ADMIN2=$TMP/admin-node2
+mkdir -p "$ADMIN2" && cp "$FARM/users/admin/"* "$ADMIN2/"
+sed -i "s/localhost:$grpc_port/localhost:$node2_grpc/" "$ADMIN2/config.toml"
+run env CIFS_CONFIG="$ADMIN2/config.toml" "$CIFS" admin workspace delete alice-ws
+check "node 2, asked directly about node 1's workspace, says where it lives" failed_with "lives on node node1"
+
+mkdir -p "$MNT"
+run as_user alice "$CIFS" mount alice-ws "$MNT"
+check "alice mounts her workspace through the proxy" succeeded_with "mounted"
+printf '\n# reviewed in the cluster\n' >>"$MNT/app/BUILD"
+cd "$MNT"
+run as_user alice "$CIFS" test //app:all
+check "alice's farm test through the proxy passes" eval '[[ $rc -eq 0 ]]'
+check "... and ran on node 1 only" eval \
+  '[[ -d $FARM/node1/bazel/roots/alice-ws && ! -e $FARM/node2/bazel/roots/alice-ws && ! -e $FARM/node3/bazel/roots/alice-ws ]]'
+run as_user alice "$CIFS" pr submit -m "a change made in the cluster"
+check "alice submits a PR through the proxy" succeeded_with "submitted #1"
+cd /
+pr_state() { as_user lee "$CIFS" pr list 2>/dev/null | awk -v n="$1" '$1 == n {print $2 "/" $6}'; }
+validated() { [[ $(pr_state 1) == open/passed ]]; }
+check "the PR is validated" wait_until 240 validated
+check "... by node 1, its workspace's" test -d "$FARM/node1/bazel/roots/@validate-sample"
+run as_user lee "$CIFS" pr approve 1
+check "lee approves through the proxy" succeeded_with "approved #1"
+run as_user lee "$CIFS" pr merge 1
+check "lee queues it" succeeded_with "queued #1"
+merged() { [[ $(pr_state 1) == merged/* ]]; }
+check "it lands" wait_until 120 merged
+check "... exactly once: one merge on the upstream, one node logged it" eval \
+  '[[ $(git -C "$TMP/upstream.git" log --oneline --merges main | grep -c "#1") -eq 1 &&
+     $(cat "$FARM"/node*/farmserver.log | grep -c "\"pr_merged\"") -eq 1 ]]'
+
+# Ctrl-C through the proxy (HAProxy's abortonclose) stops the node's Bazel.
+long_test_running() { pgrep -f "app/long_test" >/dev/null; }
+no_long_test() { ! long_test_running; }
+cd "$MNT"
+set -m
+CIFS_CONFIG="$FARM/users/alice/config.toml" "$CIFS" test //app:long_test >"$TMP/long.out" 2>&1 &
+LONG=$!
+set +m
+cd /
+check "the long test runs on the farm" wait_until 120 long_test_running
+kill -INT $LONG
+START_MS=$(date +%s%N)
+wait_until 10 no_long_test
+stop_ms=$((($(date +%s%N) - START_MS) / 1000000))
+check "Ctrl-C of cifs test stops the farm's Bazel through the proxy within 5 s (took $stop_ms ms)" \
+  eval 'no_long_test && [[ $stop_ms -le 5000 ]]'
+wait $LONG 2>/dev/null
+run as_user alice "$CIFS" unmount "$MNT"
+check "alice unmounts" succeeded_with "unmounted"
 
 # PostgreSQL restarts under the nodes: they reconnect and carry on.
 source "$SRC_DIR/scripts/lib/postgres.sh"
