@@ -128,6 +128,11 @@ Status Farm::Start() {
   CIFS_RETURN_IF_ERROR(http_->Serve(gateway_.get()));
 
   StartBuildRunner(bound_port);
+  if (!options_.node.empty()) {
+    liveness_ = std::make_unique<NodeLiveness>(
+        options_.node, metadata_.cluster, [this](const std::vector<int64_t>& n) { prs_api_->TakeOver(n); }, log_);
+    CIFS_RETURN_IF_ERROR(liveness_->Start());
+  }
   if (Status s = prs_api_->ResumeValidations(); !s.ok()) log_->Warn("validations_not_resumed", {{"error", s.message()}});
 
   log_->Info("farm_started", {{"grpc", options_.listen + ":" + std::to_string(bound_port)},
@@ -183,6 +188,7 @@ void Farm::StartBuildRunner(int grpc_port) {
 void Farm::Shutdown() {
   if (http_) http_->Stop();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  liveness_.reset();  // it hands PRs to prs_api_
   if (prs_api_) prs_api_->Stop();
   if (runner_) runner_->Shutdown();
 }

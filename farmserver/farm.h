@@ -21,6 +21,7 @@
 #include "farmserver/reapi/action_cache_service.h"
 #include "farmserver/reapi/bytestream_service.h"
 #include "farmserver/reapi/cas_service.h"
+#include "farmserver/cluster/node_liveness.h"
 #include "farmserver/cluster/proxy_map.h"
 #include "metadata/open_metadata.h"
 #include "store/rocksdb_store.h"
@@ -52,6 +53,7 @@ class Farm {
   std::unique_ptr<MetadataBackend> metadata_backend_;
   MetadataStores metadata_;
   ProxyMap proxy_map_{options_.proxy_socket, options_.proxy_map};
+  std::unique_ptr<NodeLiveness> liveness_;  // a cluster node's heartbeat
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<BuildRecorder> recorder_;
   std::unique_ptr<BuildRunner> runner_;

@@ -102,6 +102,19 @@ class PullRequestStore {
       const v1::ListPullRequestsRequest& filter) = 0;
 };
 
+// A cluster's nodes: each says it is alive; the PRs of one that stopped
+// saying so are taken over by another (validated and landed there).
+class ClusterStore {
+ public:
+  virtual ~ClusterStore() = default;
+  [[nodiscard]] virtual Status Heartbeat(const std::string& node, int64_t alive_until_ms) = 0;
+  // Makes `node` the owner of every unfinished PR whose owner is no longer
+  // alive at `now_ms`, and returns their numbers. Each PR goes to exactly one
+  // taker, however many ask at once.
+  [[nodiscard]] virtual Result<std::vector<int64_t>> TakeOverPullRequests(const std::string& node,
+                                                                          int64_t now_ms) = 0;
+};
+
 // One backend's stores, and the signals it raises when records change:
 // `changes` for builds, workspaces and pull requests (live pages wait on it),
 // `revocations` when a user is revoked (every node's Authenticator reloads).
@@ -113,6 +126,7 @@ struct MetadataStores {
   RepoStore* repos = nullptr;
   WorkspaceStore* workspaces = nullptr;
   PullRequestStore* pull_requests = nullptr;
+  ClusterStore* cluster = nullptr;
   ChangeSignal* changes = nullptr;
   ChangeSignal* revocation_changes = nullptr;
 };

@@ -152,6 +152,13 @@ CREATE TABLE IF NOT EXISTS pull_requests (
   state TEXT NOT NULL,
   record BYTEA NOT NULL
 );
+-- Who validates and lands it: a column (not only in the record) so that a
+-- takeover is one atomic UPDATE no record write can undo.
+ALTER TABLE pull_requests ADD COLUMN IF NOT EXISTS node TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS nodes (
+  name TEXT PRIMARY KEY,
+  alive_until_ms BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS web_sessions (
   token_hash TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -502,13 +509,15 @@ Status PostgresMetadataStore::InsertPullRequest(v1::PullRequest* pr) {
   if (!next.ok()) return next.status();
   pr->set_number(pg::IntAt(next->get(), 0, 0));
   return Query(this,
-               "INSERT INTO pull_requests(number, author, repo, target, state, record) VALUES($1, $2, $3, $4, $5, $6)",
+               "INSERT INTO pull_requests(number, author, repo, target, state, node, record) "
+               "VALUES($1, $2, $3, $4, $5, $6, $7)",
                "insert pull request")
       .Int(pr->number())
       .Text(pr->author())
       .Text(pr->repo())
       .Text(pr->target_branch())
       .Text(pr->state())
+      .Text(pr->node())
       .Bytes(pr->SerializeAsString())
       .Run()
       .status();
@@ -531,14 +540,59 @@ Status PostgresMetadataStore::UpdatePullRequest(const v1::PullRequest& pr) {
   return Status::Ok();
 }
 
+namespace {
+// The record, with its owner from the column (a takeover changes only that).
+std::optional<v1::PullRequest> PullRequestAt(PGresult* r, int row) {
+  v1::PullRequest pr;
+  if (!pr.ParseFromString(pg::BytesAt(r, row, 0))) return std::nullopt;
+  std::string node = pg::TextAt(r, row, 1);
+  if (!node.empty()) pr.set_node(node);
+  return pr;
+}
+}  // namespace
+
 Result<std::optional<v1::PullRequest>> PostgresMetadataStore::GetPullRequest(int64_t number) {
-  return GetRecord<v1::PullRequest>("SELECT record FROM pull_requests WHERE number = $1::bigint",
-                                    std::to_string(number));
+  auto res = Query(this, "SELECT record, node FROM pull_requests WHERE number = $1::bigint", "get pull request")
+                 .Int(number)
+                 .Run();
+  if (!res.ok()) return res.status();
+  if (PQntuples(res->get()) == 0) return std::optional<v1::PullRequest>();
+  auto pr = PullRequestAt(res->get(), 0);
+  if (!pr) return Status::DataLoss("pull request #" + std::to_string(number) + " is corrupt");
+  return pr;
+}
+
+Status PostgresMetadataStore::Heartbeat(const std::string& node, int64_t alive_until_ms) {
+  return Query(this,
+               "INSERT INTO nodes(name, alive_until_ms) VALUES($1, $2) "
+               "ON CONFLICT(name) DO UPDATE SET alive_until_ms = excluded.alive_until_ms",
+               "heartbeat")
+      .Text(node)
+      .Int(alive_until_ms)
+      .Run()
+      .status();
+}
+
+Result<std::vector<int64_t>> PostgresMetadataStore::TakeOverPullRequests(const std::string& node, int64_t now_ms) {
+  // One statement: a row another taker changed first no longer matches when
+  // this one gets its lock (READ COMMITTED re-checks the WHERE).
+  auto res = Query(this,
+                   "UPDATE pull_requests SET node = $1 WHERE node <> $1 AND node <> '' "
+                   "AND state NOT IN ('merged', 'closed') "
+                   "AND node NOT IN (SELECT name FROM nodes WHERE alive_until_ms >= $2) RETURNING number",
+                   "take over pull requests")
+                 .Text(node)
+                 .Int(now_ms)
+                 .Run();
+  if (!res.ok()) return res.status();
+  std::vector<int64_t> out;
+  for (int i = 0; i < PQntuples(res->get()); ++i) out.push_back(pg::IntAt(res->get(), i, 0));
+  return out;
 }
 
 Result<std::vector<v1::PullRequest>> PostgresMetadataStore::ListPullRequests(const v1::ListPullRequestsRequest& f) {
   auto res = Query(this,
-                   "SELECT record FROM pull_requests WHERE ($1 = '' OR state = $1) AND ($2 = '' OR author = $2) "
+                   "SELECT record, node FROM pull_requests WHERE ($1 = '' OR state = $1) AND ($2 = '' OR author = $2) "
                    "AND ($3 = '' OR target = $3) AND ($4 = '' OR repo = $4) "
                    "AND ($5::int = 0 OR state NOT IN ('merged', 'closed')) AND ($6::bigint = 0 OR number < $6::bigint) "
                    "ORDER BY number DESC LIMIT $7::bigint",
@@ -554,10 +608,10 @@ Result<std::vector<v1::PullRequest>> PostgresMetadataStore::ListPullRequests(con
   if (!res.ok()) return res.status();
   std::vector<v1::PullRequest> out;
   for (int i = 0; i < PQntuples(res->get()); ++i) {
-    v1::PullRequest pr;
-    if (!pr.ParseFromString(pg::BytesAt(res->get(), i, 0))) continue;
-    if (!f.workspace().empty() && pr.workspace() != f.workspace()) continue;
-    out.push_back(std::move(pr));
+    auto pr = PullRequestAt(res->get(), i);
+    if (!pr) continue;
+    if (!f.workspace().empty() && pr->workspace() != f.workspace()) continue;
+    out.push_back(std::move(*pr));
   }
   return out;
 }

@@ -33,13 +33,16 @@ class PostgresMetadataStore final : public MetadataBackend,
                                     public SessionStore,
                                     public RepoStore,
                                     public WorkspaceStore,
-                                    public PullRequestStore {
+                                    public PullRequestStore,
+                                    public ClusterStore {
  public:
   // `uri`: postgresql://…; the schema is created if missing.
   [[nodiscard]] static Result<std::unique_ptr<PostgresMetadataStore>> Open(const std::string& uri);
   ~PostgresMetadataStore() override;
 
-  MetadataStores stores() override { return {this, this, this, this, this, this, &changes_, &revocation_changes_}; }
+  MetadataStores stores() override {
+    return {this, this, this, this, this, this, this, &changes_, &revocation_changes_};
+  }
 
   Status UpsertBuild(const v1::Build& build) override;
   Result<std::optional<v1::Build>> GetBuild(const std::string& id) override;
@@ -63,6 +66,8 @@ class PostgresMetadataStore final : public MetadataBackend,
   Status UpdatePullRequest(const v1::PullRequest& pr) override;
   Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) override;
   Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) override;
+  Status Heartbeat(const std::string& node, int64_t alive_until_ms) override;
+  Result<std::vector<int64_t>> TakeOverPullRequests(const std::string& node, int64_t now_ms) override;
 
  private:
   struct Passkey {

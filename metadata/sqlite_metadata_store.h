@@ -17,7 +17,8 @@ class SqliteMetadataStore final : public MetadataBackend,
                                   public SessionStore,
                                   public RepoStore,
                                   public WorkspaceStore,
-                                  public PullRequestStore {
+                                  public PullRequestStore,
+                                  public ClusterStore {
  public:
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path);
   ~SqliteMetadataStore() override;
@@ -29,7 +30,9 @@ class SqliteMetadataStore final : public MetadataBackend,
   Result<std::string> ReadBuildLog(const std::string& id, int64_t offset, int64_t max_bytes) override;
   Status PutRevocation(const Revocation& r) override;
   Result<std::vector<Revocation>> ListRevocations() override;
-  MetadataStores stores() override { return {this, this, this, this, this, this, &changes_, &revocation_changes_}; }
+  MetadataStores stores() override {
+    return {this, this, this, this, this, this, this, &changes_, &revocation_changes_};
+  }
   Status PutWebSession(const WebSession& s) override;
   Result<std::optional<WebSession>> GetWebSession(const std::string& token_hash) override;
   Result<std::optional<WebSession>> TakeWebSession(const std::string& token_hash) override;
@@ -45,6 +48,11 @@ class SqliteMetadataStore final : public MetadataBackend,
   Status UpdatePullRequest(const v1::PullRequest& pr) override;
   Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) override;
   Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) override;
+  // One node: nothing to take over.
+  Status Heartbeat(const std::string&, int64_t) override { return Status::Ok(); }
+  Result<std::vector<int64_t>> TakeOverPullRequests(const std::string&, int64_t) override {
+    return std::vector<int64_t>{};
+  }
 
  private:
   struct Passkey {

@@ -170,9 +170,11 @@ void PullRequestService::Land(int64_t number) {
     log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"reconciled", true}});
     return;
   }
-  if (*tip != v.target_tip()) {
-    // Validated on a tip that is gone: validate the same revision again on
-    // the new one before anything lands.
+  bool elsewhere = !node_.empty() && v.node() != node_;
+  if (*tip != v.target_tip() || elsewhere) {
+    // Validated on a tip that is gone, or by a node that is gone (taken
+    // over: the merge commit is in that node's mirror): validate the same
+    // revision again, here and on the tip as it is, before anything lands.
     if (Status s = ac_->DropTier(ValidationTier(v.build_id())); !s.ok()) {
       log_->Warn("validation_cache_not_dropped", {{"build", v.build_id()}, {"error", s.message()}});
     }
@@ -180,7 +182,8 @@ void PullRequestService::Land(int64_t number) {
     again.set_state("pending");
     again.set_updated_ms(NowMs());
     *rev->mutable_validation() = again;
-    save("queued", pr.target_branch() + " moved on; validating again on " + tip->substr(0, 12));
+    save("queued", elsewhere ? "taken over from node " + v.node() + "; validating again on " + tip->substr(0, 12)
+                             : pr.target_branch() + " moved on; validating again on " + tip->substr(0, 12));
     lock.unlock();
     Validate(pr);
     return;

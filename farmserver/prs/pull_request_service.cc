@@ -66,6 +66,7 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
     return Status::FailedPrecondition("revision " + std::to_string(revision) + " is no longer the latest");
   }
   *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
+  pr.mutable_revisions(revision - 1)->mutable_validation()->set_node(node_);
   pr.set_updated_ms(NowMs());
   if (v.state() == "passed" && v.auto_merge() && pr.state() == "approved") QueueLocked(pr, "auto-merge");
   Status s = prs_->UpdatePullRequest(pr);
@@ -91,6 +92,19 @@ Status PullRequestService::ResumeValidations() {
     if (state == "pending" || state == "running") Validate(*it);
   }
   return Status::Ok();
+}
+
+void PullRequestService::TakeOver(const std::vector<int64_t>& numbers) {
+  for (int64_t number : numbers) {
+    auto found = prs_->GetPullRequest(number);
+    if (!found.ok() || !found->has_value() || (*found)->revisions().empty()) continue;
+    const v1::PullRequest& pr = **found;
+    const std::string& state = pr.revisions(pr.revisions_size() - 1).validation().state();
+    // A validation the dead node was running is lost with it.
+    if (InReview(pr) && (state == "pending" || state == "running")) Validate(pr);
+    log_->Info("pr_taken_over", {{"number", number}, {"validation", state}, {"state", pr.state()}});
+  }
+  KickQueue();
 }
 
 Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::string& workspace) {

@@ -32,6 +32,9 @@ class PullRequestService final : public v1::PullRequests::Service {
 
   // Validations left pending or running by a stopped farm start again.
   Status ResumeValidations();
+  // This node now owns these PRs (their node died): their validations start
+  // again here, and the queue looks at them.
+  void TakeOver(const std::vector<int64_t>& numbers);
   // Stops the merge queue and validating (before the build runner stops).
   void Stop();
   ~PullRequestService() { Stop(); }

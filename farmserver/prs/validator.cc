@@ -165,11 +165,12 @@ void Validator::Validate(const ValidationJob& job) {
     log_->Warn("validation_error", {{"number", job.number}, {"error", s.message()}});
   };
   if (!Update(job, v, "running")) return;
-  // The mirror fetches the upstream: the target's tip as it is now and the
-  // PR's branch.
-  if (Status s = provisioner_->Refresh(job.repo); !s.ok()) return fail(s);
   auto repo = repos_->GetRepo(job.repo);
   if (!repo.ok() || !repo->has_value()) return fail(Status::NotFound("repository '" + job.repo + "' is gone"));
+  // The mirror fetches the upstream: the target's tip as it is now and the
+  // PR's branch. In a cluster, a node that took the PR over may have none yet.
+  if (Status s = provisioner_->EnsureMirror(job.repo, (*repo)->url()); !s.ok()) return fail(s);
+  if (Status s = provisioner_->Refresh(job.repo); !s.ok()) return fail(s);
   auto branch_tip = host_->BranchTip((*repo)->url(), job.branch);
   if (!branch_tip.ok()) {
     return fail(branch_tip.status().code() == Status::Code::kNotFound

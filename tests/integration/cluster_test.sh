@@ -180,8 +180,35 @@ stop_ms=$((($(date +%s%N) - START_MS) / 1000000))
 check "Ctrl-C of cifs test stops the farm's Bazel through the proxy within 5 s (took $stop_ms ms)" \
   eval 'no_long_test && [[ $stop_ms -le 5000 ]]'
 wait $LONG 2>/dev/null
+
+# A PR whose validation takes a while; node 1 is killed in the middle of it.
+printf '#!/bin/sh\nsleep 15\n' >"$MNT/app/pause_test.sh"
+chmod +x "$MNT/app/pause_test.sh"
+printf '\nsh_test(\n    name = "pause_test",\n    srcs = ["pause_test.sh"],\n)\n' >>"$MNT/app/BUILD"
+cd "$MNT"
+run as_user alice "$CIFS" pr submit -m "a validation node 1 will not finish"
+check "alice submits a second PR" succeeded_with "submitted #2"
+cd /
 run as_user alice "$CIFS" unmount "$MNT"
 check "alice unmounts" succeeded_with "unmounted"
+pause_test_running() { pgrep -f "app/pause_test" >/dev/null; }
+check "node 1 validates it" wait_until 120 pause_test_running
+kill -9 "$(cat "$FARM/node1/farmserver.pid")"
+# The machine goes with it: every process of node 1's build uids too.
+first=${node1_uids%-*} last=${node1_uids#*-}
+ps -eo pid=,uid= | awk -v a="$first" -v b="$last" '$2 >= a && $2 <= b {print $1}' | xargs -r kill -9
+validated2() { [[ $(pr_state 2) == open/passed ]]; }
+check "another node takes it over and validates it" wait_until 240 validated2
+check "... one node took it over" eval \
+  '[[ $(cat "$FARM"/node2/farmserver.log "$FARM"/node3/farmserver.log | grep "\"pr_taken_over\"" | grep -c "\"number\":2") -eq 1 ]]'
+run as_user lee "$CIFS" pr approve 2
+check "lee approves #2" succeeded_with "approved #2"
+run as_user lee "$CIFS" pr merge 2
+merged2() { [[ $(pr_state 2) == merged/* ]]; }
+check "#2 lands without node 1" wait_until 120 merged2
+check "... exactly once" eval \
+  '[[ $(git -C "$TMP/upstream.git" log --oneline --merges main | grep -c "#2") -eq 1 &&
+     $(cat "$FARM"/node*/farmserver.log | grep "\"pr_merged\"" | grep -c "\"number\":2") -eq 1 ]]'
 
 # PostgreSQL restarts under the nodes: they reconnect and carry on.
 source "$SRC_DIR/scripts/lib/postgres.sh"

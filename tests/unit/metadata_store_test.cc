@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <thread>
 
 #include "metadata/open_metadata.h"
@@ -211,6 +212,51 @@ TEST_P(ClusterMetadataTest, AnotherNodeSeesChangesAndRevocations) {
   v1::PullRequest second;
   ASSERT_TRUE(node2.pull_requests->InsertPullRequest(&second).ok());
   EXPECT_EQ(second.number(), pr.number() + 1);
+}
+
+// A dead node's PRs go to exactly one of the nodes that ask, and never the
+// PRs of a live node or finished ones.
+TEST_P(ClusterMetadataTest, ADeadNodesPullRequestsAreTakenOverOnce) {
+  ASSERT_TRUE(md_.cluster->Heartbeat("node1", 1000).ok());  // dead after t=1000
+  ASSERT_TRUE(md_.cluster->Heartbeat("node2", 5000).ok());
+  std::vector<int64_t> dead_owned;
+  for (const char* owner : {"node1", "node1", "node2", "node1"}) {
+    v1::PullRequest pr;
+    pr.set_state(dead_owned.size() == 1 ? "merged" : "open");
+    pr.set_node(owner);
+    ASSERT_TRUE(md_.pull_requests->InsertPullRequest(&pr).ok());
+    if (std::string(owner) == "node1" && pr.state() == "open") dead_owned.push_back(pr.number());
+    if (std::string(owner) == "node1" && pr.state() == "merged") dead_owned.push_back(-1);
+  }
+  std::erase(dead_owned, -1);
+  ASSERT_EQ(dead_owned.size(), 2u);
+  // Three takers at once, alive themselves (a node beats before it takes).
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(md_.cluster->Heartbeat("taker" + std::to_string(i), 5000).ok());
+  std::vector<std::vector<int64_t>> taken(3);
+  std::vector<std::thread> takers;
+  for (int i = 0; i < 3; ++i) {
+    takers.emplace_back([&, i] {
+      auto got = md_.cluster->TakeOverPullRequests("taker" + std::to_string(i), 2000);
+      if (got.ok()) taken[i] = *got;
+    });
+  }
+  for (auto& t : takers) t.join();
+  std::vector<int64_t> all;
+  for (const auto& t : taken) all.insert(all.end(), t.begin(), t.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, dead_owned);
+  for (int i = 0; i < 3; ++i) {
+    for (int64_t n : taken[i]) EXPECT_EQ((*md_.pull_requests->GetPullRequest(n))->node(), "taker" + std::to_string(i));
+  }
+  // The owner survives a record write made from an older copy.
+  v1::PullRequest stale;
+  stale.set_number(dead_owned[0]);
+  stale.set_state("approved");
+  stale.set_node("node1");
+  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(stale).ok());
+  EXPECT_NE((*md_.pull_requests->GetPullRequest(dead_owned[0]))->node(), "node1");
+  // node2 is alive at 2000: nothing of it moves.
+  EXPECT_TRUE(md_.cluster->TakeOverPullRequests("taker9", 2000)->empty());
 }
 
 std::vector<std::string> Backends() {
