@@ -201,8 +201,30 @@ validated2() { [[ $(pr_state 2) == open/passed ]]; }
 check "another node takes it over and validates it" wait_until 240 validated2
 check "... one node took it over" eval \
   '[[ $(cat "$FARM"/node2/farmserver.log "$FARM"/node3/farmserver.log | grep "\"pr_taken_over\"" | grep -c "\"number\":2") -eq 1 ]]'
-run as_user lee "$CIFS" pr approve 2
-check "lee approves #2" succeeded_with "approved #2"
+# alice watches #2 on a page node 2 serves; lee approves it through node 3.
+if [[ ! -d $SRC_DIR/tests/browser/node_modules/playwright-core ]]; then
+  (cd "$SRC_DIR/tests/browser" && npm ci --no-audit --no-fund --loglevel=error) || echo "FAIL - npm ci"
+fi
+spki() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }
+ARTIFACTS=${CIFS_ARTIFACTS_DIR:-$BUILD_DIR/test-artifacts}/cluster
+mkdir -p "$ARTIFACTS"
+LEE3=$TMP/lee-node3
+mkdir -p "$LEE3" && cp "$FARM/users/lee/"* "$LEE3/"
+sed -i "s/localhost:$grpc_port/localhost:$node3_grpc/" "$LEE3/config.toml"
+SPKI="$(spki "$FARM/ca/server.crt"),$(spki "$FARM/node2/ca/server.crt")" \
+  PAGE="https://localhost:$node2_http/prs/2" WATCHER_LINK=$(as_user alice "$CIFS" web login 2>/dev/null) \
+  ARTIFACTS=$ARTIFACTS node "$SRC_DIR/tests/browser/cluster_page.mjs" >"$TMP/page.out" 2>&1 &
+PAGE_PID=$!
+page_ready() { grep -q "^ready" "$TMP/page.out" || ! kill -0 $PAGE_PID 2>/dev/null; }
+wait_until 60 page_ready
+check "alice's browser shows #2 on a page from node 2" grep -q "^ready" "$TMP/page.out" || cat "$TMP/page.out"
+run env CIFS_CONFIG="$LEE3/config.toml" "$CIFS" pr approve 2
+approved_ms=$(($(date +%s%N) / 1000000))
+check "lee approves #2 through node 3" succeeded_with "approved #2"
+wait $PAGE_PID
+seen_ms=$(sed -n 's/^seen //p' "$TMP/page.out")
+check "her page on node 2 shows the approval within 1 s (took $((${seen_ms:-0} - approved_ms)) ms)" \
+  eval '[[ -n $seen_ms && $((seen_ms - approved_ms)) -le 1000 ]]' || cat "$TMP/page.out"
 run as_user lee "$CIFS" pr merge 2
 merged2() { [[ $(pr_state 2) == merged/* ]]; }
 check "#2 lands without node 1" wait_until 120 merged2
