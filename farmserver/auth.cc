@@ -81,8 +81,7 @@ Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
   return id;
 }
 
-Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded,
-                                                       std::string* caller_pem) {
+Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded) {
   auto peer = FromPem(peer_pem);
   if (!peer.ok()) return peer.status();
   if (peer->role != Role::kProxy) {
@@ -90,7 +89,6 @@ Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_
       return Status::PermissionDenied("user '" + peer->name + "' sent " + kForwardedCert +
                                       ": only the farm's proxy may name another caller");
     }
-    *caller_pem = peer_pem;
     return std::optional<Identity>(*peer);
   }
   if (!forwarded || forwarded->empty()) return std::optional<Identity>();
@@ -99,8 +97,15 @@ Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_
   auto caller = FromPem(*pem);
   if (!caller.ok()) return caller.status();
   if (caller->role == Role::kProxy) return Status::Unauthenticated("a proxy forwarded a proxy's certificate");
-  *caller_pem = std::move(*pem);
   return std::optional<Identity>(*caller);
+}
+
+Result<std::optional<Identity>> Authenticator::FromGrpcPeer(
+    const grpc::string_ref& peer_pem, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  std::optional<std::string> forwarded;
+  auto it = metadata.find(kForwardedCert);
+  if (it != metadata.end()) forwarded.emplace(it->second.data(), it->second.size());
+  return FromPeer(std::string(peer_pem.data(), peer_pem.size()), forwarded ? &*forwarded : nullptr);
 }
 
 Result<std::string> Authenticator::VerifyForwarded(const std::string& forwarded) {
@@ -138,13 +143,7 @@ Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContextBa
   if (pems.empty()) return FromGateway(ctx);
   // The caller behind a proxy is named per call (its connection to this
   // node carries the calls of many users), so from the call's own metadata.
-  const auto& md = ctx->client_metadata();
-  auto it = md.find(kForwardedCert);
-  std::optional<std::string> forwarded;
-  if (it != md.end()) forwarded.emplace(it->second.data(), it->second.size());
-  std::string caller_pem;
-  auto id = FromPeer(std::string(pems.front().data(), pems.front().size()), forwarded ? &*forwarded : nullptr,
-                     &caller_pem);
+  auto id = FromGrpcPeer(pems.front(), ctx->client_metadata());
   if (!id.ok()) return id.status();
   if (!id->has_value()) return Status::Unauthenticated("the farm's proxy has no rights of its own and named no caller");
   return **id;
@@ -204,12 +203,7 @@ grpc::Status CertificateAuthProcessor::Process(const InputMetadata& metadata, gr
                                                OutputMetadata*, OutputMetadata*) {
   auto pems = context->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no TLS client certificate");
-  std::optional<std::string> forwarded;
-  auto it = metadata.find(Authenticator::kForwardedCert);
-  if (it != metadata.end()) forwarded.emplace(it->second.data(), it->second.size());
-  std::string caller_pem;
-  auto id = auth_->FromPeer(std::string(pems.front().data(), pems.front().size()),
-                            forwarded ? &*forwarded : nullptr, &caller_pem);
+  auto id = auth_->FromGrpcPeer(pems.front(), metadata);
   if (!id.ok()) return ToGrpc(id.status());
   if (!id->has_value()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no client certificate reached the farm's proxy");

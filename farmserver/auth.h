@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/auth_metadata_processor.h>
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,12 +48,13 @@ class Authenticator {
   // Who calls on a TLS connection whose peer is `peer_pem`: the peer
   // itself, or, when the peer is the farm's proxy, the caller whose
   // certificate it forwards (`forwarded`: the header's value, null when
-  // absent), verified against the CA and revocations again. `caller_pem`
-  // gets the certificate that names the caller. nullopt: the proxy forwards
-  // no certificate (a browser that signs in with a cookie). A forwarded
-  // certificate from any peer but the proxy is refused.
-  Result<std::optional<Identity>> FromPeer(const std::string& peer_pem, const std::string* forwarded,
-                                           std::string* caller_pem);
+  // absent), verified against the CA and revocations again. nullopt: the
+  // proxy forwards no certificate (a browser that signs in with a cookie).
+  // A forwarded certificate from any peer but the proxy is refused.
+  Result<std::optional<Identity>> FromPeer(const std::string& peer_pem, const std::string* forwarded);
+  // The same for a gRPC call: its peer's certificate and its metadata.
+  Result<std::optional<Identity>> FromGrpcPeer(const grpc::string_ref& peer_pem,
+                                               const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
   // The identity in a PEM client certificate, unless revoked (or, for a
   // build's credential, unless its build has ended).

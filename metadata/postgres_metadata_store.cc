@@ -7,6 +7,8 @@
 #include <limits>
 #include <regex>
 
+#include "metadata/log_chunks.h"
+
 namespace cifs {
 
 namespace pg {
@@ -22,10 +24,15 @@ std::string Redacted(const std::string& uri) {
   return std::regex_replace(uri, kPassword, "$1:***@");
 }
 
+// libpq's messages end in a newline.
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 Status ErrorOf(PGconn* conn, PGresult* res, const std::string& what) {
-  std::string detail = res ? PQresultErrorMessage(res) : "";
-  if (detail.empty()) detail = PQerrorMessage(conn);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  std::string detail = Trimmed(res ? PQresultErrorMessage(res) : "");
+  if (detail.empty()) detail = Trimmed(PQerrorMessage(conn));
   std::string msg = "metadata database (PostgreSQL): " + what + ": " + detail;
   const char* field = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string code = field ? field : "";
@@ -220,9 +227,8 @@ Result<pg::Conn> PostgresMetadataStore::Connect() {
   pg::Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!conn) return Status::ResourceExhausted("out of memory connecting to PostgreSQL");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string detail = PQerrorMessage(conn.get());
-    while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-    return Status::Unavailable("cannot connect to the metadata database " + pg::Redacted(uri_) + ": " + detail);
+    return Status::Unavailable("cannot connect to the metadata database " + pg::Redacted(uri_) + ": " +
+                               pg::Trimmed(PQerrorMessage(conn.get())));
   }
   return conn;
 }
@@ -367,12 +373,7 @@ Result<std::string> PostgresMetadataStore::ReadBuildLog(const std::string& id, i
   if (!res.ok()) return res.status();
   std::string out;
   for (int i = 0; i < PQntuples(res->get()) && static_cast<int64_t>(out.size()) < max_bytes; ++i) {
-    int64_t start = pg::IntAt(res->get(), i, 0);
-    std::string data = pg::BytesAt(res->get(), i, 1);
-    int64_t skip = offset > start ? offset - start : 0;
-    if (skip >= static_cast<int64_t>(data.size())) continue;
-    size_t take = std::min<int64_t>(static_cast<int64_t>(data.size()) - skip, max_bytes - static_cast<int64_t>(out.size()));
-    out.append(data, static_cast<size_t>(skip), take);
+    AppendLogChunk(&out, offset, max_bytes, pg::IntAt(res->get(), i, 0), pg::BytesAt(res->get(), i, 1));
   }
   return out;
 }

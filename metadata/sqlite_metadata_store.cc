@@ -1,5 +1,7 @@
 #include "metadata/sqlite_metadata_store.h"
 
+#include "metadata/log_chunks.h"
+
 namespace cifs {
 
 namespace {
@@ -179,12 +181,7 @@ Result<std::string> SqliteMetadataStore::ReadBuildLog(const std::string& id, int
   std::string out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW && static_cast<int64_t>(out.size()) < max_bytes) {
-    int64_t start = st.ColInt(0);
-    std::string data = st.ColBlob(1);
-    int64_t skip = offset > start ? offset - start : 0;
-    if (skip >= static_cast<int64_t>(data.size())) continue;
-    size_t take = std::min<int64_t>(static_cast<int64_t>(data.size()) - skip, max_bytes - static_cast<int64_t>(out.size()));
-    out.append(data, static_cast<size_t>(skip), take);
+    AppendLogChunk(&out, offset, max_bytes, st.ColInt(0), st.ColBlob(1));
   }
   return out;
 }

@@ -43,8 +43,7 @@ Result<Caller> RequestAuth::Authenticate(const httplib::Request& req) const {
   if (!pem.empty()) {
     std::string forwarded = req.get_header_value(Authenticator::kForwardedCert);
     bool has_forwarded = req.has_header(Authenticator::kForwardedCert);
-    std::string caller_pem;
-    auto id = auth_->FromPeer(pem, has_forwarded ? &forwarded : nullptr, &caller_pem);
+    auto id = auth_->FromPeer(pem, has_forwarded ? &forwarded : nullptr);
     if (!id.ok()) return id.status();
     if (id->has_value()) {
       c.identity = **id;
