@@ -84,6 +84,10 @@ Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
 Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded) {
   auto peer = FromPem(peer_pem);
   if (!peer.ok()) return peer.status();
+  if (peer->role == Role::kNode) {
+    return Status::PermissionDenied("node '" + peer->name + "' holds a cluster node's peer certificate, "
+                                    "which may only reach another node's cache shard");
+  }
   if (peer->role != Role::kProxy) {
     if (forwarded) {
       return Status::PermissionDenied("user '" + peer->name + "' sent " + kForwardedCert +
@@ -96,7 +100,9 @@ Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_
   if (!pem.ok()) return pem.status();
   auto caller = FromPem(*pem);
   if (!caller.ok()) return caller.status();
-  if (caller->role == Role::kProxy) return Status::Unauthenticated("a proxy forwarded a proxy's certificate");
+  if (caller->role == Role::kProxy || caller->role == Role::kNode) {
+    return Status::Unauthenticated(std::string("a proxy forwarded a ") + RoleName(caller->role) + "'s certificate");
+  }
   return std::optional<Identity>(*caller);
 }
 
@@ -127,6 +133,23 @@ Result<std::string> Authenticator::VerifyForwarded(const std::string& forwarded)
   if (verified_.size() >= kMaxParsedCertificates) verified_.clear();
   verified_[forwarded] = {*pem, now};
   return pem;
+}
+
+Result<Identity> Authenticator::RequireNode(const grpc::ServerContextBase* ctx) {
+  auto auth = ctx->auth_context();
+  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
+  if (pems.empty()) return Status::PermissionDenied("only a cluster node may use another node's cache shard");
+  // Nodes call each other directly: nothing is forwarded on this path.
+  if (ctx->client_metadata().count(kForwardedCert) > 0) {
+    return Status::PermissionDenied(std::string(kForwardedCert) + " is not accepted by the cache shard service");
+  }
+  auto id = FromPem(std::string(pems.front().data(), pems.front().size()));
+  if (!id.ok()) return id.status();
+  if (id->role != Role::kNode) {
+    return Status::PermissionDenied("only a cluster node may use another node's cache shard, not " +
+                                    std::string(RoleName(id->role)) + " '" + id->name + "'");
+  }
+  return id;
 }
 
 Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) {
@@ -203,6 +226,11 @@ grpc::Status CertificateAuthProcessor::Process(const InputMetadata& metadata, gr
                                                OutputMetadata*, OutputMetadata*) {
   auto pems = context->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no TLS client certificate");
+  // Another node's peer certificate is good for the cache shard service
+  // only, which checks it itself (Authenticator::RequireNode); every other
+  // handler refuses it through FromPeer.
+  auto peer = auth_->FromPem(std::string(pems.front().data(), pems.front().size()));
+  if (peer.ok() && peer->role == Role::kNode) return grpc::Status::OK;
   auto id = auth_->FromGrpcPeer(pems.front(), metadata);
   if (!id.ok()) return ToGrpc(id.status());
   if (!id->has_value()) {

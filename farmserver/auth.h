@@ -68,6 +68,9 @@ class Authenticator {
   Result<Identity> FromContext(const grpc::ServerContextBase* ctx);
   // A user or a running build (the cache and the build-event service).
   Result<Identity> FromContextOrBuilder(const grpc::ServerContextBase* ctx);
+  // A cluster node's peer certificate, calling directly (the cache shard
+  // service); every other caller is refused.
+  Result<Identity> RequireNode(const grpc::ServerContextBase* ctx);
   // Same, and requires at least `role`.
   Result<Identity> Require(const grpc::ServerContextBase* ctx, Role role);
 

@@ -48,10 +48,14 @@ Status Farm::Start() {
   recorder_ = std::make_unique<BuildRecorder>(metadata_.builds, log_);
   CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));
 
+  CIFS_RETURN_IF_ERROR(ComposeCache(*ca));
   capabilities_ = std::make_unique<CapabilitiesService>();
-  cas_ = std::make_unique<CasService>(store_.get(), auth_.get(), &metrics_);
-  ac_ = std::make_unique<ActionCacheService>(store_.get(), store_.get(), auth_.get(), &build_scopes_, &metrics_);
-  bytestream_ = std::make_unique<ByteStreamService>(store_.get(), auth_.get(), &metrics_);
+  cas_ = std::make_unique<CasService>(cache_->cas(), auth_.get(), &metrics_);
+  ac_ = std::make_unique<ActionCacheService>(cache_->ac(), cache_->cas(), auth_.get(), &build_scopes_, &metrics_);
+  bytestream_ = std::make_unique<ByteStreamService>(cache_->cas(), auth_.get(), &metrics_);
+  if (!options_.cache_shards.empty()) {
+    shard_ = std::make_unique<CacheShardService>(store_.get(), store_.get(), auth_.get());
+  }
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   farm_api_ = std::make_unique<FarmService>(auth_.get());
   if (!options_.git_credentials.empty()) {
@@ -73,7 +77,7 @@ Status Farm::Start() {
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_, options_.node, auth_.get(), provisioner_.get(), git_host_.get(),
-                                                  runner_.get(), store_.get(), options_.state_dir, log_);
+                                                  runner_.get(), cache_->ac(), options_.state_dir, log_);
 
   // The HTTPS port is bound first: sign-in links and build links name it.
   WebSessionOptions wo;
@@ -112,6 +116,7 @@ Status Farm::Start() {
            web_api_.get()}) {
     builder.RegisterService(s);
   }
+  if (shard_) builder.RegisterService(shard_.get());
   grpc_ = builder.BuildAndStart();
   if (!grpc_ || bound_port == 0) {
     return Status::Unavailable("cannot listen on " + options_.listen + ":" + std::to_string(options_.grpc_port));
@@ -139,11 +144,37 @@ Status Farm::Start() {
                               {"http", options_.listen + ":" + std::to_string(http_->port())},
                               {"state_dir", options_.state_dir},
                               {"cache_limit_bytes", options_.cache_limit_bytes},
-                              {"blobs", store_->Stats().blobs}});
+                              {"blobs", store_->Stats().blobs},
+                              {"cache", cache_->Describe()}});
   if (!options_.ready_file.empty()) {
     nlohmann::json ready = {{"grpc_port", bound_port}, {"http_port", http_->port()}, {"pid", ::getpid()}};
     CIFS_RETURN_IF_ERROR(WriteFileAtomic(options_.ready_file, ready.dump() + "\n"));
   }
+  return Status::Ok();
+}
+
+Status Farm::ComposeCache(const std::string& ca_pem) {
+  CacheTopology t;
+  t.self = options_.node;
+  t.local_copies = options_.cache_local_copies;
+  for (const auto& flag : options_.cache_shards) {
+    auto shard = ParseCacheShard(flag);
+    if (!shard.ok()) return shard.status();
+    t.shards.push_back(*shard);
+  }
+  if (!t.shards.empty()) {
+    auto cert = ReadFile(options_.peer_cert);
+    auto key = ReadFile(options_.peer_key);
+    if (!cert.ok() || !key.ok()) {
+      return Status::FailedPrecondition("a sharded cache needs this node's peer certificate (" + options_.peer_cert +
+                                        ", " + options_.peer_key + "): `cifs admin user add " + options_.node +
+                                        " --role node --out DIR` issues one");
+    }
+    t.peer = {ca_pem, *cert, *key};
+  }
+  auto layers = CacheLayers::Compose(t, store_.get(), store_.get());
+  if (!layers.ok()) return layers.status();
+  cache_ = std::move(*layers);
   return Status::Ok();
 }
 

@@ -21,6 +21,8 @@
 #include "farmserver/reapi/action_cache_service.h"
 #include "farmserver/reapi/bytestream_service.h"
 #include "farmserver/reapi/cas_service.h"
+#include "farmserver/reapi/shard_service.h"
+#include "farmserver/cache/cache_layers.h"
 #include "farmserver/cluster/node_liveness.h"
 #include "farmserver/cluster/proxy_map.h"
 #include "metadata/open_metadata.h"
@@ -42,6 +44,7 @@ class Farm {
   // Farm builds: made before serving, started once the bound gRPC port is
   // known (Bazel is pointed back at it).
   Status MakeBuildRunner();
+  Status ComposeCache(const std::string& ca_pem);
   void StartBuildRunner(int grpc_port);
   std::string WebUrl() const;
 
@@ -50,6 +53,7 @@ class Farm {
   Metrics metrics_;
   BuildScopes build_scopes_;  // running builds' credentials; outlives every service that reads it
   std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<CacheLayers> cache_;  // what the REAPI services use
   std::unique_ptr<MetadataBackend> metadata_backend_;
   MetadataStores metadata_;
   ProxyMap proxy_map_{options_.proxy_socket, options_.proxy_map};
@@ -60,6 +64,7 @@ class Farm {
   std::unique_ptr<CapabilitiesService> capabilities_;
   std::unique_ptr<CasService> cas_;
   std::unique_ptr<ActionCacheService> ac_;
+  std::unique_ptr<CacheShardService> shard_;  // a cluster node's share, for the others
   std::unique_ptr<ByteStreamService> bytestream_;
   std::unique_ptr<BesService> bes_;
   std::unique_ptr<FarmService> farm_api_;

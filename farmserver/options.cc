@@ -50,6 +50,15 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--proxy-socket", o.proxy_socket,
                  "a cluster proxy's HAProxy runtime socket: workspaces made here are added to its map at once");
   app.add_option("--proxy-map", o.proxy_map, "the HAProxy map file (workspace -> node) behind --proxy-socket");
+  app.add_option("--cache-shard", o.cache_shards,
+                 "NODE=HOST:PORT of each cluster node, this one included (repeat it; the same list on every node): "
+                 "blobs and action results are spread over them by digest");
+  app.add_option("--peer-cert", o.peer_cert,
+                 "certificate of role node this node calls the others' cache with (default STATE/peer/client.crt)");
+  app.add_option("--peer-key", o.peer_key, "its key (default STATE/peer/client.key)");
+  app.add_flag("--cache-local-copies,!--no-cache-local-copies", o.cache_local_copies,
+               "keep a copy of the blobs other nodes serve on this node's disk")
+      ->capture_default_str();
   app.add_option("--web-session-hours", o.web_session_hours, "how long `cifs web login` keeps a browser signed in")
       ->check(CLI::Range(1, 24 * 30))
       ->capture_default_str();
@@ -92,6 +101,11 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
       return Status::InvalidArgument("--node is for a cluster's nodes, which share --metadata postgresql://…");
     }
   }
+  if (!o.cache_shards.empty() && o.node.empty()) {
+    return Status::InvalidArgument("--cache-shard needs --node: which of the shards is this node");
+  }
+  if (o.peer_cert.empty()) o.peer_cert = o.state_dir + "/peer/client.crt";
+  if (o.peer_key.empty()) o.peer_key = o.state_dir + "/peer/client.key";
   if (o.tls_cert.empty()) o.tls_cert = o.state_dir + "/ca/server.crt";
   if (o.tls_key.empty()) o.tls_key = o.state_dir + "/ca/server.key";
   if (o.client_ca.empty()) o.client_ca = o.state_dir + "/ca/ca.crt";

@@ -34,6 +34,12 @@ struct FarmOptions {
   std::string node;
   std::string proxy_socket;
   std::string proxy_map;
+  // The cluster's cache: every node's NAME=HOST:PORT (this one's included),
+  // and the certificate of role `node` this node calls the others with.
+  std::vector<std::string> cache_shards;
+  std::string peer_cert;            // default: STATE/peer/client.crt
+  std::string peer_key;             // default: STATE/peer/client.key
+  bool cache_local_copies = true;   // keep what other nodes serve on this disk too
   int web_session_hours = 12;       // how long a browser stays signed in
   int max_builds = 2;
   int max_warm_servers = 4;

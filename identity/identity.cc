@@ -21,6 +21,7 @@ const char* RoleName(Role r) {
     case Role::kAdmin: return "admin";
     case Role::kBuilder: return "builder";
     case Role::kProxy: return "proxy";
+    case Role::kNode: return "node";
   }
   return "dev";
 }
@@ -31,7 +32,8 @@ Result<Role> ParseRole(const std::string& s) {
   if (s == "admin") return Role::kAdmin;
   if (s == "builder") return Role::kBuilder;
   if (s == "proxy") return Role::kProxy;
-  return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead, admin or proxy)");
+  if (s == "node") return Role::kNode;
+  return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead, admin, proxy or node)");
 }
 
 Status ValidateUserName(const std::string& name) { return ValidateName("user", name); }

@@ -13,7 +13,9 @@ namespace cifs {
 // role, it may use the cache and report builds the farm started, nothing else.
 // kProxy is a cluster's HAProxy: it may only forward the certificate of the
 // caller behind it and has no rights of its own.
-enum class Role { kProxy = -2, kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
+// kNode is a cluster node calling another node's share of the cache
+// (cifs.v1.CacheShard); it may do nothing else.
+enum class Role { kNode = -3, kProxy = -2, kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
 
 const char* RoleName(Role r);
 Result<Role> ParseRole(const std::string& s);

@@ -200,7 +200,7 @@ CLI::App* RegisterAdminCommands(CLI::App& app, ExitCode* exit_code) {
   auto add_args = std::make_shared<UserAddArgs>();
   auto* add = user->add_subcommand("add", "issue a client certificate bundle and config.toml for a user");
   add->add_option("NAME", add_args->name, "user name")->required();
-  add->add_option("--role", add_args->role, "dev, lead or admin; proxy for a cluster's HAProxy (no rights of its own)")->required();
+  add->add_option("--role", add_args->role, "dev, lead or admin; proxy for a cluster's HAProxy, node for a cluster node's calls to the others' cache (neither has rights of its own)")->required();
   add->add_option("--farm-dir", add_args->farm_dir, "farm state directory holding the CA (env CIFS_FARM_DIR)")
       ->capture_default_str();
   add->add_option("--farm", add_args->farm, "farm gRPC address for the config (default from farmserver.toml)");

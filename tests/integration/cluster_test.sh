@@ -13,7 +13,10 @@
 #   calls are routed there: alice mounts it through the proxy, tests on the
 #   farm, submits a PR that lee approves and that lands exactly once; a
 #   Ctrl-C of `cifs test` stops the farm's Bazel within 5 s; a node asked
-#   about a workspace it does not hold says where it lives.
+#   about a workspace it does not hold says where it lives;
+# - the cache is sharded over the nodes: a clean build through another node
+#   is all remote hits, and a node that is down costs misses, not a build;
+#   only a node's peer certificate reaches another node's shard.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
@@ -103,6 +106,53 @@ out=$(who_each bob)
 check "bob is refused through the proxy" eval '[[ $(grep -c "revoked" <<<"$out") -eq 6 ]]'
 out=$(who_each alice)
 check "alice is still served" eval '[[ $(grep -c "^alice (dev)" <<<"$out") -eq 6 ]]'
+
+# One cache over the nodes: alice's own Bazel builds through node 1, then,
+# from a clean output base, through node 2: every action is a remote hit,
+# although each node holds only its share of the blobs.
+grpc_call() {  # grpc_call PORT CERT_DIR METHOD: an empty request; prints headers and trailers
+  curl -s --http2 --cacert "$FARM/ca/ca.crt" --cert "$2/client.crt" --key "$2/client.key" \
+    -H "content-type: application/grpc" -H "te: trailers" --data-binary @"$TMP/empty.grpc" \
+    "https://localhost:$1/$3" -D - -o /dev/null | tr -d '\r'
+}
+out=$(grpc_call "$node2_grpc" "$FARM/node1/peer" cifs.v1.CacheShard/FindMissing)
+check "node 1's peer certificate reaches node 2's cache shard" eval 'grep -q "grpc-status: 0" <<<"$out"'
+out=$(grpc_call "$node2_grpc" "$FARM/users/alice" cifs.v1.CacheShard/FindMissing)
+check "alice's certificate does not (she could name any tier there)" \
+  eval 'grep -q "grpc-status: 7" <<<"$out" && grep -q "only a cluster node" <<<"$out"'
+out=$(grpc_call "$node2_grpc" "$FARM/node1/peer" cifs.v1.Farm/WhoAmI)
+check "a node's peer certificate has no rights beyond the cache shard" eval 'grep -q "grpc-status: 7" <<<"$out"'
+store_blobs() {  # store_blobs PORT: the blobs one node's own store holds
+  curl -s --cacert "$FARM/ca/ca.crt" --cert "$FARM/users/alice/client.crt" --key "$FARM/users/alice/client.key" \
+    "https://localhost:$1/metrics" | awk '$1 == "cifs_store_blobs" {print $2}'
+}
+declare -A blobs_before
+for k in 1 2 3; do port=node${k}_http; blobs_before[$k]=$(store_blobs "${!port}"); done
+BAZEL_WS=$TMP/bws
+cp -r "$SRC_DIR/tests/data/sample_ws" "$BAZEL_WS"
+cd "$BAZEL_WS"
+bazel_via() {  # bazel_via NODE_GRPC_PORT ARGS...: alice's Bazel with the farm at one node
+  local port=$1
+  shift
+  as_user alice "$CIFS" bazelrc | sed "s/localhost:$grpc_port/localhost:$port/g" >.cifs.bazelrc
+  bazel_cmd "$@"
+}
+run bazel_via "$node1_grpc" test //lib:greet_test //app:hello_test
+check "alice's Bazel builds and tests through node 1" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 20
+spread=0
+for k in 1 2 3; do
+  port=node${k}_http
+  [[ $(store_blobs "${!port}") -gt ${blobs_before[$k]} ]] && spread=$((spread + 1))
+done
+check "the blobs it uploaded are spread over all 3 nodes" eval '[[ $spread -eq 3 ]]'
+bazel_cmd clean --expunge >/dev/null 2>&1
+run bazel_via "$node2_grpc" test //lib:greet_test //app:hello_test
+procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
+others=$(sed 's/INFO: [0-9]* processes\?: //; s/\.$//' <<<"$procs" | tr ',' '\n' |
+  grep -v -e "remote cache hit" -e "internal" | grep -c . || true)
+check "a clean build through node 2 is all remote cache hits ($procs)" \
+  eval '[[ $rc -eq 0 && $procs == *"remote cache hit"* && $others -eq 0 ]]'
+cd /
 
 # A live page on node 2 sees a workspace made through node 1.
 ADMIN1=$TMP/admin-node1
@@ -231,6 +281,15 @@ check "#2 lands without node 1" wait_until 120 merged2
 check "... exactly once" eval \
   '[[ $(git -C "$TMP/upstream.git" log --oneline --merges main | grep -c "#2") -eq 1 &&
      $(cat "$FARM"/node*/farmserver.log | grep "\"pr_merged\"" | grep -c "\"number\":2") -eq 1 ]]'
+
+# Node 1 is down: its share of the cache is missing, which costs misses, not
+# a failed build.
+cd "$BAZEL_WS"
+bazel_cmd clean --expunge >/dev/null 2>&1
+run bazel_via "$node3_grpc" test //lib:greet_test //app:hello_test
+check "with node 1 down a clean build through node 3 still passes" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 20
+bazel_cmd shutdown >/dev/null 2>&1
+cd /
 
 # PostgreSQL restarts under the nodes: they reconnect and carry on.
 source "$SRC_DIR/scripts/lib/postgres.sh"
