@@ -94,7 +94,10 @@ class PullRequestStore {
   virtual ~PullRequestStore() = default;
   // Gives the PR the next number (sets pr->number) and stores it.
   [[nodiscard]] virtual Status InsertPullRequest(v1::PullRequest* pr) = 0;
-  [[nodiscard]] virtual Status UpdatePullRequest(const v1::PullRequest& pr) = 0;
+  // Writes `pr` if the stored record is still at pr->version() and moves it
+  // (and pr) to the next version; ABORTED if another writer came first: read
+  // it again and redo the change on what is there now.
+  [[nodiscard]] virtual Status UpdatePullRequest(v1::PullRequest* pr) = 0;
   [[nodiscard]] virtual Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) = 0;
   // Newest first; empty filter fields match anything. `limit` 0 means no
   // limit here (the service applies its default).

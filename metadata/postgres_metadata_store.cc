@@ -162,6 +162,8 @@ CREATE TABLE IF NOT EXISTS pull_requests (
 -- Who validates and lands it: a column (not only in the record) so that a
 -- takeover is one atomic UPDATE no record write can undo.
 ALTER TABLE pull_requests ADD COLUMN IF NOT EXISTS node TEXT NOT NULL DEFAULT '';
+-- The record's version (also inside it): an update names the one it read.
+ALTER TABLE pull_requests ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS nodes (
   name TEXT PRIMARY KEY,
   alive_until_ms BIGINT NOT NULL
@@ -524,20 +526,33 @@ Status PostgresMetadataStore::InsertPullRequest(v1::PullRequest* pr) {
       .status();
 }
 
-Status PostgresMetadataStore::UpdatePullRequest(const v1::PullRequest& pr) {
+Status PostgresMetadataStore::UpdatePullRequest(v1::PullRequest* pr) {
+  v1::PullRequest next = *pr;
+  next.set_version(pr->version() + 1);
+  // Compare-and-set in one statement: of two nodes that read the same
+  // version, the second matches no row once the first has committed.
   auto res = Query(this,
-                   "UPDATE pull_requests SET author = $1, repo = $2, target = $3, state = $4, record = $5 "
-                   "WHERE number = $6",
+                   "UPDATE pull_requests SET author = $1, repo = $2, target = $3, state = $4, record = $5, "
+                   "version = $7 WHERE number = $6 AND version = $7 - 1",
                    "update pull request")
-                 .Text(pr.author())
-                 .Text(pr.repo())
-                 .Text(pr.target_branch())
-                 .Text(pr.state())
-                 .Bytes(pr.SerializeAsString())
-                 .Int(pr.number())
+                 .Text(next.author())
+                 .Text(next.repo())
+                 .Text(next.target_branch())
+                 .Text(next.state())
+                 .Bytes(next.SerializeAsString())
+                 .Int(next.number())
+                 .Int(next.version())
                  .Run();
   if (!res.ok()) return res.status();
-  if (pg::Affected(res->get()) == 0) return Status::NotFound("no pull request #" + std::to_string(pr.number()));
+  if (pg::Affected(res->get()) == 0) {
+    auto exists = Query(this, "SELECT 1 FROM pull_requests WHERE number = $1::bigint", "update pull request")
+                      .Int(next.number())
+                      .Run();
+    if (!exists.ok()) return exists.status();
+    if (PQntuples(exists->get()) == 0) return Status::NotFound("no pull request #" + std::to_string(next.number()));
+    return Status::Aborted("pull request #" + std::to_string(next.number()) + " changed meanwhile");
+  }
+  pr->set_version(next.version());
   return Status::Ok();
 }
 

@@ -63,7 +63,7 @@ class PostgresMetadataStore final : public MetadataBackend,
   Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) override;
   Status DeleteWorkspace(const std::string& name) override;
   Status InsertPullRequest(v1::PullRequest* pr) override;
-  Status UpdatePullRequest(const v1::PullRequest& pr) override;
+  Status UpdatePullRequest(v1::PullRequest* pr) override;
   Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) override;
   Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) override;
   Status Heartbeat(const std::string& node, int64_t alive_until_ms) override;

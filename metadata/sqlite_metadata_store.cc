@@ -378,18 +378,35 @@ Status SqliteMetadataStore::InsertPullRequest(v1::PullRequest* pr) {
   return Status::Ok();
 }
 
-Status SqliteMetadataStore::UpdatePullRequest(const v1::PullRequest& pr) {
+Status SqliteMetadataStore::UpdatePullRequest(v1::PullRequest* pr) {
   std::lock_guard lock(mu_);
+  // One process owns the file: the version is checked in the record itself,
+  // under the same lock as the write.
+  Stmt get(db_, "SELECT record FROM pull_requests WHERE number = ?");
+  if (!get.ok()) return SqlError(db_, "prepare update pull request");
+  get.Int(1, pr->number());
+  int rc = get.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no pull request #" + std::to_string(pr->number()));
+  if (rc != SQLITE_ROW) return SqlError(db_, "update pull request");
+  v1::PullRequest stored;
+  if (!stored.ParseFromString(get.ColBlob(0))) {
+    return Status::DataLoss("pull request #" + std::to_string(pr->number()) + " is corrupt");
+  }
+  if (stored.version() != pr->version()) {
+    return Status::Aborted("pull request #" + std::to_string(pr->number()) + " changed meanwhile");
+  }
+  v1::PullRequest next = *pr;
+  next.set_version(pr->version() + 1);
   Stmt st(db_, "UPDATE pull_requests SET author = ?, repo = ?, target = ?, state = ?, record = ? WHERE number = ?");
   if (!st.ok()) return SqlError(db_, "prepare update pull request");
-  st.Text(1, pr.author());
-  st.Text(2, pr.repo());
-  st.Text(3, pr.target_branch());
-  st.Text(4, pr.state());
-  st.Blob(5, pr.SerializeAsString());
-  st.Int(6, pr.number());
+  st.Text(1, next.author());
+  st.Text(2, next.repo());
+  st.Text(3, next.target_branch());
+  st.Text(4, next.state());
+  st.Blob(5, next.SerializeAsString());
+  st.Int(6, next.number());
   if (st.Step() != SQLITE_DONE) return SqlError(db_, "update pull request");
-  if (sqlite3_changes(db_) == 0) return Status::NotFound("no pull request #" + std::to_string(pr.number()));
+  pr->set_version(next.version());
   changes_.Bump();
   return Status::Ok();
 }

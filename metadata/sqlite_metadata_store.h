@@ -45,7 +45,7 @@ class SqliteMetadataStore final : public MetadataBackend,
   Result<std::vector<v1::Workspace>> ListWorkspaces(const std::string& owner) override;
   Status DeleteWorkspace(const std::string& name) override;
   Status InsertPullRequest(v1::PullRequest* pr) override;
-  Status UpdatePullRequest(const v1::PullRequest& pr) override;
+  Status UpdatePullRequest(v1::PullRequest* pr) override;
   Result<std::optional<v1::PullRequest>> GetPullRequest(int64_t number) override;
   Result<std::vector<v1::PullRequest>> ListPullRequests(const v1::ListPullRequestsRequest& filter) override;
   // One node: nothing to take over.

@@ -43,7 +43,7 @@ class CopyingReader final : public BlobReader {
 Result<std::string> ReadCachingContentStore::Get(const Digest& digest) {
   auto local = fast_->Get(digest);
   if (local.ok()) return local;
-  auto data = slow_->Get(digest);
+  auto data = base()->Get(digest);
   if (data.ok() && !fast_->Put(digest, *data).ok()) {
     // Not copied: the fast store is full or refuses it; the slow one serves.
   }
@@ -53,7 +53,7 @@ Result<std::string> ReadCachingContentStore::Get(const Digest& digest) {
 Result<std::unique_ptr<BlobReader>> ReadCachingContentStore::OpenRead(const Digest& digest) {
   auto local = fast_->OpenRead(digest);
   if (local.ok()) return local;
-  auto remote = slow_->OpenRead(digest);
+  auto remote = base()->OpenRead(digest);
   if (!remote.ok()) return remote;
   auto copy = fast_->OpenWrite(digest);
   if (!copy.ok()) return remote;  // present already (a race) or refused

@@ -44,7 +44,7 @@ class VerifyingReader final : public BlobReader {
 }  // namespace
 
 Result<std::string> VerifyingContentStore::Get(const Digest& digest) {
-  auto data = base_->Get(digest);
+  auto data = base()->Get(digest);
   if (!data.ok()) return data;
   Sha256 sha;
   sha.Update(*data);
@@ -53,7 +53,7 @@ Result<std::string> VerifyingContentStore::Get(const Digest& digest) {
 }
 
 Result<std::unique_ptr<BlobReader>> VerifyingContentStore::OpenRead(const Digest& digest) {
-  auto reader = base_->OpenRead(digest);
+  auto reader = base()->OpenRead(digest);
   if (!reader.ok()) return reader;
   if ((*reader)->size() != digest.size) return Mismatch(digest);
   return std::unique_ptr<BlobReader>(std::make_unique<VerifyingReader>(std::move(*reader), digest));

@@ -9,29 +9,16 @@
 // blob's digest itself as REAPI requires.
 #pragma once
 
-#include "store/content_store.h"
+#include "store/forwarding_store.h"
 
 namespace cifs {
 
-class VerifyingContentStore final : public ContentStore {
+class VerifyingContentStore final : public ForwardingContentStore {
  public:
-  explicit VerifyingContentStore(ContentStore* base) : base_(base) {}
+  explicit VerifyingContentStore(ContentStore* base) : ForwardingContentStore(base) {}
 
-  using ContentStore::FindMissing;
-  std::vector<size_t> FindMissing(const std::vector<DigestRef>& digests) override {
-    return base_->FindMissing(digests);
-  }
-  bool Contains(const Digest& digest) override { return base_->Contains(digest); }
   Result<std::string> Get(const Digest& digest) override;
-  Status Put(const Digest& digest, std::string_view data) override { return base_->Put(digest, data); }
   Result<std::unique_ptr<BlobReader>> OpenRead(const Digest& digest) override;
-  Result<std::unique_ptr<BlobWriter>> OpenWrite(const Digest& digest) override { return base_->OpenWrite(digest); }
-  Status Pin(const Digest& digest) override { return base_->Pin(digest); }
-  Status Unpin(const Digest& digest) override { return base_->Unpin(digest); }
-  ContentStoreStats Stats() override { return base_->Stats(); }
-
- private:
-  ContentStore* base_;
 };
 
 }  // namespace cifs

@@ -18,13 +18,16 @@ bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed
 
 }  // namespace
 
-void PullRequestService::QueueLocked(v1::PullRequest& pr, const std::string& by) {
+void PullRequestService::MarkQueued(v1::PullRequest& pr, const std::string& by) {
   pr.set_state("queued");
   pr.set_merge_requested_by(by);
   pr.set_queued_ms(NowMs());
   pr.set_queue_note("waiting to land on " + pr.target_branch());
   pr.set_updated_ms(pr.queued_ms());
-  log_->Info("pr_queued", {{"number", pr.number()}, {"by", by}, {"target", pr.target_branch()}});
+}
+
+void PullRequestService::Queued(const v1::PullRequest& pr) {
+  log_->Info("pr_queued", {{"number", pr.number()}, {"by", pr.merge_requested_by()}, {"target", pr.target_branch()}});
   KickQueue();
 }
 
@@ -36,26 +39,36 @@ void PullRequestService::KickQueue() {
 
 Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
   std::lock_guard lock(mu_);
-  auto found = prs_->GetPullRequest(number);
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
-  v1::PullRequest pr = **found;
-  if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
-    return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
+  bool already = false;
+  auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
+    if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
+      return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
+    }
+    if (pr.state() == "queued") {
+      already = true;
+      return Status::AlreadyExists("queued");  // nothing to write
+    }
+    if (pr.state() != "approved") {
+      return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
+                                        (pr.state() == "open" ? ", not approved" : ""));
+    }
+    const auto& rev = pr.revisions(pr.revisions_size() - 1);
+    if (!Green(rev)) {
+      return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
+                                        " is not green: validation " + rev.validation().state());
+    }
+    pr.set_squash(squash);
+    MarkQueued(pr, who.name);
+    return Status::Ok();
+  });
+  if (already) {
+    auto found = prs_->GetPullRequest(number);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
+    return **found;
   }
-  if (pr.state() == "queued") return pr;
-  if (pr.state() != "approved") {
-    return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
-                                      (pr.state() == "open" ? ", not approved" : ""));
-  }
-  const auto& rev = pr.revisions(pr.revisions_size() - 1);
-  if (!Green(rev)) {
-    return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
-                                      " is not green: validation " + rev.validation().state());
-  }
-  pr.set_squash(squash);
-  QueueLocked(pr, who.name);
-  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
+  if (!pr.ok()) return pr.status();
+  Queued(*pr);
   return pr;
 }
 
@@ -140,33 +153,32 @@ void PullRequestService::Land(int64_t number) {
   auto repo = repos_->GetRepo(pr.repo());
   if (!repo.ok() || !repo->has_value()) return;
   const std::string url = (*repo)->url();
-  auto* rev = pr.mutable_revisions(pr.revisions_size() - 1);
-  const v1::Validation& v = rev->validation();
-  auto save = [&](const std::string& state, const std::string& note) {
-    pr.set_state(state);
-    pr.set_queue_note(note);
-    pr.set_updated_ms(NowMs());
-    SaveQueued(pr);
+  const int revision = pr.revisions_size();
+  const v1::Validation v = pr.revisions(revision - 1).validation();
+  auto note = [&](const std::string& text) {
+    return SaveQueueStep(number, revision, [&](v1::PullRequest& p) { p.set_queue_note(text); });
   };
   if (v.state() == "pending" || v.state() == "running") return;  // the validator is at it
-  if (!Green(*rev)) {
-    save("approved", "left the queue: validation on " + pr.target_branch() + " " + v.state() +
-                         (v.message().empty() ? "" : " (" + v.message() + ")"));
-    log_->Info("pr_dequeued", {{"number", number}, {"validation", v.state()}});
+  if (!Green(pr.revisions(revision - 1))) {
+    std::string why = "left the queue: validation on " + pr.target_branch() + " " + v.state() +
+                      (v.message().empty() ? "" : " (" + v.message() + ")");
+    if (SaveQueueStep(number, revision, [&](v1::PullRequest& p) {
+          p.set_state("approved");
+          p.set_queue_note(why);
+        })) {
+      log_->Info("pr_dequeued", {{"number", number}, {"validation", v.state()}});
+    }
     return;
   }
   auto tip = host_->BranchTip(url, pr.target_branch());
   if (!tip.ok()) {
-    pr.set_queue_note("cannot read " + pr.target_branch() + ": " + tip.status().message());
-    SaveQueued(pr);
+    note("cannot read " + pr.target_branch() + ": " + tip.status().message());
     return;
   }
   // Landed already (a restart after the push, before it was recorded).
   if (*tip == v.merge_commit() || (!pr.landing_commit().empty() && *tip == pr.landing_commit())) {
     TrustLandedValidation(pr, v.build_id(), *tip);
-    pr.set_merged_commit(*tip);
-    pr.set_merged_ms(NowMs());
-    save("merged", "");
+    RecordMerged(number, *tip);
     log_->Info("pr_merged", {{"number", number}, {"commit", v.merge_commit()}, {"reconciled", true}});
     return;
   }
@@ -178,14 +190,19 @@ void PullRequestService::Land(int64_t number) {
     if (Status s = ac_->DropTier(ValidationTier(v.build_id())); !s.ok()) {
       log_->Warn("validation_cache_not_dropped", {{"build", v.build_id()}, {"error", s.message()}});
     }
-    v1::Validation again;
-    again.set_state("pending");
-    again.set_updated_ms(NowMs());
-    *rev->mutable_validation() = again;
-    save("queued", elsewhere ? "taken over from node " + v.node() + "; validating again on " + tip->substr(0, 12)
-                             : pr.target_branch() + " moved on; validating again on " + tip->substr(0, 12));
+    std::string why = elsewhere ? "taken over from node " + v.node() + "; validating again on " + tip->substr(0, 12)
+                                : pr.target_branch() + " moved on; validating again on " + tip->substr(0, 12);
+    v1::PullRequest again;
+    bool saved = SaveQueueStep(number, revision, [&](v1::PullRequest& p) {
+      v1::Validation pending;
+      pending.set_state("pending");
+      pending.set_updated_ms(NowMs());
+      *p.mutable_revisions(revision - 1)->mutable_validation() = pending;
+      p.set_queue_note(why);
+      again = p;
+    });
     lock.unlock();
-    Validate(pr);
+    if (saved) Validate(again);
     return;
   }
   // What lands: the validated merge commit, or with --squash one commit on
@@ -197,43 +214,62 @@ void PullRequestService::Land(int64_t number) {
                                    pr.title() + " (#" + std::to_string(number) + ")", pr.author(),
                                    pr.author() + "@cifs.local");
     if (!squashed.ok()) {
-      pr.set_queue_note("cannot squash: " + squashed.status().message());
-      SaveQueued(pr);
+      note("cannot squash: " + squashed.status().message());
       return;
     }
     landing = *squashed;
   }
-  pr.set_landing_commit(landing);
-  if (Status s = prs_->UpdatePullRequest(pr); !s.ok()) {
-    // Unrecorded, a landing could not be told apart from none after a
-    // restart: no push until it is.
-    log_->Warn("pr_landing_not_recorded", {{"number", number}, {"error", s.message()}});
-    return;
-  }
+  // Unrecorded (or changed meanwhile by another node), a landing could not
+  // be told apart from none after a restart: no push until it is recorded.
+  if (!SaveQueueStep(number, revision, [&](v1::PullRequest& p) { p.set_landing_commit(landing); })) return;
   Status pushed = host_->Push(provisioner_->MirrorPath(pr.repo()), url, landing, pr.target_branch(),
                               /*force=*/false);
   if (pushed.ok()) {
     TrustLandedValidation(pr, v.build_id(), landing);
-    pr.set_merged_commit(landing);
-    pr.set_merged_ms(NowMs());
-    save("merged", "");
+    RecordMerged(number, landing);
     KickQueue();  // the next one of this target can go at once
     log_->Info("pr_merged", {{"number", number}, {"commit", landing}, {"target", pr.target_branch()}});
   } else if (pushed.code() == Status::Code::kFailedPrecondition) {
     // The tip moved between the check and the push: the next round
     // validates again.
-    pr.set_queue_note(pushed.message());
-    SaveQueued(pr);
+    note(pushed.message());
   } else {
-    pr.set_queue_note("cannot push: " + pushed.message());
-    SaveQueued(pr);
+    note("cannot push: " + pushed.message());
   }
 }
 
-void PullRequestService::SaveQueued(const v1::PullRequest& pr) {
-  if (Status s = prs_->UpdatePullRequest(pr); !s.ok()) {
-    log_->Warn("pr_not_saved", {{"number", pr.number()}, {"state", pr.state()}, {"error", s.message()}});
+void PullRequestService::RecordMerged(int64_t number, const std::string& commit) {
+  // It is on the target whatever else happened to the record: no precondition.
+  auto merged = Mutate(number, [&](v1::PullRequest& p) {
+    p.set_merged_commit(commit);
+    p.set_merged_ms(NowMs());
+    p.set_state("merged");
+    p.set_queue_note("");
+    p.set_updated_ms(NowMs());
+    return Status::Ok();
+  });
+  if (!merged.ok()) {
+    // The queue finds it again (state queued) and reconciles it from the tip.
+    log_->Warn("pr_not_saved", {{"number", number}, {"state", "merged"}, {"error", merged.status().message()}});
   }
+}
+
+bool PullRequestService::SaveQueueStep(int64_t number, int revision,
+                                       const std::function<void(v1::PullRequest&)>& change) {
+  auto saved = Mutate(number, [&](v1::PullRequest& p) -> Status {
+    if (p.state() != "queued" || p.revisions_size() != revision) {
+      return Status::Aborted("#" + std::to_string(number) + " changed meanwhile: " + p.state() + ", revision " +
+                             std::to_string(p.revisions_size()));
+    }
+    change(p);
+    p.set_updated_ms(NowMs());
+    return Status::Ok();
+  });
+  if (!saved.ok()) {
+    log_->Warn("pr_not_saved", {{"number", number}, {"error", saved.status().message()}});
+    return false;
+  }
+  return true;
 }
 
 }  // namespace cifs

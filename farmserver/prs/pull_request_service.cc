@@ -56,22 +56,41 @@ void PullRequestService::Stop() {
   validator_.Stop();
 }
 
+Result<v1::PullRequest> PullRequestService::Mutate(int64_t number,
+                                                   const std::function<Status(v1::PullRequest&)>& change) {
+  // Each retry means another node wrote this very record in the meantime;
+  // a handful is plenty.
+  constexpr int kAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    auto found = prs_->GetPullRequest(number);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
+    v1::PullRequest pr = **found;
+    CIFS_RETURN_IF_ERROR(change(pr));
+    Status s = prs_->UpdatePullRequest(&pr);
+    if (s.ok()) return pr;
+    if (s.code() != Status::Code::kAborted || attempt == kAttempts) return s;
+  }
+}
+
 Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
   std::lock_guard lock(mu_);
-  auto found = prs_->GetPullRequest(number);
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
-  v1::PullRequest pr = **found;
-  if (pr.revisions_size() != revision) {
-    return Status::FailedPrecondition("revision " + std::to_string(revision) + " is no longer the latest");
-  }
-  *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
-  pr.mutable_revisions(revision - 1)->mutable_validation()->set_node(node_);
-  pr.set_updated_ms(NowMs());
-  if (v.state() == "passed" && v.auto_merge() && pr.state() == "approved") QueueLocked(pr, "auto-merge");
-  Status s = prs_->UpdatePullRequest(pr);
-  if (pr.state() == "queued" && v.state() != "pending" && v.state() != "running") KickQueue();
-  return s;
+  bool auto_queued = false;
+  auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
+    if (pr.revisions_size() != revision) {
+      return Status::FailedPrecondition("revision " + std::to_string(revision) + " is no longer the latest");
+    }
+    *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
+    pr.mutable_revisions(revision - 1)->mutable_validation()->set_node(node_);
+    pr.set_updated_ms(NowMs());
+    auto_queued = v.state() == "passed" && v.auto_merge() && pr.state() == "approved";
+    if (auto_queued) MarkQueued(pr, "auto-merge");
+    return Status::Ok();
+  });
+  if (!pr.ok()) return pr.status();
+  if (auto_queued) Queued(*pr);
+  if (pr->state() == "queued" && v.state() != "pending" && v.state() != "running") KickQueue();
+  return Status::Ok();
 }
 
 void PullRequestService::Validate(const v1::PullRequest& pr) {
@@ -189,34 +208,46 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     pr.set_created_ms(now);
     pr.set_updated_ms(now);
     CIFS_RETURN_IF_ERROR(prs_->InsertPullRequest(&pr));
-    pr.set_branch("cifs/pr/" + std::to_string(pr.number()));
   }
-  Status pushed = host_->Push(path, (*repo)->url(), head->commit, pr.branch(), /*force=*/true);
+  const std::string branch = "cifs/pr/" + std::to_string(pr.number());
+  Status pushed = host_->Push(path, (*repo)->url(), head->commit, branch, /*force=*/true);
   if (!pushed.ok()) {
     if (created) {
-      pr.set_state("closed");
-      SaveQueued(pr);
+      auto closed = Mutate(pr.number(), [&](v1::PullRequest& fresh) {
+        fresh.set_state("closed");
+        return Status::Ok();
+      });
+      if (!closed.ok()) log_->Warn("pr_not_saved", {{"number", pr.number()}, {"error", closed.status().message()}});
     }
     return pushed;
   }
   // A new revision starts over: earlier approvals and validations were of
-  // other code.
-  auto* rev = pr.add_revisions();
-  rev->set_number(pr.revisions_size());
-  rev->set_head_commit(head->commit);
-  rev->set_created_ms(now);
-  rev->mutable_validation()->set_state("pending");
-  rev->mutable_validation()->set_updated_ms(now);
-  pr.set_state("open");
-  pr.set_updated_ms(now);
-  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
-  Validate(pr);
-  log_->Info("pr_submitted", {{"number", pr.number()},
-                              {"revision", rev->number()},
+  // other code. Added to the record as it is now (a lead may have reviewed
+  // it on another node meanwhile).
+  auto stored = Mutate(pr.number(), [&](v1::PullRequest& fresh) -> Status {
+    if (!created && !InReview(fresh)) {
+      return Status::FailedPrecondition("pull request #" + std::to_string(fresh.number()) + " was " + fresh.state() +
+                                        " meanwhile; submit again for a new one");
+    }
+    fresh.set_branch(branch);
+    auto* rev = fresh.add_revisions();
+    rev->set_number(fresh.revisions_size());
+    rev->set_head_commit(head->commit);
+    rev->set_created_ms(now);
+    rev->mutable_validation()->set_state("pending");
+    rev->mutable_validation()->set_updated_ms(now);
+    fresh.set_state("open");
+    fresh.set_updated_ms(now);
+    return Status::Ok();
+  });
+  if (!stored.ok()) return stored.status();
+  Validate(*stored);
+  log_->Info("pr_submitted", {{"number", stored->number()},
+                              {"revision", stored->revisions_size()},
                               {"author", who.name},
                               {"head", head->commit},
-                              {"target", pr.target_branch()}});
-  return pr;
+                              {"target", stored->target_branch()}});
+  return stored;
 }
 
 Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1::ReviewRequest& req, bool approve) {
@@ -227,24 +258,28 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   if (!approve && req.message().empty()) return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
   if (req.message().size() > kMaxMessage) return Status::InvalidArgument("a review message is at most 4000 characters");
   std::lock_guard lock(mu_);
-  auto found = prs_->GetPullRequest(req.number());
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(req.number()));
-  v1::PullRequest pr = **found;
-  if (approve && pr.author() == who.name) return Status::PermissionDenied("you cannot approve your own pull request");
-  if (!InReview(pr)) return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state());
-  auto* review = pr.add_reviews();
-  review->set_user(who.name);
-  review->set_decision(approve ? "approved" : "rejected");
-  review->set_message(req.message());
-  review->set_at_ms(NowMs());
-  review->set_revision(pr.revisions_size());
-  pr.set_state(approve ? "approved" : "rejected");
-  pr.set_updated_ms(review->at_ms());
-  const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
-  if (approve && latest.state() == "passed" && latest.auto_merge()) QueueLocked(pr, "auto-merge");
-  CIFS_RETURN_IF_ERROR(prs_->UpdatePullRequest(pr));
-  log_->Info("pr_reviewed", {{"number", pr.number()}, {"by", who.name}, {"decision", review->decision()}});
+  bool auto_queued = false;
+  auto pr = Mutate(req.number(), [&](v1::PullRequest& pr) -> Status {
+    if (approve && pr.author() == who.name) return Status::PermissionDenied("you cannot approve your own pull request");
+    if (!InReview(pr)) {
+      return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state());
+    }
+    auto* review = pr.add_reviews();
+    review->set_user(who.name);
+    review->set_decision(approve ? "approved" : "rejected");
+    review->set_message(req.message());
+    review->set_at_ms(NowMs());
+    review->set_revision(pr.revisions_size());
+    pr.set_state(approve ? "approved" : "rejected");
+    pr.set_updated_ms(review->at_ms());
+    const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
+    auto_queued = approve && latest.state() == "passed" && latest.auto_merge();
+    if (auto_queued) MarkQueued(pr, "auto-merge");
+    return Status::Ok();
+  });
+  if (!pr.ok()) return pr.status();
+  if (auto_queued) Queued(*pr);
+  log_->Info("pr_reviewed", {{"number", pr->number()}, {"by", who.name}, {"decision", approve ? "approved" : "rejected"}});
   return pr;
 }
 

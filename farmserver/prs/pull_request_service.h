@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -52,16 +53,25 @@ class PullRequestService final : public v1::PullRequests::Service {
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
   Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
   Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number, bool squash);
-  // Puts `pr` in its target's queue (mu_ held).
-  void QueueLocked(v1::PullRequest& pr, const std::string& by);
+  // Puts `pr` in its target's queue (the record; Queued() announces it once
+  // it is written).
+  static void MarkQueued(v1::PullRequest& pr, const std::string& by);
+  void Queued(const v1::PullRequest& pr);
+  // Reads #number, applies `change` and writes it. When another node wrote
+  // the record in between (ABORTED), `change` runs again on the fresh copy,
+  // so neither write is lost. A change that fails writes nothing.
+  Result<v1::PullRequest> Mutate(int64_t number, const std::function<Status(v1::PullRequest&)>& change);
   void SetQueuePositions(std::vector<v1::PullRequest>& prs);
   void RunQueue();
   void KickQueue();
-  // Stores a queue step's outcome; a failure is logged, and the queue's
-  // next step for the PR writes the record again.
-  void SaveQueued(const v1::PullRequest& pr);
+  // Stores a queue step's outcome on #number while it is still queued at
+  // `revision` (anything else changed it meanwhile: the next step decides
+  // again). False when not stored; a failure is logged.
+  bool SaveQueueStep(int64_t number, int revision, const std::function<void(v1::PullRequest&)>& change);
   // One step for a queued PR: land it, validate it again, or take it out.
   void Land(int64_t number);
+  // #number is on its target as `commit`.
+  void RecordMerged(int64_t number, const std::string& commit);
   // What the validation `build_id` of `pr` cached becomes trusted: its
   // merge landed as `landed`.
   void TrustLandedValidation(const v1::PullRequest& pr, const std::string& build_id, const std::string& landed);

@@ -178,11 +178,24 @@ TEST_P(MetadataStoreTest, PullRequestsAreNumberedAndFiltered) {
   by_ws.set_workspace("ws2");
   EXPECT_EQ(md_.pull_requests->ListPullRequests(by_ws)->size(), 1u);
   v1::PullRequest pr = **md_.pull_requests->GetPullRequest(2);
+  v1::PullRequest other_copy = pr;
   pr.set_state("approved");
-  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(pr).ok());
+  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(&pr).ok());
+  EXPECT_EQ(pr.version(), other_copy.version() + 1);
   EXPECT_EQ((*md_.pull_requests->GetPullRequest(2))->state(), "approved");
+  // A writer that read the record before that update loses nothing of it:
+  // its write is refused, and it redoes its change on the fresh record.
+  other_copy.set_title("retitled");
+  EXPECT_EQ(md_.pull_requests->UpdatePullRequest(&other_copy).code(), Status::Code::kAborted);
+  EXPECT_EQ((*md_.pull_requests->GetPullRequest(2))->state(), "approved");
+  v1::PullRequest fresh = **md_.pull_requests->GetPullRequest(2);
+  fresh.set_title("retitled");
+  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(&fresh).ok());
+  auto both = **md_.pull_requests->GetPullRequest(2);
+  EXPECT_EQ(both.state(), "approved");
+  EXPECT_EQ(both.title(), "retitled");
   pr.set_number(99);
-  EXPECT_EQ(md_.pull_requests->UpdatePullRequest(pr).code(), Status::Code::kNotFound);
+  EXPECT_EQ(md_.pull_requests->UpdatePullRequest(&pr).code(), Status::Code::kNotFound);
   EXPECT_FALSE(md_.pull_requests->GetPullRequest(99)->has_value());
 }
 
@@ -203,7 +216,7 @@ TEST_P(ClusterMetadataTest, AnotherNodeSeesChangesAndRevocations) {
   EXPECT_GT(node2.changes->WaitForChange(seen, std::chrono::seconds(2)), seen);
   pr.set_state("approved");
   seen = node2.changes->Generation();
-  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(pr).ok());
+  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(&pr).ok());
   EXPECT_GT(node2.changes->WaitForChange(seen, std::chrono::seconds(2)), seen);
   EXPECT_EQ((*node2.pull_requests->GetPullRequest(pr.number()))->state(), "approved");
   ASSERT_TRUE(md_.revocations->PutRevocation({"bob", 42, "admin"}).ok());
@@ -248,12 +261,12 @@ TEST_P(ClusterMetadataTest, ADeadNodesPullRequestsAreTakenOverOnce) {
   for (int i = 0; i < 3; ++i) {
     for (int64_t n : taken[i]) EXPECT_EQ((*md_.pull_requests->GetPullRequest(n))->node(), "taker" + std::to_string(i));
   }
-  // The owner survives a record write made from an older copy.
-  v1::PullRequest stale;
-  stale.set_number(dead_owned[0]);
+  // The owner survives a record write made from a copy that still names
+  // the old one (the owner is the column's, not the record's).
+  v1::PullRequest stale = **md_.pull_requests->GetPullRequest(dead_owned[0]);
   stale.set_state("approved");
   stale.set_node("node1");
-  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(stale).ok());
+  ASSERT_TRUE(md_.pull_requests->UpdatePullRequest(&stale).ok());
   EXPECT_NE((*md_.pull_requests->GetPullRequest(dead_owned[0]))->node(), "node1");
   // node2 is alive at 2000: nothing of it moves.
   EXPECT_TRUE(md_.cluster->TakeOverPullRequests("taker9", 2000)->empty());
