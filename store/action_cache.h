@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/digest.h"
 #include "common/status.h"
@@ -19,6 +20,18 @@ class ActionCache {
   // Tier and instance names never hold '\0'.
   [[nodiscard]] virtual Result<std::optional<std::string>> Get(const std::string& tier, const std::string& instance,
                                                                const Digest& action) = 0;
+  // The entries of `action` in each of `tiers` (nullopt where there is
+  // none), in that order: one look-up where the store can do it as one.
+  [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> GetInTiers(
+      const std::vector<std::string>& tiers, const std::string& instance, const Digest& action) {
+    std::vector<std::optional<std::string>> out;
+    for (const auto& tier : tiers) {
+      auto entry = Get(tier, instance, action);
+      if (!entry.ok()) return entry.status();
+      out.push_back(std::move(*entry));
+    }
+    return out;
+  }
   [[nodiscard]] virtual Status Put(const std::string& tier, const std::string& instance, const Digest& action,
                                    const std::string& result) = 0;
   // Moves every entry of `from` into `to` (replacing entries of `to` with the

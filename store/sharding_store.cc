@@ -109,6 +109,15 @@ Result<std::optional<std::string>> ShardingActionCache::Get(const std::string& t
   return shards_[owner]->Get(tier, instance, action);
 }
 
+Result<std::vector<std::optional<std::string>>> ShardingActionCache::GetInTiers(const std::vector<std::string>& tiers,
+                                                                               const std::string& instance,
+                                                                               const Digest& action) {
+  // Every tier's entry of one action lives with the action's owner.
+  size_t owner = ring_->Owner(action.hash);
+  if (owner >= shards_.size()) return std::vector<std::optional<std::string>>(tiers.size());
+  return shards_[owner]->GetInTiers(tiers, instance, action);
+}
+
 Status ShardingActionCache::Put(const std::string& tier, const std::string& instance, const Digest& action,
                                 const std::string& result) {
   return WriteInRankOrder(*ring_, action.hash,

@@ -47,6 +47,9 @@ class ShardingActionCache final : public ActionCache {
 
   Result<std::optional<std::string>> Get(const std::string& tier, const std::string& instance,
                                          const Digest& action) override;
+  Result<std::vector<std::optional<std::string>>> GetInTiers(const std::vector<std::string>& tiers,
+                                                             const std::string& instance,
+                                                             const Digest& action) override;
   Status Put(const std::string& tier, const std::string& instance, const Digest& action,
              const std::string& result) override;
   // Every available shard moves its share; a shard that is down keeps its

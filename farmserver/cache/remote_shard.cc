@@ -228,9 +228,18 @@ Status RemoteShard::Unpin(const Digest& digest) { return Pin(digest); }
 
 Result<std::optional<std::string>> RemoteShard::Get(const std::string& tier, const std::string& instance,
                                                     const Digest& action) {
-  if (!Available()) return std::optional<std::string>();
-  v1::ShardActionKey req;
-  req.set_tier(tier);
+  auto entries = GetInTiers({tier}, instance, action);
+  if (!entries.ok()) return entries.status();
+  return std::move(entries->front());
+}
+
+Result<std::vector<std::optional<std::string>>> RemoteShard::GetInTiers(const std::vector<std::string>& tiers,
+                                                                        const std::string& instance,
+                                                                        const Digest& action) {
+  std::vector<std::optional<std::string>> out(tiers.size());
+  if (!Available()) return out;
+  v1::ShardGetActionRequest req;
+  for (const auto& t : tiers) req.add_tiers(t);
   req.set_instance(instance);
   SetDigest(action, req.mutable_action());
   v1::ShardGetActionResponse resp;
@@ -239,11 +248,18 @@ Result<std::optional<std::string>> RemoteShard::Get(const std::string& tier, con
   grpc::Status s = stub_->GetAction(&ctx, req, &resp);
   if (!s.ok()) {
     Status failed = Failed(s);
-    if (failed.code() == Status::Code::kUnavailable) return std::optional<std::string>();  // a miss
+    if (failed.code() == Status::Code::kUnavailable) return out;  // misses
     return failed;
   }
-  if (!resp.found()) return std::optional<std::string>();
-  return std::optional<std::string>(std::move(*resp.mutable_result()));
+  if (resp.entries_size() != static_cast<int>(tiers.size())) {
+    return Status::Internal("cache shard " + name_ + " answered " + std::to_string(resp.entries_size()) +
+                            " entries for " + std::to_string(tiers.size()) + " tiers");
+  }
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    auto* e = resp.mutable_entries(static_cast<int>(i));
+    if (e->found()) out[i] = std::move(*e->mutable_result());
+  }
+  return out;
 }
 
 Status RemoteShard::Put(const std::string& tier, const std::string& instance, const Digest& action,

@@ -47,6 +47,9 @@ class RemoteShard final : public ContentStore, public ActionCache, public ShardA
   using ActionCache::Get;
   Result<std::optional<std::string>> Get(const std::string& tier, const std::string& instance,
                                          const Digest& action) override;
+  Result<std::vector<std::optional<std::string>>> GetInTiers(const std::vector<std::string>& tiers,
+                                                             const std::string& instance,
+                                                             const Digest& action) override;
   Status Put(const std::string& tier, const std::string& instance, const Digest& action,
              const std::string& result) override;
   Result<int64_t> MoveTier(const std::string& from, const std::string& to) override;

@@ -66,10 +66,10 @@ grpc::Status ActionCacheService::Lookup(const CacheScope& scope, const re::GetAc
   if (!action.ok()) return ToGrpc(action.status());
   // The first tier in the caller's order whose entry is complete wins.
   bool found = false, incomplete = false;
-  for (const auto& tier : scope.read) {
-    auto entry = ac_->Get(tier, req->instance_name(), *action);
-    if (!entry.ok()) return ToGrpc(entry.status());
-    if (!entry->has_value() || !resp->ParseFromString(**entry)) continue;
+  auto entries = ac_->GetInTiers(scope.read, req->instance_name(), *action);
+  if (!entries.ok()) return ToGrpc(entries.status());
+  for (const auto& entry : *entries) {
+    if (!entry.has_value() || !resp->ParseFromString(*entry)) continue;
     if (OutputsPresent(*resp)) {
       found = true;
       break;

@@ -84,18 +84,29 @@ grpc::Status CacheShardService::WriteBlob(grpc::ServerContext* ctx,
   return ToGrpc((*writer)->Commit());
 }
 
-grpc::Status CacheShardService::GetAction(grpc::ServerContext* ctx, const v1::ShardActionKey* req,
+grpc::Status CacheShardService::GetAction(grpc::ServerContext* ctx, const v1::ShardGetActionRequest* req,
                                           v1::ShardGetActionResponse* resp) {
   if (grpc::Status s = CheckCaller(ctx); !s.ok()) return s;
   auto action = DigestOf(req->action());
   if (!action.ok()) return ToGrpc(action.status());
-  if (Status s = ValidateTier(req->tier()); !s.ok()) return ToGrpc(s);
+  constexpr int kMaxTiers = 8;  // a caller reads two or three
+  if (req->tiers_size() == 0 || req->tiers_size() > kMaxTiers) {
+    return ToGrpc(Status::InvalidArgument("ask for 1 to 8 tiers"));
+  }
+  std::vector<std::string> tiers;
+  for (const auto& t : req->tiers()) {
+    if (Status s = ValidateTier(t); !s.ok()) return ToGrpc(s);
+    tiers.push_back(t);
+  }
   if (req->instance().find('\0') != std::string::npos) return ToGrpc(Status::InvalidArgument("malformed instance"));
-  auto entry = ac_->Get(req->tier(), req->instance(), *action);
-  if (!entry.ok()) return ToGrpc(entry.status());
-  if (entry->has_value()) {
-    resp->set_found(true);
-    resp->set_result(std::move(**entry));
+  auto entries = ac_->GetInTiers(tiers, req->instance(), *action);
+  if (!entries.ok()) return ToGrpc(entries.status());
+  for (auto& entry : *entries) {
+    auto* out = resp->add_entries();
+    if (entry) {
+      out->set_found(true);
+      out->set_result(std::move(*entry));
+    }
   }
   return grpc::Status::OK;
 }

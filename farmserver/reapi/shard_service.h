@@ -22,7 +22,7 @@ class CacheShardService final : public v1::CacheShard::Service {
                         v1::ShardReadBlobResponse* resp) override;
   grpc::Status WriteBlob(grpc::ServerContext* ctx, grpc::ServerReader<v1::ShardWriteBlobRequest>* reader,
                          v1::ShardWriteBlobResponse* resp) override;
-  grpc::Status GetAction(grpc::ServerContext* ctx, const v1::ShardActionKey* req,
+  grpc::Status GetAction(grpc::ServerContext* ctx, const v1::ShardGetActionRequest* req,
                          v1::ShardGetActionResponse* resp) override;
   grpc::Status PutAction(grpc::ServerContext* ctx, const v1::ShardPutActionRequest* req,
                          v1::ShardPutActionResponse* resp) override;

@@ -175,6 +175,12 @@ TEST_F(StoreLayersTest, TierMovesReachEveryShard) {
     auto old = ac.Get("validation/b1", "", d);
     ASSERT_TRUE(old.ok());
     EXPECT_FALSE(old->has_value());
+    // Several tiers in one look-up, in the order asked.
+    auto both = ac.GetInTiers({"validation/b1", "trusted"}, "", d);
+    ASSERT_TRUE(both.ok());
+    ASSERT_EQ(both->size(), 2u);
+    EXPECT_FALSE((*both)[0].has_value());
+    EXPECT_EQ((*both)[1].value_or(""), "r" + std::to_string(i));
   }
 }
 
