@@ -44,7 +44,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // A usage error: one line, and 2 as shells and git use for it (CLI11's
+    // own codes, 106 and up, read like a command's failure).
+    std::cerr << "cifs: " << e.what() << " (see --help)\n";
+    return 2;
   }
   return exit_code;
 }

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <iostream>
 
 namespace cifs {
 
@@ -75,7 +76,12 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    *exit_code = app.exit(e);
+    if (e.get_exit_code() == 0) {
+      *exit_code = app.exit(e);  // --help
+    } else {
+      std::cerr << "farmserver: " << e.what() << " (see --help)\n";
+      *exit_code = 2;
+    }
     return Status::InvalidArgument(e.what());
   }
   if (!build_user.empty()) {

@@ -1,6 +1,7 @@
 #include "workspace/committer.h"
 
 #include <git2.h>
+#include <sys/stat.h>
 
 namespace cifs {
 
@@ -16,7 +17,50 @@ std::string Hex(const git_oid& oid) {
   return hex;
 }
 
+// Bazel makes these at a workspace's root, pointing at its output base.
+bool IsBazelConvenienceLink(const char* workdir, const char* path) {
+  std::string_view p(path);
+  if (p.rfind("bazel-", 0) != 0 || p.find('/') != std::string_view::npos) return false;
+  struct stat st;
+  return ::lstat((std::string(workdir) + p.data()).c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+// git_index_add_all's filter: > 0 skips the path.
+int SkipBazelLinks(const char* path, const char*, void* payload) {
+  return IsBazelConvenienceLink(static_cast<const char*>(payload), path) ? 1 : 0;
+}
+
 }  // namespace
+
+Result<PendingCommit> Committer::Preview(const std::string& path) {
+  git_repository* raw = nullptr;
+  if (git_repository_open(&raw, path.c_str()) != 0) return git::Error("cannot open the workspace's git repository");
+  git::Repository repo(raw);
+  const char* workdir = git_repository_workdir(repo.get());
+  if (workdir == nullptr) return Status::FailedPrecondition("the workspace's repository has no working copy");
+  git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+  opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+  opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS;
+  git_status_list* list_raw = nullptr;
+  if (git_status_list_new(&list_raw, repo.get(), &opts) != 0) return git::Error("cannot read the workspace's changes");
+  std::unique_ptr<git_status_list, git::Deleter<git_status_list, git_status_list_free>> list(list_raw);
+  PendingCommit out;
+  for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
+    const git_status_entry* e = git_status_byindex(list.get(), i);
+    const git_diff_delta* d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+    if (d == nullptr) continue;
+    const char* file = d->new_file.path ? d->new_file.path : d->old_file.path;
+    if (IsBazelConvenienceLink(workdir, file)) {
+      out.left_out.push_back(file);
+      continue;
+    }
+    std::string kind = "modified";
+    if (e->status & (GIT_STATUS_WT_NEW | GIT_STATUS_INDEX_NEW)) kind = "added";
+    if (e->status & (GIT_STATUS_WT_DELETED | GIT_STATUS_INDEX_DELETED)) kind = "deleted";
+    out.changes.push_back({file, kind});
+  }
+  return out;
+}
 
 Result<WorkspaceHead> Committer::CommitAll(const std::string& path, const Author& author, const std::string& message) {
   git_repository* raw = nullptr;
@@ -44,7 +88,9 @@ Result<WorkspaceHead> Committer::CommitAll(const std::string& path, const Author
   git_strarray all = {paths, 1};
   // add_all picks up new and changed files (skipping ignored ones),
   // update_all drops the deleted.
-  if (git_index_add_all(index.get(), &all, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr) != 0 ||
+  const char* workdir = git_repository_workdir(repo.get());
+  if (workdir == nullptr) return Status::FailedPrecondition("the workspace's repository has no working copy");
+  if (git_index_add_all(index.get(), &all, GIT_INDEX_ADD_DEFAULT, SkipBazelLinks, const_cast<char*>(workdir)) != 0 ||
       git_index_update_all(index.get(), &all, nullptr, nullptr) != 0 || git_index_write(index.get()) != 0) {
     return git::Error("cannot stage the workspace's changes");
   }

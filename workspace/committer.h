@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "workspace/git.h"
@@ -20,8 +21,25 @@ struct WorkspaceHead {
   std::string branch;     // the checked-out branch
 };
 
+// A change CommitAll would commit.
+struct PendingChange {
+  std::string path;
+  std::string kind;  // "added", "modified" or "deleted"
+};
+
+struct PendingCommit {
+  std::vector<PendingChange> changes;
+  // Bazel's convenience symlinks at the root (bazel-bin, bazel-out,
+  // bazel-testlogs, bazel-NAME): they point into one machine's output base,
+  // so they are never committed, whatever the repository ignores.
+  std::vector<std::string> left_out;
+};
+
 class Committer {
  public:
+  // What CommitAll would commit at `path`, and what it leaves out.
+  Result<PendingCommit> Preview(const std::string& path);
+
   // Commits every change in the working copy at `path` on its current
   // branch; with nothing to commit, HEAD is returned as it is.
   Result<WorkspaceHead> CommitAll(const std::string& path, const Author& author, const std::string& message);

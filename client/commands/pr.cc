@@ -89,7 +89,30 @@ struct PrArgs {
   int64_t before = 0;
   bool json = false;
   bool squash = false;
+  bool dry_run = false;
 };
+
+// `pr submit --dry-run`: what would be committed, and where it would go.
+int PreviewSubmit(const v1::SubmitRequest& req) {
+  v1::SubmitPreview preview;
+  int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(60), [&](auto& stub, auto& ctx) {
+    RouteToWorkspace(&ctx, req.workspace());
+    return stub.PreviewSubmit(&ctx, req, &preview);
+  });
+  if (rc != 0) return rc;
+  std::string where = preview.open_pull_request() != 0
+                          ? "a new revision of #" + std::to_string(preview.open_pull_request())
+                          : "a new pull request";
+  if (preview.changes().empty()) {
+    std::cout << "nothing to commit in " << req.workspace() << "\n";
+  } else {
+    std::cout << "would commit " << preview.changes_size() << (preview.changes_size() == 1 ? " change" : " changes")
+              << " from " << req.workspace() << " as " << where << " into " << preview.target_branch() << ":\n";
+    for (const auto& c : preview.changes()) std::cout << "  " << c.kind() << "\t" << c.path() << "\n";
+  }
+  for (const auto& l : preview.left_out()) std::cout << "  left out\t" << l << " (Bazel's convenience symlink)\n";
+  return 0;
+}
 
 int Submit(const PrArgs& a) {
   auto config = LoadClientConfig(DefaultClientConfigPath());
@@ -104,6 +127,7 @@ int Submit(const PrArgs& a) {
   }
   req.set_title(a.title);
   req.set_target_branch(a.target);
+  if (a.dry_run) return PreviewSubmit(req);
   v1::PullRequest pr;
   int rc = CallFarm<v1::PullRequests>(std::chrono::seconds(120), [&](auto& stub, auto& ctx) {
     RouteToWorkspace(&ctx, req.workspace());  // its farm-side copy is there
@@ -224,6 +248,7 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
   submit->add_option("-m,--message", args->title, "title of a new pull request");
   submit->add_option("--target", args->target, "branch to merge into (default: the workspace's branch)");
   submit->add_option("-w,--workspace", args->workspace, "workspace (default: the mounted one you are in)");
+  submit->add_flag("--dry-run", args->dry_run, "list what would be committed, and change nothing");
   submit->callback([args, exit_code] { *exit_code = Submit(*args); });
 
   auto* list = pr->add_subcommand("list", "pull requests, newest first");

@@ -38,7 +38,6 @@ void PullRequestService::KickQueue() {
 }
 
 Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
-  std::lock_guard lock(mu_);
   bool already = false;
   auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
     if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
@@ -145,8 +144,9 @@ void PullRequestService::TrustLandedValidation(const v1::PullRequest& pr, const 
   validator_.MarkTrusted(pr.repo(), pr.target_branch(), landed);
 }
 
+// No lock is held here: git, the other nodes' cache shards and PostgreSQL
+// are all talked to, and every write is a compare-and-set (SaveQueueStep).
 void PullRequestService::Land(int64_t number) {
-  std::unique_lock lock(mu_);
   auto found = prs_->GetPullRequest(number);
   if (!found.ok() || !found->has_value() || (*found)->state() != "queued") return;
   v1::PullRequest pr = **found;
@@ -201,7 +201,6 @@ void PullRequestService::Land(int64_t number) {
       p.set_queue_note(why);
       again = p;
     });
-    lock.unlock();
     if (saved) Validate(again);
     return;
   }

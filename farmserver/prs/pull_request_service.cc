@@ -74,7 +74,6 @@ Result<v1::PullRequest> PullRequestService::Mutate(int64_t number,
 }
 
 Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
-  std::lock_guard lock(mu_);
   bool auto_queued = false;
   auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
     if (pr.revisions_size() != revision) {
@@ -138,20 +137,51 @@ Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::s
   return std::optional<v1::PullRequest>();
 }
 
-Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const v1::SubmitRequest& req) {
-  auto ws = workspaces_->GetWorkspace(req.workspace());
+Result<v1::Workspace> PullRequestService::SubmittersWorkspace(const Identity& who, const std::string& name) {
+  auto ws = workspaces_->GetWorkspace(name);
   if (!ws.ok()) return ws.status();
-  if (!ws->has_value()) return Status::NotFound("no workspace '" + req.workspace() + "'");
+  if (!ws->has_value()) return Status::NotFound("no workspace '" + name + "'");
   if ((*ws)->owner() != who.name) {
-    return Status::PermissionDenied("workspace '" + req.workspace() + "' belongs to " + (*ws)->owner());
+    return Status::PermissionDenied("workspace '" + name + "' belongs to " + (*ws)->owner());
   }
   CIFS_RETURN_IF_ERROR(CheckOnThisNode(**ws, node_));  // the farm-side copy is committed here
+  return **ws;
+}
+
+grpc::Status PullRequestService::PreviewSubmit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                                               v1::SubmitPreview* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto ws = SubmittersWorkspace(*id, req->workspace());
+  if (!ws.ok()) return ToGrpc(ws.status());
+  auto pending = committer_.Preview(provisioner_->WorkspacePath(req->workspace()));
+  if (!pending.ok()) return ToGrpc(pending.status());
+  for (const auto& c : pending->changes) {
+    auto* out = resp->add_changes();
+    out->set_path(c.path);
+    out->set_kind(c.kind);
+  }
+  for (const auto& l : pending->left_out) resp->add_left_out(l);
+  auto open = OpenFrom(req->workspace());
+  if (!open.ok()) return ToGrpc(open.status());
+  if (open->has_value()) {
+    resp->set_open_pull_request((*open)->number());
+    resp->set_target_branch((*open)->target_branch());
+  } else {
+    resp->set_target_branch(req->target_branch().empty() ? ws->branch() : req->target_branch());
+  }
+  return grpc::Status::OK;
+}
+
+Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const v1::SubmitRequest& req) {
+  auto ws = SubmittersWorkspace(who, req.workspace());
+  if (!ws.ok()) return ws.status();
   if (req.title().size() > kMaxTitle) return Status::InvalidArgument("a title is at most 200 characters");
-  auto repo = repos_->GetRepo((*ws)->repo());
+  auto repo = repos_->GetRepo(ws->repo());
   if (!repo.ok()) return repo.status();
   if (!repo->has_value()) return Status::NotFound("the workspace's repository is gone");
 
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(submit_mu_);
   auto existing = OpenFrom(req.workspace());
   if (!existing.ok()) return existing.status();
   v1::PullRequest pr;
@@ -167,8 +197,8 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     pr.set_author(who.name);
     pr.set_workspace(req.workspace());
     pr.set_node(node_);
-    pr.set_repo((*ws)->repo());
-    pr.set_target_branch(req.target_branch().empty() ? (*ws)->branch() : req.target_branch());
+    pr.set_repo(ws->repo());
+    pr.set_target_branch(req.target_branch().empty() ? ws->branch() : req.target_branch());
   }
   CIFS_RETURN_IF_ERROR(ValidateBranchName(pr.target_branch()));
   auto target_tip = host_->BranchTip((*repo)->url(), pr.target_branch());
@@ -257,7 +287,6 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   }
   if (!approve && req.message().empty()) return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
   if (req.message().size() > kMaxMessage) return Status::InvalidArgument("a review message is at most 4000 characters");
-  std::lock_guard lock(mu_);
   bool auto_queued = false;
   auto pr = Mutate(req.number(), [&](v1::PullRequest& pr) -> Status {
     if (approve && pr.author() == who.name) return Status::PermissionDenied("you cannot approve your own pull request");

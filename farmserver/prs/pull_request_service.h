@@ -41,6 +41,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   ~PullRequestService() { Stop(); }
 
   grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::PullRequest* resp) override;
+  grpc::Status PreviewSubmit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                             v1::SubmitPreview* resp) override;
   grpc::Status List(grpc::ServerContext* ctx, const v1::ListPullRequestsRequest* req,
                     v1::ListPullRequestsResponse* resp) override;
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetPullRequestRequest* req, v1::PullRequest* resp) override;
@@ -51,6 +53,8 @@ class PullRequestService final : public v1::PullRequests::Service {
 
  private:
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
+  // The submitter's workspace, checked: theirs, and held by this node.
+  Result<v1::Workspace> SubmittersWorkspace(const Identity& who, const std::string& name);
   Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
   Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number, bool squash);
   // Puts `pr` in its target's queue (the record; Queued() announces it once
@@ -94,7 +98,10 @@ class PullRequestService final : public v1::PullRequests::Service {
   Logger* log_;
   Committer committer_;
   Merger merger_;
-  std::mutex mu_;  // one change to the records at a time: each reads, then rewrites one
+  // Records are written by compare-and-set (Mutate), so no lock guards
+  // them. This one keeps two submissions from one workspace from both
+  // finding no open PR and making two (held across the commit and push).
+  std::mutex submit_mu_;
   std::mutex queue_mu_;
   std::condition_variable queue_wake_;
   bool queue_stopping_ = false;

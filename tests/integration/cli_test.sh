@@ -16,11 +16,17 @@ for sub in "admin --help" "admin ca init --help" "admin user add --help" "admin 
   check "cifs $sub exits 0" test "$rc" -eq 0
 done
 run "$CIFS"
-check "cifs without a command fails" test "$rc" -ne 0
+check "cifs without a command is a usage error: exit 2, one line" eval '[[ $rc -eq 2 ]] && one_line'
+run "$CIFS" pr merge
+check "a missing argument is a usage error: exit 2, one line naming it" \
+  eval '[[ $rc -eq 2 ]] && one_line && grep -q "N is required" <<<"$out"'
+run "$CIFS" whoami --no-such-flag
+check "an unknown flag is a usage error: exit 2, one line naming it" \
+  eval '[[ $rc -eq 2 ]] && one_line && grep -q -- "--no-such-flag" <<<"$out"'
 run "$FARMSERVER" --help
 check "farmserver --help exits 0 and names --state-dir" succeeded_with --state-dir
 run "$FARMSERVER"
-check "farmserver without --state-dir fails" test "$rc" -ne 0
+check "farmserver without --state-dir is a usage error: exit 2, one line" eval '[[ $rc -eq 2 ]] && one_line'
 run "$FARMSERVER" --state-dir "$TMP/empty" --grpc-port 0 --http-port 0
 check "farmserver without a CA says how to make one" failed_with "cifs admin ca init"
 

@@ -80,6 +80,16 @@ cd "$MNT"
 # --- submit --------------------------------------------------------------------
 sed -i 's/"hello, "/"hello there, "/' lib/greet.cc
 printf 'noise\n' >build.log
+# What a local Bazel in the mount leaves behind (cifs bazelrc): convenience
+# symlinks into this machine's output base, which the sample does not ignore.
+for l in bazel-bin bazel-out bazel-testlogs bazel-mnt; do ln -s "$TMP/bazel-root/out/$l" "$l"; done
+run alice pr submit --dry-run -m "Greet more warmly"
+check "submit --dry-run lists the change it would commit, into a new PR on main" \
+  eval 'succeeded_with "would commit 1 change from alice-ws as a new pull request into main" &&
+        grep -q "modified.*lib/greet.cc" <<<"$out"'
+check "... and says Bazel's symlinks are left out" \
+  eval '[[ $(grep -c "left out.*Bazel.s convenience symlink" <<<"$out") -eq 4 ]]'
+check "... and commits nothing" test -z "$(g -C "$TMP/git/up.git" branch --list 'cifs/pr/*')"
 run alice pr submit -m "Greet more warmly"
 check "alice submits from her mounted workspace" succeeded_with "submitted #1 revision 1"
 HEAD1=$(g -C "$FARM/workspaces/alice-ws" rev-parse HEAD)
@@ -88,6 +98,8 @@ check "the upstream has the PR's branch at the submitted commit" \
 check "... authored by alice" test "$(g -C "$TMP/git/up.git" log -1 --format=%an cifs/pr/1)" = alice
 check "... with the edit" contains "$(g -C "$TMP/git/up.git" show cifs/pr/1:lib/greet.cc)" "hello there"
 check "... and without the ignored file" bash -c "! git -C '$TMP/git/up.git' cat-file -e cifs/pr/1:build.log 2>/dev/null"
+check "... or Bazel's convenience symlinks" \
+  bash -c "! git -C '$TMP/git/up.git' ls-tree --name-only cifs/pr/1 | grep -q '^bazel-'"
 check "the upstream's main is untouched" \
   test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$(g -C "$SEED" rev-parse main)"
 check "the mount shows the commit (git log in the mount)" contains "$(git -C "$MNT" log -1 --format=%s)" "Greet more warmly"
