@@ -42,4 +42,11 @@ std::string DescribeRpcError(const grpc::Status& s, const std::string& farm) {
   }
 }
 
+std::string DescribeRpcError(const grpc::Status& s, const std::string& farm, const grpc::ClientContext& ctx) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE && ctx.GetServerTrailingMetadata().count(kFarmAnsweredTrailer) > 0) {
+    return s.error_message();
+  }
+  return DescribeRpcError(s, farm);
+}
+
 }  // namespace cifs

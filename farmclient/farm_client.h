@@ -34,5 +34,12 @@ Result<std::unique_ptr<FarmClient>> ConnectFromDefaultConfig();
 
 // One clear sentence for a failed call.
 std::string DescribeRpcError(const grpc::Status& s, const std::string& farm);
+// The same, telling a farm that answered UNAVAILABLE (a dependency of it is
+// down: an upstream git server, a workspace's node) from one that did not
+// answer at all, by the trailer every farm answer carries.
+std::string DescribeRpcError(const grpc::Status& s, const std::string& farm, const grpc::ClientContext& ctx);
+
+// Trailing metadata the farm adds to every answer it gives.
+inline constexpr const char* kFarmAnsweredTrailer = "x-cifs-farm-answered";
 
 }  // namespace cifs

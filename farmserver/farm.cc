@@ -4,6 +4,7 @@
 
 #include "common/bazel_kit.h"
 #include "common/files.h"
+#include "farmserver/answered_interceptor.h"
 #include "farmserver/reapi/limits.h"
 
 namespace cifs {
@@ -110,6 +111,9 @@ Status Farm::Start() {
   // connections, with another CA. Binding a taken port must fail instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<AnsweredInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (grpc::Service* s : std::initializer_list<grpc::Service*>{
            capabilities_.get(), cas_.get(), ac_.get(), bytestream_.get(), bes_.get(), farm_api_.get(),
            builds_api_.get(), admin_api_.get(), workspaces_api_.get(), fs_api_.get(), prs_api_.get(),

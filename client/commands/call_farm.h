@@ -18,7 +18,7 @@ int CallFarm(std::chrono::seconds deadline, Call call) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   grpc::Status s = call(*stub, ctx);
-  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm));
+  if (!s.ok()) return Fail(DescribeRpcError(s, (*client)->config().farm, ctx));
   return 0;
 }
 

@@ -6,7 +6,6 @@ source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
 FARMSERVER=$BUILD_DIR/farmserver/farmserver
 
-one_line() { [[ $(grep -c . <<<"$out") -eq 1 ]]; }
 
 run "$CIFS" --help
 check "cifs --help exits 0 and lists commands" succeeded_with bazelrc

@@ -55,6 +55,7 @@ wait_until() {  # wait_until SECONDS COMMAND...: until COMMAND succeeds, or fail
 run() { out=$("$@" 2>&1); rc=$?; }
 succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
 failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
+one_line() { [[ $(grep -c . <<<"$out") -eq 1 ]]; }  # the output is one line
 g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 
 # sample_upstream DIR: a git repository of the test sample in DIR, plus

@@ -147,6 +147,15 @@ wait_validated 2
 check "a harmless PR validates green" test "$(validation_of 2)" = passed
 run alice pr logs 2
 check "... its log has Bazel's test summary" succeeded_with "Executed .* tests: .* pass"
+# The upstream away: the farm answers that, which is not the farm being away.
+kill "$DAEMON" && wait "$DAEMON" 2>/dev/null
+run alice pr submit --workspace alice-net
+check "with the git server down, submit fails naming the upstream, not the farm" \
+  eval 'failed_with "upstream git://127.0.0.1:$PORT" && ! grep -q "does not answer" <<<"$out" && one_line'
+git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$TMP/git" --export-all --enable=receive-pack \
+  --reuseaddr "$TMP/git" >/dev/null 2>&1 &
+DAEMON=$!
+for _ in $(seq 1 50); do git ls-remote "git://127.0.0.1:$PORT/net.git" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # --- reviews -------------------------------------------------------------------
 run as_user bob "$CIFS" pr approve 1
