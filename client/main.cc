@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cifs::RegisterBazelrcCommand(app, &exit_code);
   cifs::RegisterPrCommands(app, &exit_code);
   cifs::RegisterWebCommands(app, &exit_code);
+  cifs::RegisterCompletionCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

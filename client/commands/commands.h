@@ -22,6 +22,7 @@ void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterWebCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterCompletionCommand(CLI::App& app, ExitCode* exit_code);
 
 // Prints a build's console output (following it while it runs with
 // `follow`) and its summary; returns the exit code for the CLI.

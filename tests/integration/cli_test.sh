@@ -22,6 +22,14 @@ check "a missing argument is a usage error: exit 2, one line naming it" \
 run "$CIFS" whoami --no-such-flag
 check "an unknown flag is a usage error: exit 2, one line naming it" \
   eval '[[ $rc -eq 2 ]] && one_line && grep -q -- "--no-such-flag" <<<"$out"'
+# Completion, from the command tree itself (no farm needed for this part).
+source <("$CIFS" completion bash)
+check "completion offers subcommands" test "$(complete_words cifs pr s)" = "submit show"
+check "... a subcommand's flags" test "$(complete_words cifs pr submit --d)" = "--dry-run"
+check "... nested subcommands" test "$(complete_words cifs admin ca "")" = "init server-cert"
+check "... nothing after -- (Bazel's flags)" test -z "$(complete_words cifs build //app:all -- --c)"
+run "$CIFS" completion zsh
+check "completion for an unknown shell is a usage error" eval '[[ $rc -eq 2 ]] && one_line'
 run "$FARMSERVER" --help
 check "farmserver --help exits 0 and names --state-dir" succeeded_with --state-dir
 run "$FARMSERVER"

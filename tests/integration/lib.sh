@@ -55,6 +55,14 @@ wait_until() {  # wait_until SECONDS COMMAND...: until COMMAND succeeds, or fail
 run() { out=$("$@" 2>&1); rc=$?; }
 succeeded_with() { [[ $rc -eq 0 ]] && grep -q -- "$1" <<<"$out"; }
 failed_with() { [[ $rc -ne 0 ]] && grep -q -- "$1" <<<"$out"; }
+# complete_words WORD...: what `cifs completion bash` offers for the last word
+complete_words() {
+  COMP_WORDS=("$@")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMPREPLY=()
+  _cifs
+  echo "${COMPREPLY[*]}"
+}
 one_line() { [[ $(grep -c . <<<"$out") -eq 1 ]]; }  # the output is one line
 g() { git -c user.name=Upstream -c user.email=up@example.com "$@"; }
 

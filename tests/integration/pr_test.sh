@@ -132,6 +132,17 @@ run alice pr submit -m "x"
 check "outside a mount, submit asks for a workspace" failed_with "not inside a mounted workspace"
 cd "$MNT"
 
+# Completion asks the farm for workspace names and PR numbers.
+source <(as_user alice "$CIFS" completion bash)
+export CIFS_CONFIG=$FARM/users/alice/config.toml
+SAVED_PATH=$PATH PATH=$(dirname "$CIFS"):$PATH  # the script runs `cifs` as a user would
+check "completion offers alice's workspaces to mount" \
+  eval 'words=" $(complete_words cifs mount alice-) "; [[ $words == *" alice-ws "* && $words == *" alice-net "* ]]'
+check "... and PR numbers to show" eval '[[ " $(complete_words cifs pr show "") " == *" 1 "* ]]'
+check "... and workspaces for -w" eval '[[ " $(complete_words cifs pr submit -w alice-c) " == " alice-clean " ]]'
+unset CIFS_CONFIG
+PATH=$SAVED_PATH
+
 # --- a network upstream (git daemon) -------------------------------------------
 # The whole flow through a mount: edit there, submit from there.
 mkdir -p "$TMP/mnt2"
