@@ -81,10 +81,11 @@ Result<Identity> Authenticator::CheckRevoked(Identity id_in) {
   return id;
 }
 
-Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded) {
+Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_pem, const std::string* forwarded,
+                                                        Nodes nodes) {
   auto peer = FromPem(peer_pem);
   if (!peer.ok()) return peer.status();
-  if (peer->role == Role::kNode) {
+  if (peer->role == Role::kNode && nodes == Nodes::kRefuse) {
     return Status::PermissionDenied("node '" + peer->name + "' holds a cluster node's peer certificate, "
                                     "which may only reach another node's cache shard");
   }
@@ -107,11 +108,18 @@ Result<std::optional<Identity>> Authenticator::FromPeer(const std::string& peer_
 }
 
 Result<std::optional<Identity>> Authenticator::FromGrpcPeer(
-    const grpc::string_ref& peer_pem, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+    const grpc::string_ref& peer_pem, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, Nodes nodes) {
   std::optional<std::string> forwarded;
   auto it = metadata.find(kForwardedCert);
   if (it != metadata.end()) forwarded.emplace(it->second.data(), it->second.size());
-  return FromPeer(std::string(peer_pem.data(), peer_pem.size()), forwarded ? &*forwarded : nullptr);
+  return FromPeer(std::string(peer_pem.data(), peer_pem.size()), forwarded ? &*forwarded : nullptr, nodes);
+}
+
+std::optional<grpc::string_ref> Authenticator::PeerPem(const grpc::ServerContextBase* ctx) {
+  auto auth = ctx->auth_context();
+  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
+  if (pems.empty()) return std::nullopt;
+  return pems.front();
 }
 
 Result<std::string> Authenticator::VerifyForwarded(const std::string& forwarded) {
@@ -136,20 +144,16 @@ Result<std::string> Authenticator::VerifyForwarded(const std::string& forwarded)
 }
 
 Result<Identity> Authenticator::RequireNode(const grpc::ServerContextBase* ctx) {
-  auto auth = ctx->auth_context();
-  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
-  if (pems.empty()) return Status::PermissionDenied("only a cluster node may use another node's cache shard");
-  // Nodes call each other directly: nothing is forwarded on this path.
-  if (ctx->client_metadata().count(kForwardedCert) > 0) {
-    return Status::PermissionDenied(std::string(kForwardedCert) + " is not accepted by the cache shard service");
-  }
-  auto id = FromPem(std::string(pems.front().data(), pems.front().size()));
+  auto pem = PeerPem(ctx);
+  if (!pem) return Status::PermissionDenied("only a cluster node may use another node's cache shard");
+  // Nodes call each other directly: a forwarded caller is refused here too.
+  auto id = FromGrpcPeer(*pem, ctx->client_metadata(), Nodes::kAccept);
   if (!id.ok()) return id.status();
-  if (id->role != Role::kNode) {
-    return Status::PermissionDenied("only a cluster node may use another node's cache shard, not " +
-                                    std::string(RoleName(id->role)) + " '" + id->name + "'");
+  if (!id->has_value() || (*id)->role != Role::kNode) {
+    std::string who = id->has_value() ? std::string(RoleName((*id)->role)) + " '" + (*id)->name + "'" : "the proxy";
+    return Status::PermissionDenied("only a cluster node may use another node's cache shard, not " + who);
   }
-  return id;
+  return **id;
 }
 
 Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) {
@@ -161,12 +165,11 @@ Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) 
 }
 
 Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContextBase* ctx) {
-  auto auth = ctx->auth_context();
-  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
-  if (pems.empty()) return FromGateway(ctx);
+  auto pem = PeerPem(ctx);
+  if (!pem) return FromGateway(ctx);
   // The caller behind a proxy is named per call (its connection to this
   // node carries the calls of many users), so from the call's own metadata.
-  auto id = FromGrpcPeer(pems.front(), ctx->client_metadata());
+  auto id = FromGrpcPeer(*pem, ctx->client_metadata());
   if (!id.ok()) return id.status();
   if (!id->has_value()) return Status::Unauthenticated("the farm's proxy has no rights of its own and named no caller");
   return **id;
@@ -226,12 +229,10 @@ grpc::Status CertificateAuthProcessor::Process(const InputMetadata& metadata, gr
                                                OutputMetadata*, OutputMetadata*) {
   auto pems = context->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no TLS client certificate");
-  // Another node's peer certificate is good for the cache shard service
-  // only, which checks it itself (Authenticator::RequireNode); every other
-  // handler refuses it through FromPeer.
-  auto peer = auth_->FromPem(std::string(pems.front().data(), pems.front().size()));
-  if (peer.ok() && peer->role == Role::kNode) return grpc::Status::OK;
-  auto id = auth_->FromGrpcPeer(pems.front(), metadata);
+  // Another node's peer certificate passes here for the cache shard
+  // service, which requires it (Authenticator::RequireNode); every other
+  // handler refuses it (FromPeer's default).
+  auto id = auth_->FromGrpcPeer(pems.front(), metadata, Authenticator::Nodes::kAccept);
   if (!id.ok()) return ToGrpc(id.status());
   if (!id->has_value()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no client certificate reached the farm's proxy");

@@ -50,11 +50,16 @@ class Authenticator {
   // certificate it forwards (`forwarded`: the header's value, null when
   // absent), verified against the CA and revocations again. nullopt: the
   // proxy forwards no certificate (a browser that signs in with a cookie).
-  // A forwarded certificate from any peer but the proxy is refused.
-  Result<std::optional<Identity>> FromPeer(const std::string& peer_pem, const std::string* forwarded);
+  // A forwarded certificate from any peer but the proxy is refused, and so
+  // is a cluster node's peer certificate unless `nodes` is kAccept (only the
+  // cache shard service takes it).
+  enum class Nodes { kRefuse, kAccept };
+  Result<std::optional<Identity>> FromPeer(const std::string& peer_pem, const std::string* forwarded,
+                                           Nodes nodes = Nodes::kRefuse);
   // The same for a gRPC call: its peer's certificate and its metadata.
   Result<std::optional<Identity>> FromGrpcPeer(const grpc::string_ref& peer_pem,
-                                               const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+                                               const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                               Nodes nodes = Nodes::kRefuse);
 
   // The identity in a PEM client certificate, unless revoked (or, for a
   // build's credential, unless its build has ended).
@@ -80,6 +85,8 @@ class Authenticator {
   static constexpr size_t kMaxParsedCertificates = 4096;
 
   Result<Identity> FromGateway(const grpc::ServerContextBase* ctx);
+  // The TLS peer's certificate (PEM) of a gRPC call; nullopt in process.
+  static std::optional<grpc::string_ref> PeerPem(const grpc::ServerContextBase* ctx);
   // The PEM of a forwarded certificate that chains to the CA.
   Result<std::string> VerifyForwarded(const std::string& forwarded);
 
