@@ -48,28 +48,25 @@ ShardRing::ShardRing(std::vector<std::string> names, std::vector<const ShardAvai
 
 uint64_t ShardRing::Score(size_t shard, uint64_t key) const { return Mix(key ^ Mix(seeds_[shard])); }
 
+bool ShardRing::Outranks(size_t a, size_t b, uint64_t key) const {
+  uint64_t sa = Score(a, key), sb = Score(b, key);
+  return sa != sb ? sa > sb : names_[a] < names_[b];
+}
+
 std::vector<size_t> ShardRing::Rank(std::string_view hash) const {
   uint64_t key = KeyOf(hash);
   std::vector<size_t> order(names_.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    uint64_t sa = Score(a, key), sb = Score(b, key);
-    return sa != sb ? sa > sb : names_[a] < names_[b];
-  });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return Outranks(a, b, key); });
   return order;
 }
 
 size_t ShardRing::Owner(std::string_view hash) const {
   uint64_t key = KeyOf(hash);
+  // Rank()'s first available shard, without sorting: this runs per digest.
   size_t best = names_.size();
-  uint64_t best_score = 0;
   for (size_t i = 0; i < names_.size(); ++i) {
-    if (!Available(i)) continue;
-    uint64_t s = Score(i, key);
-    if (best == names_.size() || s > best_score || (s == best_score && names_[i] < names_[best])) {
-      best = i;
-      best_score = s;
-    }
+    if (Available(i) && (best == names_.size() || Outranks(i, best, key))) best = i;
   }
   return best;
 }

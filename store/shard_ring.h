@@ -36,6 +36,8 @@ class ShardRing {
 
  private:
   uint64_t Score(size_t shard, uint64_t key) const;
+  // Whether shard a ranks before shard b for `key` (ties: by name).
+  bool Outranks(size_t a, size_t b, uint64_t key) const;
 
   std::vector<std::string> names_;
   std::vector<uint64_t> seeds_;

@@ -139,6 +139,15 @@ Status RemoteShard::Failed(const grpc::Status& s) {
   }
 }
 
+Status RemoteShard::Down() const { return Status::Unavailable("cache shard " + name_ + " is down"); }
+
+Status RemoteShard::Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+  grpc::ClientContext ctx;
+  Deadline(&ctx, kCallTimeout);
+  grpc::Status s = rpc(&ctx);
+  return s.ok() ? Status::Ok() : Failed(s);
+}
+
 std::vector<size_t> RemoteShard::FindMissing(const std::vector<DigestRef>& digests) {
   std::vector<size_t> all(digests.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -150,13 +159,8 @@ std::vector<size_t> RemoteShard::FindMissing(const std::vector<DigestRef>& diges
     out->set_size(d.size);
   }
   v1::ShardFindMissingResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->FindMissing(&ctx, req, &resp);
-  if (!s.ok()) {
-    Status ignored = Failed(s);  // a shard that does not answer holds nothing
-    (void)ignored;
-    return all;
+  if (!Call([&](grpc::ClientContext* ctx) { return stub_->FindMissing(ctx, req, &resp); }).ok()) {
+    return all;  // a shard that does not answer holds nothing
   }
   std::vector<size_t> missing;
   for (int32_t m : resp.missing()) {
@@ -176,15 +180,10 @@ Result<std::string> RemoteShard::ReadRange(const Digest& digest, int64_t offset,
   req.set_offset(offset);
   req.set_limit(limit);
   v1::ShardReadBlobResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->ReadBlob(&ctx, req, &resp);
-  if (!s.ok()) {
-    Status failed = Failed(s);
-    // A shard that went away mid-read: the blob is missing, as for a miss.
-    if (failed.code() == Status::Code::kUnavailable) return Status::NotFound(failed.message());
-    return failed;
-  }
+  Status s = Call([&](grpc::ClientContext* ctx) { return stub_->ReadBlob(ctx, req, &resp); });
+  // A shard that went away mid-read: the blob is missing, as for a miss.
+  if (s.code() == Status::Code::kUnavailable) return Status::NotFound(s.message());
+  if (!s.ok()) return s;
   return std::move(*resp.mutable_data());
 }
 
@@ -216,7 +215,7 @@ Result<std::unique_ptr<BlobReader>> RemoteShard::OpenRead(const Digest& digest) 
 Result<std::unique_ptr<BlobWriter>> RemoteShard::OpenWrite(const Digest& digest) {
   // No existence check first: callers ask FindMissing before uploading, and
   // the owner ends the stream at once when it holds the blob already.
-  if (!Available()) return Status::Unavailable("cache shard " + name_ + " is down");
+  if (!Available()) return Down();
   return std::unique_ptr<BlobWriter>(std::make_unique<RemoteBlobWriter>(this, digest));
 }
 
@@ -243,14 +242,9 @@ Result<std::vector<std::optional<std::string>>> RemoteShard::GetInTiers(const st
   req.set_instance(instance);
   SetDigest(action, req.mutable_action());
   v1::ShardGetActionResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->GetAction(&ctx, req, &resp);
-  if (!s.ok()) {
-    Status failed = Failed(s);
-    if (failed.code() == Status::Code::kUnavailable) return out;  // misses
-    return failed;
-  }
+  Status s = Call([&](grpc::ClientContext* ctx) { return stub_->GetAction(ctx, req, &resp); });
+  if (s.code() == Status::Code::kUnavailable) return out;  // misses
+  if (!s.ok()) return s;
   if (resp.entries_size() != static_cast<int>(tiers.size())) {
     return Status::Internal("cache shard " + name_ + " answered " + std::to_string(resp.entries_size()) +
                             " entries for " + std::to_string(tiers.size()) + " tiers");
@@ -264,41 +258,32 @@ Result<std::vector<std::optional<std::string>>> RemoteShard::GetInTiers(const st
 
 Status RemoteShard::Put(const std::string& tier, const std::string& instance, const Digest& action,
                         const std::string& result) {
-  if (!Available()) return Status::Unavailable("cache shard " + name_ + " is down");
+  if (!Available()) return Down();
   v1::ShardPutActionRequest req;
   req.mutable_key()->set_tier(tier);
   req.mutable_key()->set_instance(instance);
   SetDigest(action, req.mutable_key()->mutable_action());
   req.set_result(result);
   v1::ShardPutActionResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->PutAction(&ctx, req, &resp);
-  return s.ok() ? Status::Ok() : Failed(s);
+  return Call([&](grpc::ClientContext* ctx) { return stub_->PutAction(ctx, req, &resp); });
 }
 
 Result<int64_t> RemoteShard::MoveTier(const std::string& from, const std::string& to) {
-  if (!Available()) return Status::Unavailable("cache shard " + name_ + " is down");
+  if (!Available()) return Down();
   v1::ShardMoveTierRequest req;
   req.set_from(from);
   req.set_to(to);
   v1::ShardMoveTierResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->MoveTier(&ctx, req, &resp);
-  if (!s.ok()) return Failed(s);
+  CIFS_RETURN_IF_ERROR(Call([&](grpc::ClientContext* ctx) { return stub_->MoveTier(ctx, req, &resp); }));
   return resp.moved();
 }
 
 Status RemoteShard::DropTier(const std::string& tier) {
-  if (!Available()) return Status::Unavailable("cache shard " + name_ + " is down");
+  if (!Available()) return Down();
   v1::ShardDropTierRequest req;
   req.set_tier(tier);
   v1::ShardDropTierResponse resp;
-  grpc::ClientContext ctx;
-  Deadline(&ctx, kCallTimeout);
-  grpc::Status s = stub_->DropTier(&ctx, req, &resp);
-  return s.ok() ? Status::Ok() : Failed(s);
+  return Call([&](grpc::ClientContext* ctx) { return stub_->DropTier(ctx, req, &resp); });
 }
 
 }  // namespace cifs

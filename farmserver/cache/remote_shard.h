@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -61,6 +62,9 @@ class RemoteShard final : public ContentStore, public ActionCache, public ShardA
   // says the node is unreachable rather than that the request was wrong.
   Status Failed(const grpc::Status& s);
   void Deadline(grpc::ClientContext* ctx, std::chrono::seconds within) const;
+  // One unary call within the call timeout; its failure as Failed() says.
+  Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
+  Status Down() const;
   v1::CacheShard::Stub* stub() { return stub_.get(); }
 
  private:
