@@ -14,11 +14,11 @@ namespace {
 // Where a value is a workspace name or a PR number, by the option's name.
 const char* ValueKind(const CLI::Option& o) {
   const std::string& n = o.get_name();
-  if (n == "WORKSPACE" || n == "--workspace" || n == "-w,--workspace") return "workspace";
-  for (const auto& l : o.get_lnames()) {
-    if (l == "workspace") return "workspace";
-  }
+  if (n == "WORKSPACE") return "workspace";
   if (n == "N") return "pr";
+  for (const auto& l : o.get_lnames()) {
+    if (l == "workspace") return "workspace";  // -w, --workspace
+  }
   return "";
 }
 

@@ -5,6 +5,7 @@
 // state "queued" in the metadata store, so a restart picks it up as it was.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/grpc_status.h"
@@ -38,14 +39,14 @@ void PullRequestService::KickQueue() {
 }
 
 Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
-  bool already = false;
+  std::optional<v1::PullRequest> already;  // queued before: nothing to write
   auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
     if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
       return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
     }
     if (pr.state() == "queued") {
-      already = true;
-      return Status::AlreadyExists("queued");  // nothing to write
+      already = pr;
+      return Status::AlreadyExists("queued");
     }
     if (pr.state() != "approved") {
       return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
@@ -60,12 +61,7 @@ Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t
     MarkQueued(pr, who.name);
     return Status::Ok();
   });
-  if (already) {
-    auto found = prs_->GetPullRequest(number);
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
-    return **found;
-  }
+  if (already) return *already;
   if (!pr.ok()) return pr.status();
   Queued(*pr);
   return pr;

@@ -49,13 +49,14 @@ done
 
 # A raw gRPC call (curl speaks HTTP/2): WhoAmI with an empty request.
 printf '\0\0\0\0\0' >"$TMP/empty.grpc"
-grpc_whoami() {  # grpc_whoami PORT CERT_USER_DIR [HEADER]: prints the response headers and trailers, then the body
-  local port=$1 certs=$2
-  shift 2
+grpc_call() {  # grpc_call PORT CERT_DIR METHOD [CURL_ARGS...]: an empty request; prints headers, trailers, body
+  local port=$1 certs=$2 method=$3
+  shift 3
   curl -s --http2 --cacert "$FARM/ca/ca.crt" --cert "$certs/client.crt" --key "$certs/client.key" \
     -H "content-type: application/grpc" -H "te: trailers" "$@" --data-binary @"$TMP/empty.grpc" \
-    "https://localhost:$port/cifs.v1.Farm/WhoAmI" -D - -o - | tr -d '\r' | tr -c '[:print:]\n' ' '
+    "https://localhost:$port/$method" -D - -o - | tr -d '\r' | tr -c '[:print:]\n' ' '
 }
+grpc_whoami() { grpc_call "$1" "$2" cifs.v1.Farm/WhoAmI "${@:3}"; }  # grpc_whoami PORT CERT_DIR [CURL_ARGS...]
 ADMIN_DER=$(openssl x509 -in "$FARM/users/admin/client.crt" -outform der | base64 -w0)
 out=$(grpc_whoami "$node1_grpc" "$FARM/users/bob")
 check "bob may call a node directly (gRPC)" eval 'grep -q "grpc-status: 0" <<<"$out" && grep -q bob <<<"$out"'
@@ -110,11 +111,6 @@ check "alice is still served" eval '[[ $(grep -c "^alice (dev)" <<<"$out") -eq 6
 # One cache over the nodes: alice's own Bazel builds through node 1, then,
 # from a clean output base, through node 2: every action is a remote hit,
 # although each node holds only its share of the blobs.
-grpc_call() {  # grpc_call PORT CERT_DIR METHOD: an empty request; prints headers and trailers
-  curl -s --http2 --cacert "$FARM/ca/ca.crt" --cert "$2/client.crt" --key "$2/client.key" \
-    -H "content-type: application/grpc" -H "te: trailers" --data-binary @"$TMP/empty.grpc" \
-    "https://localhost:$1/$3" -D - -o /dev/null | tr -d '\r'
-}
 out=$(grpc_call "$node2_grpc" "$FARM/node1/peer" cifs.v1.CacheShard/FindMissing)
 check "node 1's peer certificate reaches node 2's cache shard" eval 'grep -q "grpc-status: 0" <<<"$out"'
 out=$(grpc_call "$node2_grpc" "$FARM/users/alice" cifs.v1.CacheShard/FindMissing)
