@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "common/clock.h"
 #include "fsd/fuse_bridge.h"
 
@@ -10,6 +12,8 @@ namespace cifs {
 namespace {
 
 constexpr auto kAttachTimeout = std::chrono::seconds(10);
+constexpr int kAttachAttempts = 3;
+constexpr auto kAttachRetryPause = std::chrono::milliseconds(200);
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
 // Workers kept waiting for requests: on two cores, more only contend for
@@ -36,10 +40,18 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
   v1::AttachRequest req;
   req.set_workspace(m->options_.workspace);
   v1::AttachResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kAttachTimeout);
-  RouteToWorkspace(&ctx, m->options_.workspace);
-  grpc::Status s = m->farm_.stub()->Attach(&ctx, req, &resp);
+  grpc::Status s;
+  // A first TLS handshake can fail once under load ("handshaker shutdown")
+  // although the farm is up: a few quick retries tell that from a farm that
+  // really does not answer, which still fails in well under a second.
+  for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kAttachRetryPause);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kAttachTimeout);
+    RouteToWorkspace(&ctx, m->options_.workspace);
+    s = m->farm_.stub()->Attach(&ctx, req, &resp);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+  }
   if (!s.ok()) {
     switch (s.error_code()) {
       case grpc::StatusCode::NOT_FOUND:

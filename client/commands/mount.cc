@@ -198,7 +198,12 @@ int UnmountCmd(const std::string& dir_arg) {
       std::cout << "unmounted " << dir << "\n";
       return 0;
     }
-    if (s.error_code() != grpc::StatusCode::NOT_FOUND) return Fail("cannot unmount " + dir + ": " + s.error_message());
+    // An fsd that is exiting (its last mount just went) drops the call with
+    // CANCELLED or UNAVAILABLE: then it serves nothing, as if it had not run.
+    bool fsd_gone = s.error_code() == grpc::StatusCode::CANCELLED || s.error_code() == grpc::StatusCode::UNAVAILABLE;
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND && !fsd_gone) {
+      return Fail("cannot unmount " + dir + ": " + s.error_message());
+    }
   }
   // No fsd serves it (killed, say): detach what the kernel still has.
   auto records = LoadMountRecords(fsd_dir);
