@@ -36,15 +36,27 @@ inline CacheScope UserCacheScope(const std::string& user) { return {UserTier(use
 enum class BuildKind {
   kWorkspace,   // a developer's tree, built for `user`
   kValidation,  // a PR's proposed merge on the farm's own checkout
+  kAnalysis,    // `bazel query` of a PR's proposed merge (what it affects)
   kBaseline,    // a target branch's tip on the farm's own checkout
+  kBatch,       // the merge queue's chain of approved PRs on the tip
 };
 
 // A farm build writes what the developer controls into their own tier; a
 // validation reads trusted only and writes a tier of its own; the tip of a
 // target branch is what the gate already let in, so its results are trusted.
-inline CacheScope BuildCacheScope(BuildKind kind, const std::string& user, const std::string& build_id) {
+// A batch tests only code a lead approved, about to land as one: it also
+// reads `also_read`, its PRs' own validation tiers (never a tier of a
+// revision nobody approved).
+inline CacheScope BuildCacheScope(BuildKind kind, const std::string& user, const std::string& build_id,
+                                  const std::vector<std::string>& also_read = {}) {
   switch (kind) {
-    case BuildKind::kValidation: return {ValidationTier(build_id), {kTrustedTier}};
+    case BuildKind::kValidation:
+    case BuildKind::kAnalysis: return {ValidationTier(build_id), {kTrustedTier}};
+    case BuildKind::kBatch: {
+      CacheScope scope{ValidationTier(build_id), {kTrustedTier}};
+      scope.read.insert(scope.read.end(), also_read.begin(), also_read.end());
+      return scope;
+    }
     case BuildKind::kBaseline: return {kTrustedTier, {kTrustedTier}};
     case BuildKind::kWorkspace: break;
   }

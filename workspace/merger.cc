@@ -39,21 +39,37 @@ Result<ProposedMerge> Merger::Merge(const std::string& mirror, const std::string
   git_repository* raw = nullptr;
   if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
   git::Repository repo(raw);
-  ProposedMerge out;
-  git_oid tip_oid, head_oid;
+  git_oid tip_oid;
   if (git_reference_name_to_id(&tip_oid, repo.get(), ("refs/heads/" + target).c_str()) != 0) {
     return Status::NotFound("the upstream has no branch '" + target + "'");
   }
+  return MergeOnto(repo.get(), tip_oid, head, message, keep_ref);
+}
+
+Result<ProposedMerge> Merger::MergeOnto(const std::string& mirror, const std::string& base, const std::string& head,
+                                        const std::string& message, const std::string& keep_ref) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  git_oid base_oid;
+  if (git_oid_fromstr(&base_oid, base.c_str()) != 0) return Status::InvalidArgument("'" + base + "' is not a commit id");
+  return MergeOnto(repo.get(), base_oid, head, message, keep_ref);
+}
+
+Result<ProposedMerge> Merger::MergeOnto(git_repository* repo, const git_oid& tip_oid, const std::string& head,
+                                        const std::string& message, const std::string& keep_ref) {
+  ProposedMerge out;
+  git_oid head_oid;
   if (git_oid_fromstr(&head_oid, head.c_str()) != 0) return Status::InvalidArgument("'" + head + "' is not a commit id");
   out.target_tip = Hex(tip_oid);
-  auto ours = LookUp(repo.get(), tip_oid, "the target's tip");
+  auto ours = LookUp(repo, tip_oid, "the target's tip");
   if (!ours.ok()) return ours.status();
-  auto theirs = LookUp(repo.get(), head_oid, "the pull request's head (was its branch deleted upstream?)");
+  auto theirs = LookUp(repo, head_oid, "the pull request's head (was its branch deleted upstream?)");
   if (!theirs.ok()) return theirs.status();
 
   git_index* index_raw = nullptr;
   git_merge_options opts = GIT_MERGE_OPTIONS_INIT;
-  if (git_merge_commits(&index_raw, repo.get(), ours->get(), theirs->get(), &opts) != 0) {
+  if (git_merge_commits(&index_raw, repo, ours->get(), theirs->get(), &opts) != 0) {
     return git::Error("cannot merge");
   }
   Index index(index_raw);
@@ -71,21 +87,21 @@ Result<ProposedMerge> Merger::Merge(const std::string& mirror, const std::string
     return out;
   }
   git_oid tree_oid;
-  if (git_index_write_tree_to(&tree_oid, index.get(), repo.get()) != 0) return git::Error("cannot write the merge");
+  if (git_index_write_tree_to(&tree_oid, index.get(), repo) != 0) return git::Error("cannot write the merge");
   git_tree* tree_raw = nullptr;
-  if (git_tree_lookup(&tree_raw, repo.get(), &tree_oid) != 0) return git::Error("cannot read the merged tree");
+  if (git_tree_lookup(&tree_raw, repo, &tree_oid) != 0) return git::Error("cannot read the merged tree");
   Tree tree(tree_raw);
   git_signature* sig_raw = nullptr;
   if (git_signature_now(&sig_raw, "cifs farm", "farm@cifs.local") != 0) return git::Error("cannot sign the merge");
   Signature sig(sig_raw);
   const git_commit* parents[] = {ours->get(), theirs->get()};
   git_oid merge_oid;
-  if (git_commit_create(&merge_oid, repo.get(), nullptr, sig.get(), sig.get(), nullptr, message.c_str(), tree.get(), 2,
+  if (git_commit_create(&merge_oid, repo, nullptr, sig.get(), sig.get(), nullptr, message.c_str(), tree.get(), 2,
                         parents) != 0) {
     return git::Error("cannot commit the merge");
   }
   git_reference* ref_raw = nullptr;
-  if (git_reference_create(&ref_raw, repo.get(), keep_ref.c_str(), &merge_oid, 1, "cifs: proposed merge") != 0) {
+  if (git_reference_create(&ref_raw, repo, keep_ref.c_str(), &merge_oid, 1, "cifs: proposed merge") != 0) {
     return git::Error("cannot keep the merge commit");
   }
   git_reference_free(ref_raw);
@@ -145,6 +161,87 @@ Status Merger::Checkout(const std::string& mirror, const std::string& dir, const
   if (git_checkout_tree(repo.get(), target.get(), &opts) != 0) return git::Error("cannot check out the merge");
   if (git_repository_set_head_detached(repo.get(), &oid) != 0) return git::Error("cannot point HEAD at the merge");
   return Status::Ok();
+}
+
+namespace {
+
+using DiffPtr = std::unique_ptr<git_diff, git::Deleter<git_diff, git_diff_free>>;
+
+Result<Tree> TreeOf(git_repository* repo, const std::string& commit) {
+  git_oid oid;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0) return Status::InvalidArgument("'" + commit + "' is not a commit id");
+  auto c = LookUp(repo, oid, "commit " + commit.substr(0, 12));
+  if (!c.ok()) return c.status();
+  git_tree* raw = nullptr;
+  if (git_commit_tree(&raw, c->get()) != 0) return git::Error("cannot read the tree of " + commit.substr(0, 12));
+  return Tree(raw);
+}
+
+}  // namespace
+
+Result<std::vector<TreeChange>> Merger::Diff(const std::string& mirror, const std::string& from,
+                                             const std::string& to) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  auto a = TreeOf(repo.get(), from);
+  if (!a.ok()) return a.status();
+  auto b = TreeOf(repo.get(), to);
+  if (!b.ok()) return b.status();
+  git_diff* diff_raw = nullptr;
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  if (git_diff_tree_to_tree(&diff_raw, repo.get(), a->get(), b->get(), &opts) != 0) {
+    return git::Error("cannot compare the trees");
+  }
+  DiffPtr diff(diff_raw);
+  std::vector<TreeChange> out;
+  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+    TreeChange c;
+    switch (d->status) {
+      case GIT_DELTA_ADDED: c.kind = TreeChange::Kind::kAdded; break;
+      case GIT_DELTA_DELETED: c.kind = TreeChange::Kind::kDeleted; break;
+      default: c.kind = TreeChange::Kind::kModified; break;
+    }
+    c.path = c.kind == TreeChange::Kind::kDeleted ? d->old_file.path : d->new_file.path;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<bool> Merger::Contains(const std::string& mirror, const std::string& commit, const std::string& ancestor) {
+  if (commit == ancestor) return true;
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  git_oid c, a;
+  if (git_oid_fromstr(&c, commit.c_str()) != 0 || git_oid_fromstr(&a, ancestor.c_str()) != 0) {
+    return Status::InvalidArgument("not commit ids");
+  }
+  int rc = git_graph_descendant_of(repo.get(), &c, &a);
+  if (rc < 0) return git::Error("cannot compare " + commit.substr(0, 12) + " and " + ancestor.substr(0, 12));
+  return rc == 1;
+}
+
+Result<std::set<std::string>> Merger::PackageDirs(const std::string& mirror, const std::string& commit) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  git::Repository repo(raw);
+  auto tree = TreeOf(repo.get(), commit);
+  if (!tree.ok()) return tree.status();
+  std::set<std::string> dirs;
+  auto visit = [](const char* root, const git_tree_entry* e, void* payload) -> int {
+    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
+    std::string name = git_tree_entry_name(e);
+    if (name == "BUILD" || name == "BUILD.bazel") {
+      std::string dir = root;  // "a/b/" or ""
+      if (!dir.empty()) dir.pop_back();
+      static_cast<std::set<std::string>*>(payload)->insert(dir);
+    }
+    return 0;
+  };
+  if (git_tree_walk(tree->get(), GIT_TREEWALK_PRE, visit, &dirs) != 0) return git::Error("cannot walk the tree");
+  return dirs;
 }
 
 }  // namespace cifs

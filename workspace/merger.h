@@ -3,6 +3,7 @@
 // repository's mirror, and a clean checkout of it to build.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,35 @@ struct ProposedMerge {
   std::vector<std::string> conflicts;  // paths
 };
 
+// A path that differs between two commits (a rename is a deletion and an
+// addition).
+struct TreeChange {
+  enum class Kind { kAdded, kDeleted, kModified };
+  std::string path;
+  Kind kind = Kind::kModified;
+};
+
 class Merger {
  public:
   // Merges `head` into `target` of the bare mirror at `mirror`. The merge
   // commit is kept alive under `keep_ref` (refs/cifs/...), on no branch.
   Result<ProposedMerge> Merge(const std::string& mirror, const std::string& target, const std::string& head,
                               const std::string& message, const std::string& keep_ref);
+
+  // The same with `head` merged into the commit `base` (a chain of merges:
+  // the merge queue stacks PRs on one another).
+  Result<ProposedMerge> MergeOnto(const std::string& mirror, const std::string& base, const std::string& head,
+                                  const std::string& message, const std::string& keep_ref);
+
+  // Whether `ancestor` is `commit` or one of its ancestors.
+  Result<bool> Contains(const std::string& mirror, const std::string& commit, const std::string& ancestor);
+
+  // The paths that differ between the trees of two commits.
+  Result<std::vector<TreeChange>> Diff(const std::string& mirror, const std::string& from, const std::string& to);
+
+  // The directories of `commit` holding a BUILD or BUILD.bazel file (Bazel
+  // packages; "" is the root).
+  Result<std::set<std::string>> PackageDirs(const std::string& mirror, const std::string& commit);
 
   // One commit on `parent` (the target's tip) with the tree of the validated
   // `merge` commit, authored by `author`.
@@ -34,6 +58,9 @@ class Merger {
   Status Checkout(const std::string& mirror, const std::string& dir, const std::string& commit);
 
  private:
+  Result<ProposedMerge> MergeOnto(git_repository* repo, const git_oid& base, const std::string& head,
+                                  const std::string& message, const std::string& keep_ref);
+
   git::Library library_;
 };
 

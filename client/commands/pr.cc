@@ -41,7 +41,15 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
                                          {"build_id", r.validation().build_id()},
                                          {"merge_commit", r.validation().merge_commit()},
                                          {"conflicts", std::vector<std::string>(r.validation().conflicts().begin(),
-                                                                                r.validation().conflicts().end())}}}});
+                                                                                r.validation().conflicts().end())},
+                                         {"affects_everything", r.validation().affects_everything()},
+                                         {"affected_why", r.validation().affected_why()},
+                                         {"affected_targets",
+                                          std::vector<std::string>(r.validation().affected_targets().begin(),
+                                                                   r.validation().affected_targets().end())},
+                                         {"changed_paths",
+                                          std::vector<std::string>(r.validation().changed_paths().begin(),
+                                                                   r.validation().changed_paths().end())}}}});
   }
   nlohmann::json reviews = nlohmann::json::array();
   for (const auto& r : pr.reviews()) {
@@ -54,7 +62,8 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
           {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()},
           {"queue_position", pr.queue_position()}, {"merged_commit", pr.merged_commit()},
           {"queue_note", pr.queue_note()}, {"merge_requested_by", pr.merge_requested_by()},
-          {"squash", pr.squash()}};
+          {"squash", pr.squash()}, {"lane", pr.lane()}, {"waits_on", pr.waits_on()},
+          {"flaky_targets", std::vector<std::string>(pr.flaky_targets().begin(), pr.flaky_targets().end())}};
 }
 
 void PrintPr(const v1::PullRequest& pr) {
@@ -63,7 +72,30 @@ void PrintPr(const v1::PullRequest& pr) {
             << "  author:    " << pr.author() << " (workspace " << pr.workspace() << ")\n"
             << "  target:    " << pr.repo() << " " << pr.target_branch() << "  (branch " << pr.branch() << ")\n";
   if (pr.queue_position() > 0) {
-    std::cout << "  queue:     position " << pr.queue_position() << " for " << pr.target_branch() << "\n";
+    std::cout << "  queue:     position " << pr.queue_position() << " for " << pr.target_branch() << ", lane "
+              << pr.lane();
+    if (pr.waits_on() > 0) std::cout << " (after #" << pr.waits_on() << ")";
+    std::cout << "\n";
+  }
+  if (const auto* rev = Latest(pr); rev && rev->validation().state() == "passed") {
+    const auto& v = rev->validation();
+    std::cout << "  affects:   ";
+    if (v.affects_everything()) {
+      std::cout << "everything: " << v.affected_why() << " (lands alone)";
+    } else {
+      constexpr int kSample = 3;
+      std::cout << v.affected_targets_size() << (v.affected_targets_size() == 1 ? " target" : " targets");
+      for (int i = 0; i < v.affected_targets_size() && i < kSample; ++i) {
+        std::cout << (i ? ", " : ": ") << v.affected_targets(i);
+      }
+      if (v.affected_targets_size() > kSample) std::cout << ", ...";
+    }
+    std::cout << "\n";
+  }
+  if (pr.flaky_targets_size() > 0) {
+    std::cout << "  flaky:    ";
+    for (const auto& t : pr.flaky_targets()) std::cout << " " << t;
+    std::cout << " (failed once, passed on a retry)\n";
   }
   if (!pr.merged_commit().empty()) {
     std::cout << "  merged:    " << Short(pr.merged_commit()) << " at " << When(pr.merged_ms()) << "\n";

@@ -212,20 +212,18 @@ Status BuildRunner::SealFor(const BuildRequest& request, const RunAs& who) {
   const std::string root = RootOf(request.workspace);
   std::error_code ec;
   if (request.kind != BuildKind::kWorkspace) {
-    // A validation may only meet what trusted code left: a root that only
-    // baselines used since it was wiped. A validation itself leaves it
-    // untrusted until the wipe that ends it.
-    bool pristine;
+    // A validation may only meet what trusted code or its own PR's code
+    // left: a root that only baselines (and builds of its taint) used since
+    // it was wiped. It leaves the root tainted until the wipe that ends it.
+    const std::string taint = TaintOf(request);
+    bool reuse;
     {
       std::lock_guard lock(mu_);
-      pristine = pristine_.count(request.workspace) > 0;
-      if (request.kind == BuildKind::kValidation) pristine_.erase(request.workspace);
+      auto it = root_taint_.find(request.workspace);
+      reuse = it != root_taint_.end() && (it->second.empty() || it->second == taint);
+      root_taint_[request.workspace] = taint;
     }
-    if (!pristine) Wipe(request.workspace, who);
-    if (request.kind == BuildKind::kBaseline) {
-      std::lock_guard lock(mu_);
-      pristine_.insert(request.workspace);
-    }
+    if (!reuse) Wipe(request.workspace, who);
   }
   CIFS_RETURN_IF_ERROR(MakeDirs(root, 0750));
   if (::chown(root.c_str(), 0, who.gid) < 0) return Status::Internal("cannot chown " + root);
@@ -349,7 +347,7 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
       log_->Info("build_started", {{"id", build->id()}, {"user", build->user()}, {"workspace", build->workspace()}});
       exit_code = Execute(*build, request);
       std::lock_guard lock(mu_);
-      server->warm = request.kind != BuildKind::kValidation;  // a validation's server is gone
+      server->warm = !EndsTaint(request.kind);  // a validation's server is gone
       server->last_used = std::chrono::steady_clock::now();
       exit_name = build->cancelled() ? "CANCELLED" : BazelExitName(exit_code);
     } else {
@@ -368,6 +366,14 @@ void BuildRunner::RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest reques
   threads_done_.notify_all();
 }
 
+std::string BuildRunner::TaintOf(const BuildRequest& request) {
+  if (request.kind == BuildKind::kBaseline) return "";
+  // Untrusted code that names no taint shares its root with nothing.
+  return request.taint.empty() ? "build/" + std::to_string(++untainted_) : request.taint;
+}
+
+bool BuildRunner::EndsTaint(BuildKind kind) { return kind == BuildKind::kValidation || kind == BuildKind::kBatch; }
+
 int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   auto fail = [&](const Status& s) {
     Note(build.id(), "cifs: " + s.message() + "\n");
@@ -378,16 +384,16 @@ int BuildRunner::Execute(FarmBuild& build, const BuildRequest& request) {
   if (Status s = SealFor(request, *who); !s.ok()) return fail(s);
   const std::string creds = options_.state_dir + "/bazel/creds/" + build.id();
   if (Status s = IssueCredential(build, *who, creds); !s.ok()) return fail(s);
-  scopes_->Add({build.id(), request.user, BuildCacheScope(request.kind, request.user, build.id())});
+  scopes_->Add({build.id(), request.user, BuildCacheScope(request.kind, request.user, build.id(), request.also_read)});
   int code = RunBazel(build, request, *who, creds);
   scopes_->Remove(build.id());
   std::error_code ec;
   fs::remove_all(creds, ec);
-  if (request.kind == BuildKind::kValidation) {
+  if (EndsTaint(request.kind)) {
     // Nothing of the code it ran outlives it; the empty root is pristine.
     Wipe(request.workspace, *who);
     std::lock_guard lock(mu_);
-    pristine_.insert(request.workspace);
+    root_taint_[request.workspace] = "";
   }
   return code;
 }
@@ -403,6 +409,14 @@ void BuildRunner::Wipe(const std::string& key, const RunAs& who) {
 int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const RunAs& who, const std::string& creds) {
   std::vector<std::string> args = StartupArgs(request.workspace);
   args.push_back(request.command);
+  if (request.command == "query") {
+    // Reads the graph only: no cache, no build events, an answer to parse.
+    for (const char* f : {"--color=no", "--curses=no", "--noshow_progress"}) args.emplace_back(f);
+    for (const auto& f : request.flags) args.push_back(f);
+    args.emplace_back("--");
+    for (const auto& t : request.targets) args.push_back(t);
+    return RunChild(build, request, who, std::move(args));
+  }
   // Defaults the user's flags may override. A failing test's log is on the
   // farm, so it is printed rather than pointed at.
   for (const char* f : {"--color=yes", "--curses=no", "--show_progress_rate_limit=0.5", "--test_output=errors"}) {
@@ -424,7 +438,12 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
   args.emplace_back("--");
   if (request.targets.empty()) args.emplace_back("//...");
   for (const auto& t : request.targets) args.push_back(t);
+  return RunChild(build, request, who, std::move(args));
+}
 
+int BuildRunner::RunChild(FarmBuild& build, const BuildRequest& request, const RunAs& who,
+                          std::vector<std::string> args) {
+  constexpr size_t kMaxCaptured = 16 << 20;
   ChildSpec spec = Spec(request.workspace, who, std::move(args));
   spec.cwd_fd = request.cwd.get();
   auto child = ChildProcess::Start(spec);
@@ -440,6 +459,7 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
       ssize_t n = ::read(child->output_fd(), buf.data(), buf.size());
       if (n <= 0) return;
       Note(build.id(), buf.substr(0, static_cast<size_t>(n)));
+      if (request.capture_output && build.output_.size() < kMaxCaptured) build.output_.append(buf.data(), n);
     }
   };
   for (;;) {

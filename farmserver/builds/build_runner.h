@@ -63,8 +63,16 @@ struct BuildRequest {
   std::string workspace_dir;  // the farm-side copy
   UniqueFd cwd;               // directory inside it to run from
   std::string command;
-  std::vector<std::string> targets;
+  std::vector<std::string> targets;  // for "query": the expression
   std::vector<std::string> flags;
+  // Keep Bazel's console (stdout and stderr, up to 16 MiB) in the
+  // FarmBuild as well as in its log: a query's answer is read from it.
+  bool capture_output = false;
+  // Non-workspace builds: whose untrusted code runs (e.g. "pr/12/3"). A
+  // root only ever meets one taint between wipes; a baseline has none.
+  std::string taint;
+  // kBatch: the validation tiers it may also read (BuildCacheScope).
+  std::vector<std::string> also_read;
 };
 
 // One farm build, shared by its runner thread and the calls watching it.
@@ -82,12 +90,15 @@ class FarmBuild {
   void WaitDone() const { done_.wait(false); }
   void Cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
+  // The console, when the request asked to keep it; read once done().
+  const std::string& output() const { return output_; }
 
  private:
   friend class BuildRunner;
   const std::string id_, user_, workspace_;
   std::atomic<int> position_{0};
   std::atomic<bool> started_{false}, done_{false}, cancelled_{false};
+  std::string output_;  // written by the runner thread before done_
 };
 
 class BuildRunner {
@@ -127,10 +138,17 @@ class BuildRunner {
   };
 
   Status Prepare();
+  // Whose code a non-workspace build runs ("" for a baseline's trusted code).
+  std::string TaintOf(const BuildRequest& request);
+  // A validation or batch wipes its root when it ends; an analysis leaves
+  // it warm for its PR's test.
+  static bool EndsTaint(BuildKind kind);
   void RunBuild(std::shared_ptr<FarmBuild> build, BuildRequest request);
   // Runs Bazel to its end; returns its exit code.
   int Execute(FarmBuild& build, const BuildRequest& request);
   int RunBazel(FarmBuild& build, const BuildRequest& request, const RunAs& who, const std::string& creds);
+  // Runs `args` as `who` to its end, recording its console; its exit code.
+  int RunChild(FarmBuild& build, const BuildRequest& request, const RunAs& who, std::vector<std::string> args);
   // Opens the build's tree and output root to `who` alone.
   Status SealFor(const BuildRequest& request, const RunAs& who);
   // Writes the build's certificate into `dir` (owned by `who`, 0700).
@@ -174,9 +192,12 @@ class BuildRunner {
   int threads_ = 0;
   std::map<std::string, std::shared_ptr<FarmBuild>> builds_;  // running or queued
   std::map<std::string, std::shared_ptr<Server>> servers_;
-  // Roots of validations and baselines that only trusted code (baselines)
-  // used since they were wiped: a validation may start on them warm.
-  std::set<std::string> pristine_;
+  // Per validation root, whose untrusted code it met since it was wiped:
+  // "" only trusted code (baselines), so any validation may start on it
+  // warm; a taint, so only builds of that same taint may (a PR's analysis
+  // then its test). Absent: unknown, wiped first.
+  std::map<std::string, std::string> root_taint_;
+  std::atomic<uint64_t> untainted_{0};
 };
 
 // Bazel's exit code as a name (SUCCESS, BUILD_FAILURE, TESTS_FAILED, ...).

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "farmserver/auth.h"
 #include "farmserver/builds/build_runner.h"
+#include "farmserver/prs/affected.h"
 #include "farmserver/prs/validator.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
@@ -68,17 +69,34 @@ class PullRequestService final : public v1::PullRequests::Service {
   void SetQueuePositions(std::vector<v1::PullRequest>& prs);
   void RunQueue();
   void KickQueue();
+  static bool QueuedBefore(const v1::PullRequest& a, const v1::PullRequest& b);
+  // What the PR's latest validation says it touches.
+  static Footprint FootprintOf(const v1::PullRequest& pr);
+  static std::string Join(const std::vector<std::string>& items);
+  // One round for one target's queue (`prs` in queue order): reconcile,
+  // take out what is red, then land the next batch.
+  void Step(const std::string& key, std::vector<v1::PullRequest>& prs);
+  // Lands a lone PR whose validated merge sits on `tip`: no test again.
+  void LandValidated(const v1::PullRequest& pr, const std::string& tip, const std::string& url);
+  // Chains `batch` on `tip`, tests the chain as one and pushes it, or
+  // ejects whom the failure is attributed to.
+  void LandBatch(const std::string& key, std::vector<v1::PullRequest> batch, const std::string& tip,
+                 const std::string& url);
+  // Records then pushes `landings` (one per PR, the last one pushed); true
+  // when they landed.
+  bool Push(const std::vector<v1::PullRequest>& batch, const std::vector<std::string>& landings,
+            const std::vector<std::string>& batch_builds, const std::string& url);
+  void Eject(const v1::PullRequest& pr, const std::string& why);
   // Stores a queue step's outcome on #number while it is still queued at
   // `revision` (anything else changed it meanwhile: the next step decides
   // again). False when not stored; a failure is logged.
   bool SaveQueueStep(int64_t number, int revision, const std::function<void(v1::PullRequest&)>& change);
-  // One step for a queued PR: land it, validate it again, or take it out.
-  void Land(int64_t number);
+
   // #number is on its target as `commit`.
   void RecordMerged(int64_t number, const std::string& commit);
-  // What the validation `build_id` of `pr` cached becomes trusted: its
-  // merge landed as `landed`.
-  void TrustLandedValidation(const v1::PullRequest& pr, const std::string& build_id, const std::string& landed);
+  // What the builds `build_ids` cached becomes trusted: `pr` landed, with
+  // `landed` on its target.
+  void TrustLanded(const v1::PullRequest& pr, const std::vector<std::string>& build_ids, const std::string& landed);
   Status RecordValidation(int64_t number, int32_t revision, const v1::Validation& v);
   void Validate(const v1::PullRequest& pr);
   // The PR still in review that `workspace` submitted, if any.
@@ -106,6 +124,15 @@ class PullRequestService final : public v1::PullRequests::Service {
   std::condition_variable queue_wake_;
   bool queue_stopping_ = false;
   bool queue_kicked_ = false;
+  // Per "REPO\nTARGET", touched by the queue thread alone: how many PRs the
+  // next batch may hold (cut after a failure no one PR explains, back to
+  // the most after a landing), and a pause after an error.
+  static constexpr size_t kMaxBatch = 8;
+  struct TargetQueue {
+    size_t window = kMaxBatch;
+    std::chrono::steady_clock::time_point retry_after;
+  };
+  std::map<std::string, TargetQueue> queue_state_;
   Validator validator_;  // last but the queue: its worker uses the members above
   std::thread queue_;
 };

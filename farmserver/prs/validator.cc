@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/files.h"
 
@@ -59,7 +61,7 @@ void Validator::Stop() {
 
 void Validator::Work() {
   for (;;) {
-    ValidationJob job;
+    std::variant<ValidationJob, QueuedBatch> job;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
@@ -67,7 +69,12 @@ void Validator::Work() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    Validate(job);
+    if (auto* v = std::get_if<ValidationJob>(&job)) {
+      Validate(*v);
+    } else {
+      auto& batch = std::get<QueuedBatch>(job);
+      batch.done->set_value(RunBatch(batch.job));
+    }
   }
 }
 
@@ -88,33 +95,46 @@ bool Validator::stopped() {
   return stopping_;
 }
 
-Result<std::shared_ptr<FarmBuild>> Validator::StartTest(BuildKind kind, const std::string& user,
-                                                        const std::string& repo, const std::string& mirror,
-                                                        const std::string& commit, RepoPolicy* policy) {
+Result<std::string> Validator::CheckOut(const std::string& repo, const std::string& mirror,
+                                        const std::string& commit) {
   // One checkout, build uid and Bazel root per repository, shared by its
-  // baselines and validations (BuildRunner keeps them apart in time).
+  // baselines, validations and batches (BuildRunner keeps them apart in time).
   const std::string parent = state_dir_ + "/validations";
   const std::string dir = parent + "/" + repo;
   // Each checkout is opened to its own build uid only (BuildRunner).
   CIFS_RETURN_IF_ERROR(MakeDirs(parent, 0711));
   CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
   CIFS_RETURN_IF_ERROR(merger_.Checkout(mirror, dir, commit));
-  BuildRequest req;
-  req.kind = kind;
-  req.user = user;
+  return dir;
+}
+
+Result<std::shared_ptr<FarmBuild>> Validator::Run(BuildRequest req, const std::string& repo, const std::string& dir) {
   // Not a workspace name (those cannot hold '@').
   req.workspace = "@validate-" + repo;
   req.workspace_dir = dir;
   req.cwd = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  req.command = "test";
-  *policy = ReadRepoPolicy(dir);
-  req.targets = policy->targets;
   auto build = runner_->Submit(std::move(req));
   if (!build.ok()) return build.status();
   std::lock_guard lock(mu_);
   current_ = *build;
   if (stopping_) current_->Cancel();
   return build;
+}
+
+Result<std::shared_ptr<FarmBuild>> Validator::StartTest(BuildKind kind, const std::string& user,
+                                                        const std::string& repo, const std::string& mirror,
+                                                        const std::string& commit, RepoPolicy* policy,
+                                                        const std::string& taint) {
+  auto dir = CheckOut(repo, mirror, commit);
+  if (!dir.ok()) return dir.status();
+  BuildRequest req;
+  req.kind = kind;
+  req.user = user;
+  req.taint = taint;
+  req.command = "test";
+  *policy = ReadRepoPolicy(*dir);
+  req.targets = policy->targets;
+  return Run(std::move(req), repo, *dir);
 }
 
 bool Validator::Finish(FarmBuild& build) {
@@ -155,6 +175,150 @@ Status Validator::Baseline(const ValidationJob& job, const std::string& mirror, 
 void Validator::MarkTrusted(const std::string& repo, const std::string& target, const std::string& tip) {
   std::lock_guard lock(mu_);
   baselines_[repo + "\n" + target] = tip;
+}
+
+Status Validator::Analyze(const ValidationJob& job, const std::string& mirror, const ProposedMerge& merge,
+                          const std::string& taint, v1::Validation& v) {
+  constexpr int kMaxListed = 5000;
+  auto changed = merger_.Diff(mirror, merge.target_tip, merge.merge_commit);
+  if (!changed.ok()) return changed.status();
+  auto before = merger_.PackageDirs(mirror, merge.target_tip);
+  if (!before.ok()) return before.status();
+  auto after = merger_.PackageDirs(mirror, merge.merge_commit);
+  if (!after.ok()) return after.status();
+  std::vector<ChangedPath> paths;
+  for (const auto& c : *changed) {
+    ChangedPath p;
+    p.path = c.path;
+    p.kind = c.kind == TreeChange::Kind::kAdded     ? ChangedPath::Kind::kAdded
+             : c.kind == TreeChange::Kind::kDeleted ? ChangedPath::Kind::kDeleted
+                                                    : ChangedPath::Kind::kModified;
+    paths.push_back(std::move(p));
+  }
+  std::sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  auto everything = [&](const std::string& why) {
+    v.clear_affected_targets();
+    v.set_affects_everything(true);
+    v.set_affected_why(why);
+    return Status::Ok();
+  };
+  if (paths.size() > kMaxListed) return everything("it changes more than " + std::to_string(kMaxListed) + " files");
+  for (const auto& p : paths) v.add_changed_paths(p.path);
+  ChangeAnalysis analysis = AnalyzeChanges(paths, *before, *after);
+  if (analysis.everything) return everything(analysis.why);
+  if (analysis.roots.empty()) return Status::Ok();
+  auto dir = CheckOut(job.repo, mirror, merge.merge_commit);
+  if (!dir.ok()) return dir.status();
+  BuildRequest req;
+  req.kind = BuildKind::kAnalysis;
+  req.user = job.author;
+  req.taint = taint;
+  req.command = "query";
+  req.flags = {"--output=label"};
+  req.targets = {AffectedQuery(analysis.roots)};
+  req.capture_output = true;
+  auto build = Run(std::move(req), job.repo, *dir);
+  if (!build.ok()) return build.status();
+  if (!Finish(**build)) return Status::Unavailable("the farm is stopping");
+  auto record = builds_->GetBuild((*build)->id());
+  if (!record.ok() || !record->has_value()) return Status::Internal("the analysis build's record is gone");
+  if ((*record)->exit_code() != 0) {
+    return everything("bazel query of what it affects ended " + (*record)->exit_name() + " (build " +
+                      (*build)->id() + ")");
+  }
+  auto labels = ParseQueryLabels((*build)->output());
+  if (labels.size() > kMaxListed) return everything("it affects more than " + std::to_string(kMaxListed) + " targets");
+  for (auto& l : labels) v.add_affected_targets(std::move(l));
+  return Status::Ok();
+}
+
+std::future<BatchOutcome> Validator::TestBatch(BatchJob job) {
+  auto done = std::make_shared<std::promise<BatchOutcome>>();
+  auto future = done->get_future();
+  std::lock_guard lock(mu_);
+  // Ahead of validations: landing what is approved is what people wait for.
+  jobs_.emplace_front(QueuedBatch{std::move(job), std::move(done)});
+  wake_.notify_all();
+  return future;
+}
+
+Result<std::vector<std::string>> Validator::FailedTargets(const std::string& build_id) {
+  auto record = builds_->GetBuild(build_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::Internal("the batch build's record is gone");
+  std::vector<std::string> failed;
+  for (const auto& t : (*record)->targets()) {
+    bool test_failed = !t.test_status().empty() && t.test_status() != "PASSED" && t.test_status() != "FLAKY";
+    if ((t.completed() && !t.built()) || test_failed) failed.push_back(t.label());
+  }
+  std::sort(failed.begin(), failed.end());
+  failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
+  return failed;
+}
+
+BatchOutcome Validator::RunBatch(const BatchJob& job) {
+  BatchOutcome out;
+  const std::string mirror = provisioner_->MirrorPath(job.repo);
+  const std::string taint = "batch/" + job.commit;
+  std::vector<std::string> read = job.also_read;
+  std::vector<std::string> first_failed;
+  // A failure is tried once more on the same tree: a target that passes
+  // then is flaky, not the batch's fault.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    RepoPolicy policy;
+    auto dir = CheckOut(job.repo, mirror, job.commit);
+    if (!dir.ok()) {
+      out.error = dir.status();
+      return out;
+    }
+    BuildRequest req;
+    req.kind = BuildKind::kBatch;
+    req.user = kFarmUser;
+    req.taint = taint;
+    req.command = "test";
+    req.flags = {"--keep_going"};
+    req.also_read = read;
+    policy = ReadRepoPolicy(*dir);
+    req.targets = policy.targets;
+    auto build = Run(std::move(req), job.repo, *dir);
+    if (!build.ok()) {
+      out.error = build.status();
+      return out;
+    }
+    out.build_ids.push_back((*build)->id());
+    if (!Finish(**build)) {
+      out.error = Status::Unavailable("the farm is stopping");
+      return out;
+    }
+    auto record = builds_->GetBuild((*build)->id());
+    if (!record.ok() || !record->has_value()) {
+      out.error = Status::Internal("the batch build's record is gone");
+      return out;
+    }
+    int code = (*record)->exit_code();
+    if (code == 0) {
+      out.passed = true;
+      out.flaky = first_failed;
+      out.failed.clear();
+      return out;
+    }
+    if (code != 1 && code != 3) {  // not a build or test failure: Bazel itself
+      out.error = Status::Unavailable("the batch test ended " + (*record)->exit_name() + " (build " +
+                                      (*build)->id() + ")");
+      return out;
+    }
+    auto failed = FailedTargets((*build)->id());
+    if (!failed.ok()) {
+      out.error = failed.status();
+      return out;
+    }
+    out.failed = *failed;
+    if (attempt == 0) first_failed = *failed;
+    // The retry reads what the first attempt cached (the same approved
+    // code), so only what failed runs again.
+    read.push_back(ValidationTier((*build)->id()));
+  }
+  return out;
 }
 
 void Validator::Validate(const ValidationJob& job) {
@@ -199,8 +363,17 @@ void Validator::Validate(const ValidationJob& job) {
   if (stopped()) return;
   v.clear_message();
 
+  // What the PR affects, from its own tree (so as the PR's build uid), on
+  // the Bazel server its test then reuses.
+  const std::string taint = "pr/" + std::to_string(job.number) + "/" + std::to_string(job.revision);
+  if (Status s = Analyze(job, mirror, *merge, taint, v); !s.ok()) {
+    if (stopped()) return;
+    v.clear_affected_targets();
+    v.set_affects_everything(true);
+    v.set_affected_why("its analysis failed: " + s.message());
+  }
   RepoPolicy policy;
-  auto build = StartTest(BuildKind::kValidation, job.author, job.repo, mirror, merge->merge_commit, &policy);
+  auto build = StartTest(BuildKind::kValidation, job.author, job.repo, mirror, merge->merge_commit, &policy, taint);
   if (!build.ok()) return fail(build.status());
   v.set_auto_merge(policy.auto_merge);
   v.set_build_id((*build)->id());

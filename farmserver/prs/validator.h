@@ -16,15 +16,18 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "cifs/v1/pr.pb.h"
 #include "common/log.h"
 #include "farmserver/builds/build_runner.h"
+#include "farmserver/prs/affected.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
 #include "store/action_cache.h"
@@ -53,6 +56,21 @@ struct ValidationJob {
   std::string title;
 };
 
+// A chain of approved PRs merged onto a target's tip, to test as one.
+struct BatchJob {
+  std::string repo;
+  std::string commit;                  // the chain's last merge
+  std::vector<std::string> also_read;  // its PRs' validation tiers
+};
+
+struct BatchOutcome {
+  Status error = Status::Ok();           // the test could not run at all
+  bool passed = false;
+  std::vector<std::string> build_ids;    // each attempt's (and tier's) build
+  std::vector<std::string> failed;       // failing in the last attempt
+  std::vector<std::string> flaky;        // failed once, passed on the retry
+};
+
 class Validator {
  public:
   // `record` stores a revision's new validation state; it returns
@@ -65,6 +83,9 @@ class Validator {
   ~Validator() { Stop(); }
 
   void Enqueue(ValidationJob job);
+  // Tests a batch ahead of any waiting validation (with one retry of what
+  // failed). The future is left unset if the validator stops first.
+  std::future<BatchOutcome> TestBatch(BatchJob job);
   // `tip` of `target` is in the trusted cache tier already (a validated
   // merge landed there), so no baseline build of it is needed.
   void MarkTrusted(const std::string& repo, const std::string& target, const std::string& tip);
@@ -82,7 +103,17 @@ class Validator {
   // testing it (the targets of its .cifs.toml, also returned in `policy`).
   Result<std::shared_ptr<FarmBuild>> StartTest(BuildKind kind, const std::string& user, const std::string& repo,
                                                const std::string& mirror, const std::string& commit,
-                                               RepoPolicy* policy);
+                                               RepoPolicy* policy, const std::string& taint = "");
+  // The repository's farm checkout (STATE/validations/REPO) at `commit`.
+  Result<std::string> CheckOut(const std::string& repo, const std::string& mirror, const std::string& commit);
+  // Submits `req` to run in the checkout `dir` of `repo`; it becomes current_.
+  Result<std::shared_ptr<FarmBuild>> Run(BuildRequest req, const std::string& repo, const std::string& dir);
+  // Fills the footprint of `v` (changed paths, affected targets, or
+  // everything): git in the mirror, then `bazel query` in the merged tree.
+  Status Analyze(const ValidationJob& job, const std::string& mirror, const ProposedMerge& merge,
+                 const std::string& taint, v1::Validation& v);
+  BatchOutcome RunBatch(const BatchJob& job);
+  Result<std::vector<std::string>> FailedTargets(const std::string& build_id);
   // Waits for `build`; false when the validator stops meanwhile.
   bool Finish(FarmBuild& build);
   // Tests the target's tip as a baseline build (writing the trusted tier)
@@ -108,7 +139,11 @@ class Validator {
 
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<ValidationJob> jobs_;
+  struct QueuedBatch {
+    BatchJob job;
+    std::shared_ptr<std::promise<BatchOutcome>> done;
+  };
+  std::deque<std::variant<ValidationJob, QueuedBatch>> jobs_;
   std::shared_ptr<FarmBuild> current_;
   std::map<std::string, std::string> baselines_;  // "REPO\nTARGET" -> tip in the trusted tier
   bool stopping_ = false;
