@@ -63,6 +63,7 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
           {"queue_position", pr.queue_position()}, {"merged_commit", pr.merged_commit()},
           {"queue_note", pr.queue_note()}, {"merge_requested_by", pr.merge_requested_by()},
           {"squash", pr.squash()}, {"lane", pr.lane()}, {"waits_on", pr.waits_on()},
+          {"batch_tip", pr.batch_tip()}, {"batch_build_id", pr.batch_build_id()},
           {"flaky_targets", std::vector<std::string>(pr.flaky_targets().begin(), pr.flaky_targets().end())}};
 }
 

@@ -230,6 +230,14 @@ void PullRequestService::Step(const std::string& key, std::vector<v1::PullReques
     LandValidated(batch[0], *tip, url);
     return;
   }
+  // PRs queued together (one `cifs pr merge` after another) should meet
+  // in one batch: a test is about to cost far more than this short wait.
+  int64_t newest = 0;
+  for (const auto& pr : waiting) newest = std::max(newest, pr.queued_ms());
+  if (NowMs() - newest < kSettleMs) {
+    lane_state.retry_after = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSettleMs / 4);
+    return;
+  }
   LandBatch(key, batch, *tip, url);
 }
 
@@ -305,6 +313,15 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
     lane_state.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     return;
   }
+  // A PR whose branch is gone upstream was withdrawn: it does not land.
+  std::erase_if(batch, [&](const v1::PullRequest& pr) {
+    auto head = host_->BranchTip(url, pr.branch());
+    if (head.ok() || head.status().code() != Status::Code::kNotFound) return false;
+    Eject(pr, "left the queue: the pull request's branch " + pr.branch() +
+                  " was deleted upstream; submit again to push it");
+    return true;
+  });
+  if (batch.empty()) return;
   // The chain: each PR merged on top of those ahead of it, on the tip.
   std::vector<std::string> landings;
   std::string prev = tip;

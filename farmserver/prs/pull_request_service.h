@@ -128,6 +128,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   // next batch may hold (cut after a failure no one PR explains, back to
   // the most after a landing), and a pause after an error.
   static constexpr size_t kMaxBatch = 8;
+  // A batch waits until nothing was queued on its target for this long.
+  static constexpr int64_t kSettleMs = 1500;
   struct TargetQueue {
     size_t window = kMaxBatch;
     std::chrono::steady_clock::time_point retry_after;

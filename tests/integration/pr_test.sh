@@ -209,7 +209,7 @@ check "... and --before gives the next page" \
   bash -c "[[ \$(grep -c '^[0-9]' <<<\"\$0\") == 1 ]] && grep -q '^1 ' <<<\"\$0\" && ! grep -q 'older ones' <<<\"\$0\"" "$out"
 # The target moves under the PR with a clashing change: the next revision
 # conflicts, and says where. #3 has its verdict on the old tip first (the
-# queue below validates it again on the moved one).
+# queue below tests it again on the moved one before it lands).
 wait_validated 3
 g clone -q "$TMP/git/up.git" "$TMP/other"
 # (the same line, the same greeting: main stays green)
@@ -243,9 +243,8 @@ check "... a fast-forward of the tip it was validated on" test "$(g -C "$TMP/git
 check "... and git log there shows it" contains "$(g -C "$TMP/git/net.git" log -1 --format=%s main)" \
   "Merge pull request #2: Over the network"
 
-# Two approved PRs on different files, both validated on an older tip: the
-# first lands after validating again on the moved main, the second after
-# validating again on top of the first.
+# Two approved PRs on different files, both validated on an older tip: they
+# are tested again on the moved main, the second on top of the first.
 printf 'more docs\n' >"$FARM/workspaces/alice-clean/DOCS"
 run alice pr submit -m "Docs" --workspace alice-clean
 check "a fourth PR on the same target" succeeded_with "submitted #4"
@@ -260,14 +259,14 @@ wait_state 3 merged && wait_state 4 merged
 check "both land" test "$(state_of 3):$(state_of 4)" = merged:merged
 M3=$(as_user alice "$CIFS" pr show 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
 M4=$(as_user alice "$CIFS" pr show 4 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
-check "the second was validated again on top of the first (its merge's first parent)" \
+check "the second was tested on top of the first (its merge's first parent)" \
   test "$(g -C "$TMP/git/up.git" rev-parse "$M4^1")" = "$M3"
-check "main is the second's validated merge" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M4"
+check "main is the second's tested merge" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M4"
 check "... with both changes in the tree" bash -c "git -C '$TMP/git/up.git' cat-file -e main:ADMIN && git -C '$TMP/git/up.git' cat-file -e main:DOCS"
 
 # Two PRs green alone and red together: bob renames Greet, alice adds a test
-# that calls it. After bob's lands, alice's is validated again and leaves the
-# queue red; main keeps bob's merge only.
+# that calls it. Tested together, the failing test is in alice's footprint
+# only: hers is ejected alone, bob's lands; main keeps bob's merge only.
 AWS=$FARM/workspaces/alice-clean
 BWS=$FARM/workspaces/bob-ws
 g -C "$BWS" pull -q --ff-only origin main 2>/dev/null || true
@@ -288,20 +287,20 @@ wait_state 5 merged
 wait_until_out() { local d=$((SECONDS + 240)); until [[ $(state_of 6) == approved ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.5; done; }
 wait_until_out
 run alice pr show 6
-check "together they break: the second is caught red and leaves the queue" succeeded_with "left the queue: validation on main failed"
+check "together they break: the second is caught red and ejected, naming the target" succeeded_with "ejected: //lib:extra_test failed on"
 M5=$(as_user alice "$CIFS" pr show 5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
 check "... and main is the first's merge, nothing unvalidated" test "$(g -C "$TMP/git/up.git" rev-parse main)" = "$M5"
 
-# kill -9 of the farm while the queue validates a PR again: after the
-# restart the validation resumes and the PR lands.
+# kill -9 of the farm while the queue tests a PR again on a moved main:
+# after the restart the queue tests it again and the PR lands.
 printf 'notes\n' >"$FARM/workspaces/admin-ws/NOTES"
 run as_user admin "$CIFS" pr submit -m "Notes" --workspace admin-ws
 check "admin submits another PR" succeeded_with "submitted #7"
 wait_validated 7
 as_user lee "$CIFS" pr approve 7 >/dev/null
 g -C "$TMP/other" pull -q --rebase origin main
-# The move brings a test that takes a few seconds, so the validation on the
-# new tip is still running when the farm is killed (cached, it would pass in
+# The move brings a test that takes a few seconds, so the test on the new
+# tip is still running when the farm is killed (cached, it would pass in
 # less time than a poll takes).
 mkdir -p "$TMP/other/moved"
 printf 'sh_test(name = "moved_test", srcs = ["moved_test.sh"])\n' >"$TMP/other/moved/BUILD"
@@ -309,16 +308,17 @@ printf '#!/bin/sh\nsleep 4\necho moved\n' >"$TMP/other/moved/moved_test.sh" && c
 g -C "$TMP/other" add moved && g -C "$TMP/other" commit -q -m moved
 g -C "$TMP/other" push -q origin main
 as_user admin "$CIFS" pr merge 7 >/dev/null
-wait_validating() { local d=$((SECONDS + 60)); until [[ $(validation_of 7) == running ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.1; done; }
-wait_validating
-check "main moved, so the queue validates #7 again" test "$(validation_of 7)" = running
+note_of() { as_user alice "$CIFS" pr show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["queue_note"])'; }
+wait_testing() { local d=$((SECONDS + 60)); until [[ $(note_of 7) == "testing on main"* ]]; do [[ $SECONDS -lt $d ]] || return 1; sleep 0.1; done; }
+wait_testing
+check "main moved, so the queue tests #7 again on it" bash -c '[[ $0 == "testing on main"* ]]' "$(note_of 7)"
 kill -KILL "$(cat "$FARM/farmserver.pid")"
 sleep 0.5
 start_farm
 wait_state 7 merged
 check "after kill -9 and a restart the queue carries on and #7 lands" test "$(state_of 7)" = merged
 M7=$(as_user alice "$CIFS" pr show 7 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["merged_commit"])')
-check "... as a merge validated on the moved main" test "$(g -C "$TMP/git/up.git" rev-parse "$M7^1")" = "$(g -C "$TMP/other" rev-parse HEAD)"
+check "... as a merge tested on the moved main" test "$(g -C "$TMP/git/up.git" rev-parse "$M7^1")" = "$(g -C "$TMP/other" rev-parse HEAD)"
 
 # A queued PR whose branch was deleted upstream leaves the queue, saying so.
 printf 'more notes\n' >"$FARM/workspaces/alice-net/NOTES"
