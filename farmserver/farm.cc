@@ -78,7 +78,8 @@ Status Farm::Start() {
   fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_, options_.node, auth_.get(), provisioner_.get(), git_host_.get(),
-                                                  runner_.get(), cache_->ac(), options_.state_dir, log_);
+                                                  runner_.get(), cache_->ac(), options_.state_dir, log_,
+                                                  static_cast<size_t>(options_.merge_batch));
 
   // The HTTPS port is bound first: sign-in links and build links name it.
   WebSessionOptions wo;

@@ -66,6 +66,10 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   app.add_option("--max-builds", o.max_builds, "farm builds running at once; more wait in a queue")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--merge-batch", o.merge_batch,
+                 "approved PRs of one target the merge queue tests and lands as one (1: one at a time)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--max-warm-servers", o.max_warm_servers,
                  "Bazel servers kept running between builds (one per workspace, least recently used stop first)")
       ->check(CLI::Range(0, 1024))

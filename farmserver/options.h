@@ -42,6 +42,7 @@ struct FarmOptions {
   bool cache_local_copies = true;   // keep what other nodes serve on this disk too
   int web_session_hours = 12;       // how long a browser stays signed in
   int max_builds = 2;
+  int merge_batch = 8;              // approved PRs the merge queue tests as one
   int max_warm_servers = 4;
   int bazel_idle_secs = 3 * 3600;
   // Upstream git servers (pull requests, mirrors).

@@ -41,7 +41,10 @@ nlohmann::json ToJson(const v1::Build& b) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : b.targets()) {
     nlohmann::json j = {{"label", t.label()}, {"kind", t.kind()}, {"built", t.built()}, {"completed", t.completed()}};
-    if (!t.test_status().empty()) j["test_status"] = t.test_status();
+    if (!t.test_status().empty()) {
+      j["test_status"] = t.test_status();
+      j["cached"] = t.cached_locally() || t.cached_remotely();
+    }
     targets.push_back(j);
   }
   return {{"id", b.id()},

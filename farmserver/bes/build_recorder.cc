@@ -188,6 +188,7 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
       if (ev.id().has_test_result()) {
         auto* t = TargetLocked(a, ev.id().test_result().label());
         t->set_cached_locally(ev.test_result().cached_locally());
+        t->set_cached_remotely(ev.test_result().execution_info().cached_remotely());
         if (t->test_status().empty()) t->set_test_status(bep::TestStatus_Name(ev.test_result().status()));
         a.dirty = true;
       }

@@ -220,7 +220,7 @@ void PullRequestService::Step(const std::string& key, std::vector<v1::PullReques
   }
   std::vector<QueuedPr> queue;
   for (const auto& pr : waiting) queue.push_back({Green(pr.revisions(pr.revisions_size() - 1)), FootprintOf(pr)});
-  std::vector<size_t> picked = PickBatch(queue, lane_state.window);
+  std::vector<size_t> picked = PickBatch(queue, lane_state.window ? lane_state.window : max_batch_);
   if (picked.empty()) return;
   std::vector<v1::PullRequest> batch;
   for (size_t i : picked) batch.push_back(waiting[i]);
@@ -389,7 +389,7 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
     return;
   }
   if (outcome.passed) {
-    lane_state.window = kMaxBatch;
+    lane_state.window = 0;
     if (!outcome.flaky.empty()) {
       for (const auto& pr : batch) {
         SaveQueueStep(pr.number(), pr.revisions_size(), [&](v1::PullRequest& p) {

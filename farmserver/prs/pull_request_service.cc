@@ -31,8 +31,9 @@ grpc::Status Answer(Result<T> r, T* resp) {
 
 PullRequestService::PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner,
                                        GitHost* host, BuildRunner* runner, ActionCache* ac,
-                                       const std::string& state_dir, Logger* log)
+                                       const std::string& state_dir, Logger* log, size_t max_batch)
     : node_(std::move(node)),
+      max_batch_(max_batch),
       prs_(metadata.pull_requests),
       workspaces_(metadata.workspaces),
       repos_(metadata.repos),

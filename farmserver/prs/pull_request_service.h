@@ -30,7 +30,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   // `node`: this farmserver's name in a cluster (empty: a single node). A
   // PR is validated and landed by its workspace's node.
   PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner, GitHost* host,
-                     BuildRunner* runner, ActionCache* ac, const std::string& state_dir, Logger* log);
+                     BuildRunner* runner, ActionCache* ac, const std::string& state_dir, Logger* log,
+                     size_t max_batch = 8);
 
   // Validations left pending or running by a stopped farm start again.
   Status ResumeValidations();
@@ -106,6 +107,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   bool Mine(const v1::PullRequest& pr) const { return node_.empty() || pr.node() == node_; }
 
   const std::string node_;
+  const size_t max_batch_;  // most PRs in one batch (--merge-batch)
   PullRequestStore* prs_;
   WorkspaceStore* workspaces_;
   RepoStore* repos_;
@@ -127,11 +129,10 @@ class PullRequestService final : public v1::PullRequests::Service {
   // Per "REPO\nTARGET", touched by the queue thread alone: how many PRs the
   // next batch may hold (cut after a failure no one PR explains, back to
   // the most after a landing), and a pause after an error.
-  static constexpr size_t kMaxBatch = 8;
   // A batch waits until nothing was queued on its target for this long.
   static constexpr int64_t kSettleMs = 1500;
   struct TargetQueue {
-    size_t window = kMaxBatch;
+    size_t window = 0;  // 0: max_batch_
     std::chrono::steady_clock::time_point retry_after;
   };
   std::map<std::string, TargetQueue> queue_state_;

@@ -106,7 +106,7 @@ check "... and main has all seven changes and not the ejected one" \
 check "the flaky test (failed once, passed on the retry) is reported, not held against its PR" \
   bash -c '[[ $0 == *//p7:t* ]]' "$(field "${PR[7]}" '",".join(p["flaky_targets"])')"
 BATCH=$(field "${PR[1]}" 'p["batch_build_id"]')
-run alice logs "$BATCH"
+run as_user lee "$CIFS" logs "$BATCH"
 check "the batch's test on the farm passed (main is green)" succeeded_with "SUCCESS"
 
 # --- overlapping PRs, a semantic conflict, a barrier ------------------------------
