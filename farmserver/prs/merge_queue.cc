@@ -20,12 +20,13 @@ bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed
 
 }  // namespace
 
-void PullRequestService::MarkQueued(v1::PullRequest& pr, const std::string& by) {
-  pr.set_state("queued");
+Status PullRequestService::MarkQueued(v1::PullRequest& pr, const std::string& by) {
+  CIFS_RETURN_IF_ERROR(Transition(pr, PrEvent::kQueue));
   pr.set_merge_requested_by(by);
   pr.set_queued_ms(NowMs());
   pr.set_queue_note("waiting to land on " + pr.target_branch());
   pr.set_updated_ms(pr.queued_ms());
+  return Status::Ok();
 }
 
 void PullRequestService::Queued(const v1::PullRequest& pr) {
@@ -59,8 +60,7 @@ Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t
                                         " is not green: validation " + rev.validation().state());
     }
     pr.set_squash(squash);
-    MarkQueued(pr, who.name);
-    return Status::Ok();
+    return MarkQueued(pr, who.name);
   });
   if (already) return *already;
   if (!pr.ok()) return pr.status();
@@ -436,9 +436,9 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
 }
 
 void PullRequestService::Eject(const v1::PullRequest& pr, const std::string& why) {
-  if (SaveQueueStep(pr.number(), pr.revisions_size(), [&](v1::PullRequest& p) {
-        p.set_state("approved");
+  if (ApplyQueueStep(pr.number(), pr.revisions_size(), [&](v1::PullRequest& p) {
         p.set_queue_note(why);
+        return Transition(p, PrEvent::kEject);
       })) {
     log_->Info("pr_ejected", {{"number", pr.number()}, {"why", why}});
   }
@@ -457,7 +457,7 @@ void PullRequestService::RecordMerged(int64_t number, const std::string& commit)
   auto merged = Mutate(number, [&](v1::PullRequest& p) {
     p.set_merged_commit(commit);
     p.set_merged_ms(NowMs());
-    p.set_state("merged");
+    (void)Transition(p, PrEvent::kLand);  // from any state
     p.set_queue_note("");
     p.set_updated_ms(NowMs());
     return Status::Ok();
@@ -470,14 +470,21 @@ void PullRequestService::RecordMerged(int64_t number, const std::string& commit)
 
 bool PullRequestService::SaveQueueStep(int64_t number, int revision,
                                        const std::function<void(v1::PullRequest&)>& change) {
+  return ApplyQueueStep(number, revision, [&](v1::PullRequest& p) {
+    change(p);
+    return Status::Ok();
+  });
+}
+
+bool PullRequestService::ApplyQueueStep(int64_t number, int revision,
+                                        const std::function<Status(v1::PullRequest&)>& change) {
   auto saved = Mutate(number, [&](v1::PullRequest& p) -> Status {
-    if (p.state() != "queued" || p.revisions_size() != revision) {
+    if (p.state() != PrStateName(PrState::kQueued) || p.revisions_size() != revision) {
       return Status::Aborted("#" + std::to_string(number) + " changed meanwhile: " + p.state() + ", revision " +
                              std::to_string(p.revisions_size()));
     }
-    change(p);
     p.set_updated_ms(NowMs());
-    return Status::Ok();
+    return change(p);
   });
   if (!saved.ok()) {
     log_->Warn("pr_not_saved", {{"number", number}, {"error", saved.status().message()}});

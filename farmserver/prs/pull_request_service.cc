@@ -17,7 +17,8 @@ constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 1000;  // 1,000 PRs stay well under gRPC's 4 MiB
 
 bool InReview(const v1::PullRequest& pr) {
-  return pr.state() == "open" || pr.state() == "approved" || pr.state() == "rejected" || pr.state() == "queued";
+  auto s = ParsePrState(pr.state());
+  return s && InReview(*s);
 }
 
 template <typename T>
@@ -28,6 +29,17 @@ grpc::Status Answer(Result<T> r, T* resp) {
 }
 
 }  // namespace
+
+Status PullRequestService::Transition(v1::PullRequest& pr, PrEvent event) {
+  auto from = ParsePrState(pr.state());
+  std::optional<PrState> to = from ? NextPrState(*from, event) : std::nullopt;
+  if (!to) {
+    return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state() +
+                                      ": it cannot " + std::string(PrEventName(event)));
+  }
+  pr.set_state(std::string(PrStateName(*to)));
+  return Status::Ok();
+}
 
 PullRequestService::PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner,
                                        GitHost* host, BuildRunner* runner, ActionCache* ac,
@@ -83,8 +95,8 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
     *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
     pr.mutable_revisions(revision - 1)->mutable_validation()->set_node(node_);
     pr.set_updated_ms(NowMs());
-    auto_queued = v.state() == "passed" && v.auto_merge() && pr.state() == "approved";
-    if (auto_queued) MarkQueued(pr, "auto-merge");
+    auto_queued = v.state() == "passed" && v.auto_merge() && pr.state() == PrStateName(PrState::kApproved);
+    if (auto_queued) return MarkQueued(pr, "auto-merge");
     return Status::Ok();
   });
   if (!pr.ok()) return pr.status();
@@ -235,7 +247,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   int64_t now = NowMs();
   bool created = pr.number() == 0;
   if (created) {
-    pr.set_state("open");
+    pr.set_state(std::string(PrStateName(PrState::kOpen)));
     pr.set_created_ms(now);
     pr.set_updated_ms(now);
     CIFS_RETURN_IF_ERROR(prs_->InsertPullRequest(&pr));
@@ -244,10 +256,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   Status pushed = host_->Push(path, (*repo)->url(), head->commit, branch, /*force=*/true);
   if (!pushed.ok()) {
     if (created) {
-      auto closed = Mutate(pr.number(), [&](v1::PullRequest& fresh) {
-        fresh.set_state("closed");
-        return Status::Ok();
-      });
+      auto closed = Mutate(pr.number(), [&](v1::PullRequest& fresh) { return Transition(fresh, PrEvent::kWithdraw); });
       if (!closed.ok()) log_->Warn("pr_not_saved", {{"number", pr.number()}, {"error", closed.status().message()}});
     }
     return pushed;
@@ -267,9 +276,8 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     rev->set_created_ms(now);
     rev->mutable_validation()->set_state("pending");
     rev->mutable_validation()->set_updated_ms(now);
-    fresh.set_state("open");
     fresh.set_updated_ms(now);
-    return Status::Ok();
+    return Transition(fresh, PrEvent::kRevise);
   });
   if (!stored.ok()) return stored.status();
   Validate(*stored);
@@ -300,11 +308,13 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
     review->set_message(req.message());
     review->set_at_ms(NowMs());
     review->set_revision(pr.revisions_size());
-    pr.set_state(approve ? "approved" : "rejected");
     pr.set_updated_ms(review->at_ms());
+    // Approving a queued PR keeps it queued; rejecting takes it out.
+    const bool was_queued = pr.state() == PrStateName(PrState::kQueued);
+    CIFS_RETURN_IF_ERROR(Transition(pr, approve ? PrEvent::kApprove : PrEvent::kReject));
     const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
-    auto_queued = approve && latest.state() == "passed" && latest.auto_merge();
-    if (auto_queued) MarkQueued(pr, "auto-merge");
+    auto_queued = approve && !was_queued && latest.state() == "passed" && latest.auto_merge();
+    if (auto_queued) return MarkQueued(pr, "auto-merge");
     return Status::Ok();
   });
   if (!pr.ok()) return pr.status();

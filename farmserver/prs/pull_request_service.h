@@ -16,6 +16,7 @@
 #include "farmserver/auth.h"
 #include "farmserver/builds/build_runner.h"
 #include "farmserver/prs/affected.h"
+#include "farmserver/prs/pr_state.h"
 #include "farmserver/prs/validator.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
@@ -61,7 +62,10 @@ class PullRequestService final : public v1::PullRequests::Service {
   Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number, bool squash);
   // Puts `pr` in its target's queue (the record; Queued() announces it once
   // it is written).
-  static void MarkQueued(v1::PullRequest& pr, const std::string& by);
+  [[nodiscard]] static Status MarkQueued(v1::PullRequest& pr, const std::string& by);
+  // Moves `pr` by `event` (pr_state.h); FailedPrecondition, naming both,
+  // when the event cannot happen in its state.
+  [[nodiscard]] static Status Transition(v1::PullRequest& pr, PrEvent event);
   void Queued(const v1::PullRequest& pr);
   // Reads #number, applies `change` and writes it. When another node wrote
   // the record in between (ABORTED), `change` runs again on the fresh copy,
@@ -92,6 +96,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   // `revision` (anything else changed it meanwhile: the next step decides
   // again). False when not stored; a failure is logged.
   bool SaveQueueStep(int64_t number, int revision, const std::function<void(v1::PullRequest&)>& change);
+  // The same with a change that may refuse (its Status is logged).
+  bool ApplyQueueStep(int64_t number, int revision, const std::function<Status(v1::PullRequest&)>& change);
 
   // #number is on its target as `commit`.
   void RecordMerged(int64_t number, const std::string& commit);

@@ -125,6 +125,9 @@ W=$(submit ww "WORKSPACE") Z=$(submit wz "z")
 for n in "$A" "$B" "$X" "$Y" "$W" "$Z"; do wait_until 300 validated "$n"; as_user lee "$CIFS" pr approve "$n" >/dev/null; done
 check "a WORKSPACE change affects everything" \
   bash -c '[[ $0 == True* ]]' "$(field "$W" 'p["revisions"][-1]["validation"]["affects_everything"], p["revisions"][-1]["validation"]["affected_why"]')"
+# main moves again, so none of them lands on its own validation at once.
+printf 'ok again\n' >"$TMP/other/p1/v.txt"
+g -C "$TMP/other" commit -q -am "p1 again" && g -C "$TMP/other" push -q origin main
 for n in "$A" "$B" "$X" "$Y" "$W" "$Z"; do alice pr merge "$n" >/dev/null; done
 run alice pr show "$B"
 check "the second of two PRs on one target waits on the first, in its lane" succeeded_with "lane 1 (after #$A)"

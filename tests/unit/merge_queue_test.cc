@@ -4,6 +4,7 @@
 
 #include "farmserver/prs/affected.h"
 #include "farmserver/prs/lanes.h"
+#include "farmserver/prs/pr_state.h"
 
 namespace cifs {
 namespace {
@@ -160,6 +161,49 @@ TEST(LanesTest, AFailureNoFootprintExplainsHalvesTheBatch) {
   EXPECT_EQ(JudgeFailure(four, {"//missed:test"}).shrink_to, 2u);
   EXPECT_EQ(JudgeFailure(four, {}).shrink_to, 2u);  // nothing named (Bazel failed before any target)
   EXPECT_EQ(JudgeFailure({Targets({"//a:a"})}, {"//z:z"}).eject, (std::vector<size_t>{0}));
+}
+
+}  // namespace
+}  // namespace cifs
+
+namespace cifs {
+namespace {
+
+constexpr PrState kAll[] = {PrState::kOpen,   PrState::kApproved, PrState::kRejected,
+                            PrState::kQueued, PrState::kMerged,   PrState::kClosed};
+
+TEST(PrStateTest, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (PrState s : kAll) EXPECT_EQ(ParsePrState(PrStateName(s)), s);
+  EXPECT_EQ(ParsePrState("Queued"), std::nullopt);
+  EXPECT_EQ(ParsePrState(""), std::nullopt);
+}
+
+TEST(PrStateTest, EveryTransition) {
+  using S = PrState;
+  using E = PrEvent;
+  const std::optional<S> no;
+  struct Row {
+    S from;
+    std::optional<S> revise, approve, reject, queue, land, eject, withdraw;
+  };
+  const Row table[] = {
+      {S::kOpen, S::kOpen, S::kApproved, S::kRejected, no, S::kMerged, no, S::kClosed},
+      {S::kApproved, S::kOpen, S::kApproved, S::kRejected, S::kQueued, S::kMerged, no, no},
+      {S::kRejected, S::kOpen, S::kApproved, S::kRejected, no, S::kMerged, no, no},
+      {S::kQueued, S::kOpen, S::kQueued, S::kRejected, no, S::kMerged, S::kApproved, no},
+      {S::kMerged, no, no, no, no, S::kMerged, no, no},
+      {S::kClosed, no, no, no, no, S::kMerged, no, no},
+  };
+  for (const auto& r : table) {
+    SCOPED_TRACE(std::string(PrStateName(r.from)));
+    EXPECT_EQ(NextPrState(r.from, E::kRevise), r.revise);
+    EXPECT_EQ(NextPrState(r.from, E::kApprove), r.approve);
+    EXPECT_EQ(NextPrState(r.from, E::kReject), r.reject);
+    EXPECT_EQ(NextPrState(r.from, E::kQueue), r.queue);
+    EXPECT_EQ(NextPrState(r.from, E::kLand), r.land);
+    EXPECT_EQ(NextPrState(r.from, E::kEject), r.eject);
+    EXPECT_EQ(NextPrState(r.from, E::kWithdraw), r.withdraw);
+  }
 }
 
 }  // namespace
