@@ -137,7 +137,9 @@ bool PullRequestService::QueuedBefore(const v1::PullRequest& a, const v1::PullRe
 Footprint PullRequestService::FootprintOf(const v1::PullRequest& pr) {
   const auto& v = pr.revisions(pr.revisions_size() - 1).validation();
   Footprint f;
-  f.everything = v.affects_everything();
+  // No paths at all: validated before the farm analysed PRs (every PR
+  // changes something), so nothing is known and it meets everything.
+  f.everything = v.affects_everything() || v.changed_paths().empty();
   f.targets.assign(v.affected_targets().begin(), v.affected_targets().end());
   f.paths.assign(v.changed_paths().begin(), v.changed_paths().end());
   std::sort(f.targets.begin(), f.targets.end());

@@ -98,6 +98,12 @@ await attempt('lee approves the PR', lee, async () => {
   await bob.waitForSelector('.badge.ok:has-text("approved")', { timeout: 10000 });
   check('bob\'s open PR page shows the approval without a reload (pushed)', /lee\s*approved/.test(await bob.textContent('main')));
 });
+await attempt('the PR page shows what the PR affects', lee, async () => {
+  // Once its validation passed (the page follows it by itself).
+  await lee.waitForSelector('#affects', { timeout: 180000 });
+  const affects = await lee.textContent('#affects');
+  check('the PR page names the Bazel targets the PR affects', /\d+ targets: .*\/\/lib:greet/.test(affects), affects);
+});
 check('no script errors on lee\'s pages', errors.length === 0, errors.join('; '));
 
 const again = await (await browser.newContext()).newPage();

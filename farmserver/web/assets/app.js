@@ -348,7 +348,13 @@ async function prPage(number) {
       h('dl', { class: 'kv' },
         h('dt', {}, 'validation'), h('dd', { id: 'validation-state' }, validationBadge(v), ' ', v.message || '', v.build_id ? h('span', {}, ' · ', h('a', { href: '/builds/' + encodeURIComponent(v.build_id) }, 'build')) : ''),
         v.conflicts && v.conflicts.length ? [h('dt', {}, 'conflicts'), h('dd', {}, v.conflicts.join(', '))] : [],
-        h('dt', {}, 'queue'), h('dd', {}, pr.queue_position ? 'position ' + pr.queue_position : (pr.queue_note || '—')),
+        h('dt', {}, 'queue'), h('dd', { id: 'queue' }, pr.queue_position
+          ? 'position ' + pr.queue_position + ', lane ' + (pr.lane || 1) + (pr.waits_on ? ' (after #' + pr.waits_on + ')' : '') + (pr.queue_note ? ' · ' + pr.queue_note : '')
+          : (pr.queue_note || '—')),
+        v.state === 'passed' ? [h('dt', {}, 'affects'), h('dd', { id: 'affects' }, v.affects_everything
+          ? 'everything: ' + (v.affected_why || '') + ' (lands alone)'
+          : (v.affected_targets || []).length + ' targets' + ((v.affected_targets || []).length ? ': ' + v.affected_targets.slice(0, 5).join(', ') + (v.affected_targets.length > 5 ? ', …' : '') : ''))] : [],
+        pr.flaky_targets && pr.flaky_targets.length ? [h('dt', {}, 'flaky'), h('dd', {}, pr.flaky_targets.join(', ') + ' (failed once, passed on a retry)')] : [],
         pr.merged_commit ? [h('dt', {}, 'merged as'), h('dd', {}, h('code', {}, pr.merged_commit.slice(0, 12)))] : []),
       h('h2', {}, 'Review'), review,
       h('h2', {}, 'Reviews'),
