@@ -1,8 +1,3 @@
-// The merge queue: approved, green PRs land one at a time per farm, each as
-// the exact merge commit that was validated on the target's current tip,
-// pushed as a fast-forward. A tip that moved means validating again first;
-// a red result takes the PR out of the queue. The queue is the set of PRs in
-// state "queued" in the metadata store, so a restart picks it up as it was.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -10,79 +5,37 @@
 #include "common/clock.h"
 #include "common/grpc_status.h"
 #include "farmserver/prs/lanes.h"
-#include "farmserver/prs/pull_request_service.h"
+#include "farmserver/prs/merge_queue.h"
+#include "farmserver/prs/pr_records.h"
 
 namespace cifs {
 
-namespace {
+MergeQueue::MergeQueue(Deps deps, std::string node, size_t max_batch, Logger* log)
+    : d_(deps), node_(std::move(node)), max_batch_(max_batch), log_(log) {}
 
-bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed"; }
-
-}  // namespace
-
-Status PullRequestService::MarkQueued(v1::PullRequest& pr, const std::string& by) {
-  CIFS_RETURN_IF_ERROR(Transition(pr, PrEvent::kQueue));
-  pr.set_merge_requested_by(by);
-  pr.set_queued_ms(NowMs());
-  pr.set_queue_note("waiting to land on " + pr.target_branch());
-  pr.set_updated_ms(pr.queued_ms());
-  return Status::Ok();
+void MergeQueue::Start() {
+  thread_ = std::thread([this] { RunQueue(); });
 }
 
-void PullRequestService::Queued(const v1::PullRequest& pr) {
-  log_->Info("pr_queued", {{"number", pr.number()}, {"by", pr.merge_requested_by()}, {"target", pr.target_branch()}});
-  KickQueue();
+void MergeQueue::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
 }
 
-void PullRequestService::KickQueue() {
-  std::lock_guard lock(queue_mu_);
-  queue_kicked_ = true;
-  queue_wake_.notify_all();
+void MergeQueue::Kick() {
+  std::lock_guard lock(mu_);
+  kicked_ = true;
+  wake_.notify_all();
 }
 
-Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
-  std::optional<v1::PullRequest> already;  // queued before: nothing to write
-  auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
-    if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
-      return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
-    }
-    if (pr.state() == "queued") {
-      already = pr;
-      return Status::AlreadyExists("queued");
-    }
-    if (pr.state() != "approved") {
-      return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
-                                        (pr.state() == "open" ? ", not approved" : ""));
-    }
-    const auto& rev = pr.revisions(pr.revisions_size() - 1);
-    if (!Green(rev)) {
-      return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
-                                        " is not green: validation " + rev.validation().state());
-    }
-    pr.set_squash(squash);
-    return MarkQueued(pr, who.name);
-  });
-  if (already) return *already;
-  if (!pr.ok()) return pr.status();
-  Queued(*pr);
-  return pr;
-}
-
-grpc::Status PullRequestService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) {
-  auto id = auth_->FromContext(ctx);
-  if (!id.ok()) return ToGrpc(id.status());
-  auto pr = DoMerge(*id, req->number(), req->squash());
-  if (!pr.ok()) return ToGrpc(pr.status());
-  std::vector<v1::PullRequest> one = {std::move(*pr)};
-  SetQueuePositions(one);
-  *resp = std::move(one[0]);
-  return grpc::Status::OK;
-}
-
-void PullRequestService::SetQueuePositions(std::vector<v1::PullRequest>& prs) {
+void MergeQueue::SetPositions(std::vector<v1::PullRequest>& prs) const {
   v1::ListPullRequestsRequest f;
   f.set_state("queued");
-  auto queued = prs_->ListPullRequests(f);
+  auto queued = d_.prs->ListPullRequests(f);
   if (!queued.ok()) return;
   std::map<std::pair<std::string, std::string>, std::vector<const v1::PullRequest*>> targets;
   for (const auto& q : *queued) targets[{q.repo(), q.target_branch()}].push_back(&q);
@@ -104,19 +57,19 @@ void PullRequestService::SetQueuePositions(std::vector<v1::PullRequest>& prs) {
   }
 }
 
-void PullRequestService::RunQueue() {
+void MergeQueue::RunQueue() {
   for (;;) {
     {
       // Woken by a merge request or a finished validation; the timeout only
       // catches what happened elsewhere (a tip moved upstream).
-      std::unique_lock lock(queue_mu_);
-      queue_wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return queue_stopping_ || queue_kicked_; });
-      queue_kicked_ = false;
-      if (queue_stopping_) return;
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_ || kicked_; });
+      kicked_ = false;
+      if (stopping_) return;
     }
     v1::ListPullRequestsRequest f;
     f.set_state("queued");
-    auto queued = prs_->ListPullRequests(f);
+    auto queued = d_.prs->ListPullRequests(f);
     if (!queued.ok() || queued->empty()) continue;
     // Each target's queue on its own, in the order PRs were queued.
     std::map<std::pair<std::string, std::string>, std::vector<v1::PullRequest>> targets;
@@ -130,11 +83,11 @@ void PullRequestService::RunQueue() {
   }
 }
 
-bool PullRequestService::QueuedBefore(const v1::PullRequest& a, const v1::PullRequest& b) {
+bool MergeQueue::QueuedBefore(const v1::PullRequest& a, const v1::PullRequest& b) {
   return a.queued_ms() != b.queued_ms() ? a.queued_ms() < b.queued_ms() : a.number() < b.number();
 }
 
-Footprint PullRequestService::FootprintOf(const v1::PullRequest& pr) {
+Footprint MergeQueue::FootprintOf(const v1::PullRequest& pr) {
   const auto& v = pr.revisions(pr.revisions_size() - 1).validation();
   Footprint f;
   // No paths at all: validated before the farm analysed PRs (every PR
@@ -147,14 +100,14 @@ Footprint PullRequestService::FootprintOf(const v1::PullRequest& pr) {
   return f;
 }
 
-void PullRequestService::TrustLanded(const v1::PullRequest& pr, const std::vector<std::string>& build_ids,
+void MergeQueue::TrustLanded(const v1::PullRequest& pr, const std::vector<std::string>& build_ids,
                                      const std::string& landed) {
   // What landed is the target now: a lead approved the code that produced
   // these results and it is what every later build of the target runs, so
   // they may decide verdicts.
   for (const auto& id : build_ids) {
     if (id.empty()) continue;
-    auto moved = ac_->MoveTier(ValidationTier(id), kTrustedTier);
+    auto moved = d_.ac->MoveTier(ValidationTier(id), kTrustedTier);
     if (!moved.ok()) {
       log_->Warn("validation_cache_not_trusted", {{"build", id}, {"error", moved.status().message()}});
       continue;
@@ -162,22 +115,22 @@ void PullRequestService::TrustLanded(const v1::PullRequest& pr, const std::vecto
     log_->Info("validation_cache_trusted", {{"build", id}, {"entries", *moved}});
   }
   // The landed commit's tree was tested: no baseline of it is needed.
-  validator_.MarkTrusted(pr.repo(), pr.target_branch(), landed);
+  d_.validator->MarkTrusted(pr.repo(), pr.target_branch(), landed);
 }
 
 // No lock is held here: git, the other nodes' cache shards, Bazel and
 // PostgreSQL are all talked to, and every write is a compare-and-set
 // (SaveQueueStep).
-void PullRequestService::Step(const std::string& key, std::vector<v1::PullRequest>& prs) {
-  auto& lane_state = queue_state_[key];
+void MergeQueue::Step(const std::string& key, std::vector<v1::PullRequest>& prs) {
+  auto& lane_state = targets_[key];
   if (std::chrono::steady_clock::now() < lane_state.retry_after) return;
   const v1::PullRequest& first = prs.front();
-  auto repo = repos_->GetRepo(first.repo());
+  auto repo = d_.repos->GetRepo(first.repo());
   if (!repo.ok() || !repo->has_value()) return;
   const std::string url = (*repo)->url();
   const std::string target = first.target_branch();
-  const std::string mirror = provisioner_->MirrorPath(first.repo());
-  auto tip = host_->BranchTip(url, target);
+  const std::string mirror = d_.provisioner->MirrorPath(first.repo());
+  auto tip = d_.host->BranchTip(url, target);
   if (!tip.ok()) {
     for (const auto& pr : prs) {
       SaveQueueStep(pr.number(), pr.revisions_size(),
@@ -195,7 +148,7 @@ void PullRequestService::Step(const std::string& key, std::vector<v1::PullReques
       auto landed = merger_.Contains(mirror, *tip, pr.batch_tip());
       if (!landed.ok() || !*landed) {
         // The mirror may not have the tip yet.
-        if (Status s = provisioner_->Refresh(pr.repo()); s.ok()) landed = merger_.Contains(mirror, *tip, pr.batch_tip());
+        if (Status s = d_.provisioner->Refresh(pr.repo()); s.ok()) landed = merger_.Contains(mirror, *tip, pr.batch_tip());
       }
       if (landed.ok() && *landed) {
         TrustLanded(pr, {v.build_id(), pr.batch_build_id()}, pr.landing_commit());
@@ -243,14 +196,14 @@ void PullRequestService::Step(const std::string& key, std::vector<v1::PullReques
   LandBatch(key, batch, *tip, url);
 }
 
-void PullRequestService::LandValidated(const v1::PullRequest& pr, const std::string& tip, const std::string& url) {
+void MergeQueue::LandValidated(const v1::PullRequest& pr, const std::string& tip, const std::string& url) {
   const int64_t number = pr.number();
   const v1::Validation& v = pr.revisions(pr.revisions_size() - 1).validation();
   // What lands: the validated merge commit, or with --squash one commit on
   // the same tip with the same (validated) tree.
   std::string landing = v.merge_commit();
   if (pr.squash()) {
-    auto squashed = merger_.Squash(provisioner_->MirrorPath(pr.repo()), v.merge_commit(), tip,
+    auto squashed = merger_.Squash(d_.provisioner->MirrorPath(pr.repo()), v.merge_commit(), tip,
                                    pr.title() + " (#" + std::to_string(number) + ")", pr.author(),
                                    pr.author() + "@cifs.local");
     if (!squashed.ok()) {
@@ -262,7 +215,7 @@ void PullRequestService::LandValidated(const v1::PullRequest& pr, const std::str
   (void)Push({pr}, {landing}, {}, url);
 }
 
-bool PullRequestService::Push(const std::vector<v1::PullRequest>& batch, const std::vector<std::string>& landings,
+bool MergeQueue::Push(const std::vector<v1::PullRequest>& batch, const std::vector<std::string>& landings,
                               const std::vector<std::string>& batch_builds, const std::string& url) {
   const std::string& last = landings.back();
   const v1::PullRequest& head = batch.front();
@@ -277,7 +230,7 @@ bool PullRequestService::Push(const std::vector<v1::PullRequest>& batch, const s
     });
     if (!saved) return false;
   }
-  Status pushed = host_->Push(provisioner_->MirrorPath(head.repo()), url, last, head.target_branch(), /*force=*/false);
+  Status pushed = d_.host->Push(d_.provisioner->MirrorPath(head.repo()), url, last, head.target_branch(), /*force=*/false);
   if (!pushed.ok()) {
     std::string why = pushed.code() == Status::Code::kFailedPrecondition
                           ? pushed.message()  // the tip moved meanwhile: the next round tries again
@@ -301,23 +254,23 @@ bool PullRequestService::Push(const std::vector<v1::PullRequest>& batch, const s
                              {"target", head.target_branch()},
                              {"batch", static_cast<int64_t>(batch.size())}});
   }
-  KickQueue();  // the next batch of this target can go at once
+  Kick();  // the next batch of this target can go at once
   return true;
 }
 
-void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullRequest> batch, const std::string& tip,
+void MergeQueue::LandBatch(const std::string& key, std::vector<v1::PullRequest> batch, const std::string& tip,
                                    const std::string& url) {
-  auto& lane_state = queue_state_[key];
+  auto& lane_state = targets_[key];
   const std::string repo = batch[0].repo();
   const std::string target = batch[0].target_branch();
-  const std::string mirror = provisioner_->MirrorPath(repo);
-  if (Status s = provisioner_->Refresh(repo); !s.ok()) {
+  const std::string mirror = d_.provisioner->MirrorPath(repo);
+  if (Status s = d_.provisioner->Refresh(repo); !s.ok()) {
     lane_state.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     return;
   }
   // A PR whose branch is gone upstream was withdrawn: it does not land.
   std::erase_if(batch, [&](const v1::PullRequest& pr) {
-    auto head = host_->BranchTip(url, pr.branch());
+    auto head = d_.host->BranchTip(url, pr.branch());
     if (head.ok() || head.status().code() != Status::Code::kNotFound) return false;
     Eject(pr, "left the queue: the pull request's branch " + pr.branch() +
                   " was deleted upstream; submit again to push it");
@@ -375,10 +328,10 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
     SaveQueueStep(pr.number(), pr.revisions_size(), [&](v1::PullRequest& p) { p.set_queue_note(testing); });
   }
   log_->Info("batch_testing", {{"target", target}, {"prs", names}, {"commit", prev}});
-  auto pending = validator_.TestBatch(std::move(job));
+  auto pending = d_.validator->TestBatch(std::move(job));
   while (pending.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
-    std::lock_guard lock(queue_mu_);
-    if (queue_stopping_) return;
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
   }
   BatchOutcome outcome = pending.get();
   if (!outcome.error.ok()) {
@@ -404,7 +357,7 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
     return;
   }
   for (const auto& id : outcome.build_ids) {
-    if (Status s = ac_->DropTier(ValidationTier(id)); !s.ok()) {
+    if (Status s = d_.ac->DropTier(ValidationTier(id)); !s.ok()) {
       log_->Warn("validation_cache_not_dropped", {{"build", id}, {"error", s.message()}});
     }
   }
@@ -434,19 +387,19 @@ void PullRequestService::LandBatch(const std::string& key, std::vector<v1::PullR
     }
     log_->Info("batch_split", {{"target", target}, {"prs", names}, {"window", static_cast<int64_t>(verdict.shrink_to)}});
   }
-  KickQueue();
+  Kick();
 }
 
-void PullRequestService::Eject(const v1::PullRequest& pr, const std::string& why) {
+void MergeQueue::Eject(const v1::PullRequest& pr, const std::string& why) {
   if (ApplyQueueStep(pr.number(), pr.revisions_size(), [&](v1::PullRequest& p) {
         p.set_queue_note(why);
-        return Transition(p, PrEvent::kEject);
+        return TransitionPr(p, PrEvent::kEject);
       })) {
     log_->Info("pr_ejected", {{"number", pr.number()}, {"why", why}});
   }
 }
 
-std::string PullRequestService::Join(const std::vector<std::string>& items) {
+std::string MergeQueue::Join(const std::vector<std::string>& items) {
   constexpr size_t kShown = 5;
   std::string out;
   for (size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + items[i];
@@ -454,12 +407,12 @@ std::string PullRequestService::Join(const std::vector<std::string>& items) {
   return out.empty() ? "(none named)" : out;
 }
 
-void PullRequestService::RecordMerged(int64_t number, const std::string& commit) {
+void MergeQueue::RecordMerged(int64_t number, const std::string& commit) {
   // It is on the target whatever else happened to the record: no precondition.
-  auto merged = Mutate(number, [&](v1::PullRequest& p) {
+  auto merged = MutatePullRequest(d_.prs, number, [&](v1::PullRequest& p) {
     p.set_merged_commit(commit);
     p.set_merged_ms(NowMs());
-    (void)Transition(p, PrEvent::kLand);  // from any state
+    (void)TransitionPr(p, PrEvent::kLand);  // from any state
     p.set_queue_note("");
     p.set_updated_ms(NowMs());
     return Status::Ok();
@@ -470,7 +423,7 @@ void PullRequestService::RecordMerged(int64_t number, const std::string& commit)
   }
 }
 
-bool PullRequestService::SaveQueueStep(int64_t number, int revision,
+bool MergeQueue::SaveQueueStep(int64_t number, int revision,
                                        const std::function<void(v1::PullRequest&)>& change) {
   return ApplyQueueStep(number, revision, [&](v1::PullRequest& p) {
     change(p);
@@ -478,9 +431,9 @@ bool PullRequestService::SaveQueueStep(int64_t number, int revision,
   });
 }
 
-bool PullRequestService::ApplyQueueStep(int64_t number, int revision,
+bool MergeQueue::ApplyQueueStep(int64_t number, int revision,
                                         const std::function<Status(v1::PullRequest&)>& change) {
-  auto saved = Mutate(number, [&](v1::PullRequest& p) -> Status {
+  auto saved = MutatePullRequest(d_.prs, number, [&](v1::PullRequest& p) -> Status {
     if (p.state() != PrStateName(PrState::kQueued) || p.revisions_size() != revision) {
       return Status::Aborted("#" + std::to_string(number) + " changed meanwhile: " + p.state() + ", revision " +
                              std::to_string(p.revisions_size()));

@@ -1,4 +1,5 @@
 #include "farmserver/prs/pull_request_service.h"
+#include "farmserver/prs/pr_records.h"
 
 #include "farmserver/fs/placement.h"
 
@@ -30,22 +31,10 @@ grpc::Status Answer(Result<T> r, T* resp) {
 
 }  // namespace
 
-Status PullRequestService::Transition(v1::PullRequest& pr, PrEvent event) {
-  auto from = ParsePrState(pr.state());
-  std::optional<PrState> to = from ? NextPrState(*from, event) : std::nullopt;
-  if (!to) {
-    return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state() +
-                                      ": it cannot " + std::string(PrEventName(event)));
-  }
-  pr.set_state(std::string(PrStateName(*to)));
-  return Status::Ok();
-}
-
 PullRequestService::PullRequestService(const MetadataStores& metadata, std::string node, Authenticator* auth, Provisioner* provisioner,
                                        GitHost* host, BuildRunner* runner, ActionCache* ac,
                                        const std::string& state_dir, Logger* log, size_t max_batch)
     : node_(std::move(node)),
-      max_batch_(max_batch),
       prs_(metadata.pull_requests),
       workspaces_(metadata.workspaces),
       repos_(metadata.repos),
@@ -55,35 +44,19 @@ PullRequestService::PullRequestService(const MetadataStores& metadata, std::stri
       ac_(ac),
       log_(log),
       validator_(state_dir, provisioner, runner, metadata.builds, metadata.repos, host, ac,
-                 [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log) {
-  queue_ = std::thread([this] { RunQueue(); });
+                 [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log),
+      queue_({metadata.pull_requests, metadata.repos, host, provisioner, ac, &validator_}, node_, max_batch, log) {
+  queue_.Start();
 }
 
 void PullRequestService::Stop() {
-  {
-    std::lock_guard lock(queue_mu_);
-    queue_stopping_ = true;
-    queue_wake_.notify_all();
-  }
-  if (queue_.joinable()) queue_.join();
+  queue_.Stop();  // first: it waits on the validator
   validator_.Stop();
 }
 
 Result<v1::PullRequest> PullRequestService::Mutate(int64_t number,
                                                    const std::function<Status(v1::PullRequest&)>& change) {
-  // Each retry means another node wrote this very record in the meantime;
-  // a handful is plenty.
-  constexpr int kAttempts = 8;
-  for (int attempt = 1;; ++attempt) {
-    auto found = prs_->GetPullRequest(number);
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
-    v1::PullRequest pr = **found;
-    CIFS_RETURN_IF_ERROR(change(pr));
-    Status s = prs_->UpdatePullRequest(&pr);
-    if (s.ok()) return pr;
-    if (s.code() != Status::Code::kAborted || attempt == kAttempts) return s;
-  }
+  return MutatePullRequest(prs_, number, change);
 }
 
 Status PullRequestService::RecordValidation(int64_t number, int32_t revision, const v1::Validation& v) {
@@ -101,7 +74,7 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
   });
   if (!pr.ok()) return pr.status();
   if (auto_queued) Queued(*pr);
-  if (pr->state() == "queued" && v.state() != "pending" && v.state() != "running") KickQueue();
+  if (pr->state() == "queued" && v.state() != "pending" && v.state() != "running") queue_.Kick();
   return Status::Ok();
 }
 
@@ -135,7 +108,7 @@ void PullRequestService::TakeOver(const std::vector<int64_t>& numbers) {
     if (InReview(pr) && (state == "pending" || state == "running")) Validate(pr);
     log_->Info("pr_taken_over", {{"number", number}, {"validation", state}, {"state", pr.state()}});
   }
-  KickQueue();
+  queue_.Kick();
 }
 
 Result<std::optional<v1::PullRequest>> PullRequestService::OpenFrom(const std::string& workspace) {
@@ -256,7 +229,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   Status pushed = host_->Push(path, (*repo)->url(), head->commit, branch, /*force=*/true);
   if (!pushed.ok()) {
     if (created) {
-      auto closed = Mutate(pr.number(), [&](v1::PullRequest& fresh) { return Transition(fresh, PrEvent::kWithdraw); });
+      auto closed = Mutate(pr.number(), [&](v1::PullRequest& fresh) { return TransitionPr(fresh, PrEvent::kWithdraw); });
       if (!closed.ok()) log_->Warn("pr_not_saved", {{"number", pr.number()}, {"error", closed.status().message()}});
     }
     return pushed;
@@ -277,7 +250,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     rev->mutable_validation()->set_state("pending");
     rev->mutable_validation()->set_updated_ms(now);
     fresh.set_updated_ms(now);
-    return Transition(fresh, PrEvent::kRevise);
+    return TransitionPr(fresh, PrEvent::kRevise);
   });
   if (!stored.ok()) return stored.status();
   Validate(*stored);
@@ -311,7 +284,7 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
     pr.set_updated_ms(review->at_ms());
     // Approving a queued PR keeps it queued; rejecting takes it out.
     const bool was_queued = pr.state() == PrStateName(PrState::kQueued);
-    CIFS_RETURN_IF_ERROR(Transition(pr, approve ? PrEvent::kApprove : PrEvent::kReject));
+    CIFS_RETURN_IF_ERROR(TransitionPr(pr, approve ? PrEvent::kApprove : PrEvent::kReject));
     const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
     auto_queued = approve && !was_queued && latest.state() == "passed" && latest.auto_merge();
     if (auto_queued) return MarkQueued(pr, "auto-merge");
@@ -346,7 +319,7 @@ grpc::Status PullRequestService::List(grpc::ServerContext* ctx, const v1::ListPu
     all->pop_back();
     resp->set_next_before(all->back().number());
   }
-  SetQueuePositions(*all);
+  queue_.SetPositions(*all);
   for (auto& pr : *all) *resp->add_pull_requests() = std::move(pr);
   return grpc::Status::OK;
 }
@@ -359,7 +332,7 @@ grpc::Status PullRequestService::Get(grpc::ServerContext* ctx, const v1::GetPull
   if (!pr.ok()) return ToGrpc(pr.status());
   if (!pr->has_value()) return ToGrpc(Status::NotFound("no pull request #" + std::to_string(req->number())));
   std::vector<v1::PullRequest> one = {std::move(**pr)};
-  SetQueuePositions(one);
+  queue_.SetPositions(one);
   *resp = std::move(one[0]);
   return grpc::Status::OK;
 }
@@ -376,6 +349,50 @@ grpc::Status PullRequestService::Reject(grpc::ServerContext* ctx, const v1::Revi
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   return Answer(Review(*id, *req, false), resp);
+}
+
+void PullRequestService::Queued(const v1::PullRequest& pr) {
+  log_->Info("pr_queued", {{"number", pr.number()}, {"by", pr.merge_requested_by()}, {"target", pr.target_branch()}});
+  queue_.Kick();
+}
+
+Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t number, bool squash) {
+  std::optional<v1::PullRequest> already;  // queued before: nothing to write
+  auto pr = Mutate(number, [&](v1::PullRequest& pr) -> Status {
+    if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
+      return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
+    }
+    if (pr.state() == "queued") {
+      already = pr;
+      return Status::AlreadyExists("queued");
+    }
+    if (pr.state() != "approved") {
+      return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
+                                        (pr.state() == "open" ? ", not approved" : ""));
+    }
+    const auto& rev = pr.revisions(pr.revisions_size() - 1);
+    if (!Green(rev)) {
+      return Status::FailedPrecondition("#" + std::to_string(number) + " revision " + std::to_string(rev.number()) +
+                                        " is not green: validation " + rev.validation().state());
+    }
+    pr.set_squash(squash);
+    return MarkQueued(pr, who.name);
+  });
+  if (already) return *already;
+  if (!pr.ok()) return pr.status();
+  Queued(*pr);
+  return pr;
+}
+
+grpc::Status PullRequestService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto pr = DoMerge(*id, req->number(), req->squash());
+  if (!pr.ok()) return ToGrpc(pr.status());
+  std::vector<v1::PullRequest> one = {std::move(*pr)};
+  queue_.SetPositions(one);
+  *resp = std::move(one[0]);
+  return grpc::Status::OK;
 }
 
 }  // namespace cifs
