@@ -61,6 +61,7 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
           {"branch", pr.branch()},         {"state", pr.state()},     {"revisions", revisions},
           {"reviews", reviews},            {"created_ms", pr.created_ms()}, {"updated_ms", pr.updated_ms()},
           {"queue_position", pr.queue_position()}, {"merged_commit", pr.merged_commit()},
+          {"merged_ms", pr.merged_ms()}, {"queued_ms", pr.queued_ms()},
           {"queue_note", pr.queue_note()}, {"merge_requested_by", pr.merge_requested_by()},
           {"squash", pr.squash()}, {"lane", pr.lane()}, {"waits_on", pr.waits_on()},
           {"batch_tip", pr.batch_tip()}, {"batch_build_id", pr.batch_build_id()},
