@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <thread>
 
 namespace cifs {
 
@@ -23,6 +24,8 @@ constexpr char kMetaCf[] = "blob_meta";
 constexpr char kChunksCf[] = "blob_chunks";
 constexpr char kUploadsCf[] = "uploads";
 constexpr char kActionCacheCf[] = "action_cache";
+// How long Open waits for a LOCK another (dying) process still holds.
+constexpr auto kLockWait = std::chrono::seconds(10);
 
 void PutBe(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -355,7 +358,18 @@ Status RocksDbStore::OpenDb() {
       {rocksdb::kDefaultColumnFamilyName, small}, {kMetaCf, small}, {kChunksCf, chunks},
       {kUploadsCf, small}, {kActionCacheCf, small}};
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(dbo, options_.path, cfs, &handles_, &raw);
+  // A process killed a moment ago may still hold the LOCK while the kernel
+  // tears it down (kill -9 returns before the process is gone): wait for it
+  // a little rather than fail a restart.
+  const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+  rocksdb::Status s;
+  for (;;) {
+    s = rocksdb::DB::Open(dbo, options_.path, cfs, &handles_, &raw);
+    bool locked = s.IsIOError() && s.ToString().find("LOCK") != std::string::npos;
+    if (s.ok() || !locked || std::chrono::steady_clock::now() >= deadline) break;
+    handles_.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   if (!s.ok()) return FromRocks(s, "cannot open content store at " + options_.path);
   db_.reset(raw);
   meta_cf_ = handles_[1];

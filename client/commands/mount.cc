@@ -147,12 +147,13 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
     v1::MountResponse resp;
     s = ControlStub(fsd_dir)->Mount(&ctx, req, &resp);
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || s.error_message().find("shutting down") == std::string::npos ||
-        !running) {
-      break;
-    }
-    // The daemon was on its way out (its last mount had just gone): let it
-    // finish, then start a fresh one.
+    // UNAVAILABLE from the daemon we found running, and not about the farm:
+    // it was on its way out (its last mount had just gone), said so or
+    // already closed its socket. Let it finish, then start a fresh one.
+    bool exiting = s.error_code() == grpc::StatusCode::UNAVAILABLE && running &&
+                   (s.error_message().find("shutting down") != std::string::npos ||
+                    s.error_message().find("farm") == std::string::npos);
+    if (!exiting) break;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (::kill(running->pid(), 0) == 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

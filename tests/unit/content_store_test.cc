@@ -64,6 +64,22 @@ TEST_F(ContentStoreTest, PutGetAndFindMissing) {
   EXPECT_EQ(*store_->Get(EmptyDigest()), "");
 }
 
+TEST_F(ContentStoreTest, OpenWaitsForTheStoreLockToBeReleased) {
+  // As after a kill -9: whoever held the LOCK lets go a moment later.
+  ASSERT_TRUE(store_->Put(ComputeDigest("kept"), "kept").ok());
+  std::thread holder([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    store_.reset();
+  });
+  auto s = RocksDbStore::Open(options_);
+  holder.join();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  store_ = std::move(*s);
+  auto got = store_->Get(ComputeDigest("kept"));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "kept");
+}
+
 TEST_F(ContentStoreTest, MismatchIsRefusedAndNothingStored) {
   std::string data = "the real bytes";
   Digest claimed = ComputeDigest("other bytes!!!");  // same size, other hash
