@@ -165,6 +165,24 @@ Result<Identity> Authenticator::FromContext(const grpc::ServerContextBase* ctx) 
 }
 
 Result<Identity> Authenticator::FromContextOrBuilder(const grpc::ServerContextBase* ctx) {
+  auto id = FromContextForCas(ctx);
+  if (id.ok() && id->role == Role::kWorker) {
+    return Status::PermissionDenied("worker '" + id->name + "' may take actions and use the CAS only");
+  }
+  return id;
+}
+
+Result<Identity> Authenticator::RequireWorker(const grpc::ServerContextBase* ctx) {
+  auto id = FromContextForCas(ctx);
+  if (!id.ok()) return id;
+  if (id->role != Role::kWorker) {
+    return Status::PermissionDenied(std::string("only the farm's workers take actions, not ") + RoleName(id->role) +
+                                    " '" + id->name + "'");
+  }
+  return id;
+}
+
+Result<Identity> Authenticator::FromContextForCas(const grpc::ServerContextBase* ctx) {
   auto pem = PeerPem(ctx);
   if (!pem) return FromGateway(ctx);
   // The caller behind a proxy is named per call (its connection to this

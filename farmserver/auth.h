@@ -73,6 +73,11 @@ class Authenticator {
   Result<Identity> FromContext(const grpc::ServerContextBase* ctx);
   // A user or a running build (the cache and the build-event service).
   Result<Identity> FromContextOrBuilder(const grpc::ServerContextBase* ctx);
+  // The same or one of the farm's workers (the CAS: a worker reads inputs
+  // and writes outputs there).
+  Result<Identity> FromContextForCas(const grpc::ServerContextBase* ctx);
+  // One of the farm's workers, and nobody else (cifs.v1.Workers).
+  Result<Identity> RequireWorker(const grpc::ServerContextBase* ctx);
   // A cluster node's peer certificate, calling directly (the cache shard
   // service); every other caller is refused.
   Result<Identity> RequireNode(const grpc::ServerContextBase* ctx);

@@ -1,6 +1,9 @@
 #include "farmserver/farm.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "common/bazel_kit.h"
 #include "common/files.h"
@@ -50,7 +53,7 @@ Status Farm::Start() {
   CIFS_RETURN_IF_ERROR(recorder_->CloseInterruptedFarmBuilds(1000));
 
   CIFS_RETURN_IF_ERROR(ComposeCache(*ca));
-  capabilities_ = std::make_unique<CapabilitiesService>();
+  capabilities_ = std::make_unique<CapabilitiesService>(options_.workers > 0);
   cas_ = std::make_unique<CasService>(cache_->cas(), auth_.get(), &metrics_);
   ac_ = std::make_unique<ActionCacheService>(cache_->ac(), cache_->cas(), auth_.get(), &build_scopes_, &metrics_);
   bytestream_ = std::make_unique<ByteStreamService>(cache_->cas(), auth_.get(), &metrics_);
@@ -58,6 +61,15 @@ Status Farm::Start() {
     shard_ = std::make_unique<CacheShardService>(store_.get(), store_.get(), auth_.get());
   }
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
+  if (options_.workers > 0) {
+    Scheduler::Options so;
+    PlatformProps offered;
+    for (const auto& p : options_.worker_platform) offered.insert({p.substr(0, p.find('=')), p.substr(p.find('=') + 1)});
+    so.platforms.push_back(offered);
+    scheduler_ = std::make_unique<Scheduler>(std::move(so));
+    execution_ = std::make_unique<ExecutionService>(scheduler_.get(), ac_.get(), cache_->cas(), auth_.get());
+    workers_api_ = std::make_unique<WorkerService>(scheduler_.get(), cache_->ac(), auth_.get(), log_);
+  }
   farm_api_ = std::make_unique<FarmService>(auth_.get());
   if (!options_.git_credentials.empty()) {
     auto creds = GitCredentials::Load(options_.git_credentials);
@@ -122,6 +134,10 @@ Status Farm::Start() {
     builder.RegisterService(s);
   }
   if (shard_) builder.RegisterService(shard_.get());
+  if (execution_) {
+    builder.RegisterService(execution_.get());
+    builder.RegisterService(workers_api_.get());
+  }
   grpc_ = builder.BuildAndStart();
   if (!grpc_ || bound_port == 0) {
     return Status::Unavailable("cannot listen on " + options_.listen + ":" + std::to_string(options_.grpc_port));
@@ -138,6 +154,7 @@ Status Farm::Start() {
   CIFS_RETURN_IF_ERROR(http_->Serve(gateway_.get()));
 
   StartBuildRunner(bound_port);
+  CIFS_RETURN_IF_ERROR(StartWorkers(bound_port));
   if (!options_.node.empty()) {
     liveness_ = std::make_unique<NodeLiveness>(
         options_.node, metadata_.cluster, [this](const std::vector<int64_t>& n) { prs_api_->TakeOver(n); }, log_);
@@ -221,7 +238,43 @@ void Farm::StartBuildRunner(int grpc_port) {
   if (!s.ok()) log_->Warn("farm_builds_off", {{"reason", s.message()}});
 }
 
+Status Farm::StartWorkers(int grpc_port) {
+  if (options_.workers == 0) return Status::Ok();
+  WorkerPoolOptions o;
+  o.count = options_.workers;
+  o.dir = options_.state_dir + "/workers";
+  o.farm = LocalHost(options_.listen) + ":" + std::to_string(grpc_port);
+  o.node = options_.node;
+  o.platform = PlatformProps{};
+  for (const auto& p : options_.worker_platform) o.platform.insert({p.substr(0, p.find('=')), p.substr(p.find('=') + 1)});
+  // Beside farmserver, as cmake builds and installs them.
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  o.exe = (self.parent_path() / "cifs-worker").string();
+  if (!std::filesystem::exists(o.exe)) o.exe = (self.parent_path().parent_path() / "worker" / "cifs-worker").string();
+  if (!std::filesystem::exists(o.exe)) {
+    return Status::FailedPrecondition("--workers needs the cifs-worker program beside farmserver (" +
+                                      self.parent_path().string() + ")");
+  }
+  if (::geteuid() == 0) {
+    auto who = runner_->UidFor("@workers");
+    if (!who.ok()) return Status::FailedPrecondition("no uid for the workers: " + who.status().message());
+    o.run_as = *who;
+  }
+  auto key = ReadFile(options_.state_dir + "/ca/ca.key");
+  auto cert = ReadFile(options_.client_ca);
+  if (!key.ok() || !cert.ok()) return Status::FailedPrecondition("--workers needs the farm CA's key in STATE/ca");
+  auto ca = CertificateAuthority::Load(*key, *cert);
+  if (!ca.ok()) return ca.status();
+  auto pool = WorkerPool::Start(std::move(o), *ca, log_);
+  if (!pool.ok()) return pool.status();
+  workers_ = std::move(*pool);
+  return Status::Ok();
+}
+
 void Farm::Shutdown() {
+  if (scheduler_) scheduler_->Shutdown();
+  workers_.reset();
   if (http_) http_->Stop();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   liveness_.reset();  // it hands PRs to prs_api_

@@ -25,6 +25,10 @@
 #include "farmserver/cache/cache_layers.h"
 #include "farmserver/cluster/node_liveness.h"
 #include "farmserver/cluster/proxy_map.h"
+#include "farmserver/exec/execution_service.h"
+#include "farmserver/exec/scheduler.h"
+#include "farmserver/exec/worker_pool.h"
+#include "farmserver/exec/worker_service.h"
 #include "metadata/open_metadata.h"
 #include "store/rocksdb_store.h"
 
@@ -46,6 +50,8 @@ class Farm {
   Status MakeBuildRunner();
   Status ComposeCache(const std::string& ca_pem);
   void StartBuildRunner(int grpc_port);
+  // This node's remote-execution workers (--workers), once the port is known.
+  Status StartWorkers(int grpc_port);
   std::string WebUrl() const;
 
   FarmOptions options_;
@@ -67,6 +73,9 @@ class Farm {
   std::unique_ptr<CacheShardService> shard_;  // a cluster node's share, for the others
   std::unique_ptr<ByteStreamService> bytestream_;
   std::unique_ptr<BesService> bes_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ExecutionService> execution_;
+  std::unique_ptr<WorkerService> workers_api_;
   std::unique_ptr<FarmService> farm_api_;
   std::unique_ptr<BuildsService> builds_api_;
   std::unique_ptr<AdminService> admin_api_;
@@ -82,6 +91,7 @@ class Farm {
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<RpcGateway> gateway_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace cifs

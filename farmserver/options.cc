@@ -70,6 +70,14 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
                  "approved PRs of one target the merge queue tests and lands as one (1: one at a time)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--workers", o.workers,
+                 "remote-execution workers this node runs (0: the farm is a cache only, Execute is refused)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--worker-platform", o.worker_platform,
+                 "NAME=VALUE platform property this node's workers offer (repeat it); actions asking for "
+                 "properties no worker offers are refused")
+      ->capture_default_str();
   app.add_option("--max-warm-servers", o.max_warm_servers,
                  "Bazel servers kept running between builds (one per workspace, least recently used stop first)")
       ->check(CLI::Range(0, 1024))
@@ -113,6 +121,11 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
   }
   if (!o.cache_shards.empty() && o.node.empty()) {
     return Status::InvalidArgument("--cache-shard needs --node: which of the shards is this node");
+  }
+  for (const auto& p : o.worker_platform) {
+    if (p.find('=') == std::string::npos || p.front() == '=') {
+      return Status::InvalidArgument("--worker-platform '" + p + "' is not NAME=VALUE");
+    }
   }
   if (o.peer_cert.empty()) o.peer_cert = o.state_dir + "/peer/client.crt";
   if (o.peer_key.empty()) o.peer_key = o.state_dir + "/peer/client.key";

@@ -44,6 +44,9 @@ struct FarmOptions {
   int max_builds = 2;
   int merge_batch = 8;              // approved PRs the merge queue tests as one
   int max_warm_servers = 4;
+  // Remote execution: worker processes on this node and what they offer.
+  int workers = 0;
+  std::vector<std::string> worker_platform = {"OSFamily=Linux"};
   int bazel_idle_secs = 3 * 3600;
   // Upstream git servers (pull requests, mirrors).
   std::string git_credentials;      // credential-store file: https://USER:SECRET@HOST/PATH per line

@@ -22,6 +22,7 @@ const char* RoleName(Role r) {
     case Role::kBuilder: return "builder";
     case Role::kProxy: return "proxy";
     case Role::kNode: return "node";
+    case Role::kWorker: return "worker";
   }
   return "dev";
 }
@@ -33,6 +34,7 @@ Result<Role> ParseRole(const std::string& s) {
   if (s == "builder") return Role::kBuilder;
   if (s == "proxy") return Role::kProxy;
   if (s == "node") return Role::kNode;
+  if (s == "worker") return Role::kWorker;
   return Status::InvalidArgument("unknown role '" + s + "' (expected dev, lead, admin, proxy or node)");
 }
 

@@ -15,7 +15,9 @@ namespace cifs {
 // caller behind it and has no rights of its own.
 // kNode is a cluster node calling another node's share of the cache
 // (cifs.v1.CacheShard); it may do nothing else.
-enum class Role { kNode = -3, kProxy = -2, kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
+// kWorker is a remote-execution worker the farm started: it may take actions
+// (cifs.v1.Workers) and read and write the CAS, nothing else.
+enum class Role { kWorker = -4, kNode = -3, kProxy = -2, kBuilder = -1, kDev = 0, kLead = 1, kAdmin = 2 };
 
 const char* RoleName(Role r);
 Result<Role> ParseRole(const std::string& s);

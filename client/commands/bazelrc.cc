@@ -1,5 +1,6 @@
 // cifs bazelrc: flags for a local Bazel that uses the farm as its remote
-// cache and build-event service, with the user's certificate.
+// cache and build-event service (and, with --remote-exec, as its executor),
+// with the user's certificate.
 #include <filesystem>
 #include <iostream>
 
@@ -12,7 +13,7 @@ namespace cifs {
 namespace {
 
 
-int PrintBazelrc(bool no_kit) {
+int PrintBazelrc(bool no_kit, bool remote_exec) {
   auto config = LoadClientConfig(DefaultClientConfigPath());
   if (!config.ok()) return Fail(config.status().message());
   namespace fs = std::filesystem;
@@ -28,6 +29,8 @@ int PrintBazelrc(bool no_kit) {
   }
   std::cout << "build --remote_cache=grpcs://" << config->farm << "\n"
             << "build --bes_backend=grpcs://" << config->farm << "\n";
+  // The farm's workers run the actions; the local Bazel only plans them.
+  if (remote_exec) std::cout << "build --remote_executor=grpcs://" << config->farm << "\n";
   if (!config->web.empty()) std::cout << "build --bes_results_url=" << config->web << "/builds/\n";
   std::cout << "build --tls_certificate=" << abs(config->ca) << "\n"
             << "build --tls_client_certificate=" << abs(config->cert) << "\n"
@@ -41,9 +44,12 @@ int PrintBazelrc(bool no_kit) {
 
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code) {
   auto no_kit = std::make_shared<bool>(false);
+  auto remote_exec = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("bazelrc", "print bazelrc lines for a local Bazel against the farm");
   cmd->add_flag("--no-kit", *no_kit, "leave out the offline kit (for a Bazel that can download and speak TLS)");
-  cmd->callback([no_kit, exit_code] { *exit_code = PrintBazelrc(*no_kit); });
+  cmd->add_flag("--remote-exec", *remote_exec,
+                "run the build's actions on the farm's workers too (the farm must run with --workers)");
+  cmd->callback([no_kit, remote_exec, exit_code] { *exit_code = PrintBazelrc(*no_kit, *remote_exec); });
 }
 
 }  // namespace cifs

@@ -114,6 +114,9 @@ class BuildRunner {
   // runs on.
   Status Init(const std::string& farm_address, const std::string& web_url);
   Status available() const;
+  // The uid something the farm runs for `key` runs as (a workspace, a
+  // repository's validations, the remote-execution workers).
+  Result<RunAs> UidFor(const std::string& key) { return WhoRuns(key); }
   const std::string& kit_dir() const { return options_.kit_dir; }
   std::string web_url() const;
 

@@ -28,11 +28,13 @@ class ActionCacheService final : public re::ActionCache::WithCallbackMethod_GetA
   grpc::Status UpdateActionResult(grpc::ServerContext* ctx, const re::UpdateActionResultRequest* req,
                                   re::ActionResult* resp) override;
 
- private:
+  // Also the execution service's: a cache hit answers Execute.
   grpc::Status Lookup(const CacheScope& scope, const re::GetActionResultRequest* req, re::ActionResult* resp);
   // Which tiers the caller reads and writes.
   Result<CacheScope> ScopeOf(const grpc::ServerContextBase* ctx);
   Result<CacheScope> ScopeOf(const Identity& id);
+
+ private:
   // True when all outputs of `result` (including trees' files) are present.
   bool OutputsPresent(const re::ActionResult& result);
 

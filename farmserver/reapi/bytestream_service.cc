@@ -80,7 +80,7 @@ void ByteStreamService::DropUpload(const std::string& key) {
 
 grpc::Status ByteStreamService::Write(grpc::ServerContext* ctx, grpc::ServerReader<bs::WriteRequest>* reader,
                                       bs::WriteResponse* resp) {
-  auto id = auth_->FromContextOrBuilder(ctx);
+  auto id = auth_->FromContextForCas(ctx);
   if (!id.ok()) return ToGrpc(id.status());
   bs::WriteRequest req;
   if (!reader->Read(&req)) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty write stream");

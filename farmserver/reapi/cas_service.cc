@@ -25,6 +25,11 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*, const re
   cache->mutable_action_cache_update_capabilities()->set_update_enabled(true);
   cache->set_max_batch_total_size_bytes(kMaxBatchBlobBytes);
   cache->set_symlink_absolute_path_strategy(re::SymlinkAbsolutePathStrategy::DISALLOWED);
+  if (exec_enabled_) {
+    auto* exec = resp->mutable_execution_capabilities();
+    exec->set_digest_function(re::DigestFunction::SHA256);
+    exec->set_exec_enabled(true);
+  }
   resp->mutable_low_api_version()->set_major(2);
   resp->mutable_high_api_version()->set_major(2);
   resp->mutable_deprecated_api_version()->set_major(2);

@@ -13,8 +13,13 @@ namespace re = build::bazel::remote::execution::v2;
 
 class CapabilitiesService final : public re::Capabilities::Service {
  public:
+  // `exec_enabled`: this node runs actions (it has workers).
+  explicit CapabilitiesService(bool exec_enabled = false) : exec_enabled_(exec_enabled) {}
   grpc::Status GetCapabilities(grpc::ServerContext* ctx, const re::GetCapabilitiesRequest* req,
                                re::ServerCapabilities* resp) override;
+
+ private:
+  bool exec_enabled_;
 };
 
 // FindMissingBlobs is the hot call (every build asks about every input); it

@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/files.h"
+#include "worker/sandbox.h"
+
+namespace cifs {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool Has(const std::vector<std::string>& v, const std::vector<std::string>& seq) {
+  return std::search(v.begin(), v.end(), seq.begin(), seq.end()) != v.end();
+}
+
+TEST(SandboxTest, BwrapSeesOnlyTheSystemAndItsOwnRootWithoutNetworkUnlessAsked) {
+  SandboxSpec spec;
+  spec.bwrap = "/usr/bin/bwrap";
+  spec.execroot = "/w/exec/1/root";
+  spec.workdir = "sub";
+  spec.argv = {"sh", "-c", "true"};
+  spec.env = {{"PATH", "/bin"}};
+  auto a = BwrapArgv(spec, {{"/bin", "usr/bin"}});
+  EXPECT_TRUE(Has(a, {"--unshare-all"}));
+  EXPECT_FALSE(Has(a, {"--share-net"}));
+  EXPECT_TRUE(Has(a, {"--clearenv"}));
+  EXPECT_TRUE(Has(a, {"--ro-bind", "/usr", "/usr"}));
+  EXPECT_TRUE(Has(a, {"--symlink", "usr/bin", "/bin"}));
+  EXPECT_TRUE(Has(a, {"--bind", "/w/exec/1/root", "/execroot"}));
+  EXPECT_TRUE(Has(a, {"--chdir", "/execroot/sub"}));
+  EXPECT_TRUE(Has(a, {"--setenv", "PATH", "/bin"}));
+  EXPECT_TRUE(Has(a, {"--", "sh", "-c", "true"}));
+  // The command comes last, after every bwrap option.
+  EXPECT_EQ(a.back(), "true");
+  spec.network = true;
+  EXPECT_TRUE(Has(BwrapArgv(spec, {}), {"--share-net"}));
+}
+
+class RunSandboxedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/usr/bin/bwrap", X_OK) != 0) GTEST_FAIL() << "bubblewrap is not installed (scripts/install-deps)";
+    dir_ = fs::temp_directory_path() / ("cifs-sandbox-" + std::to_string(::getpid()));
+    fs::create_directories(dir_ / "root");
+    fs::create_directories(dir_ / "secret");
+    ASSERT_TRUE(WriteFileAtomic((dir_ / "secret" / "key").string(), "s3cret").ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result<SandboxResult> Run(const std::string& script, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    SandboxSpec spec;
+    spec.bwrap = "/usr/bin/bwrap";
+    spec.execroot = (dir_ / "root").string();
+    spec.argv = {"/bin/sh", "-c", script};
+    spec.env = {{"PATH", "/usr/bin:/bin"}};
+    spec.stdout_path = (dir_ / "stdout").string();
+    spec.stderr_path = (dir_ / "stderr").string();
+    spec.timeout = timeout;
+    return RunSandboxed(spec);
+  }
+  std::string Out() { return ReadFile((dir_ / "stdout").string()).value_or(""); }
+
+  fs::path dir_;
+};
+
+TEST_F(RunSandboxedTest, WritesLandInItsRootAndNothingElseOfTheMachineIsThere) {
+  auto r = Run("echo made > out && cat " + (dir_ / "secret" / "key").string() + " 2>&1; ls /; ls /sys 2>&1");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(ReadFile((dir_ / "root" / "out").string()).value_or(""), "made\n");
+  std::string out = Out();
+  EXPECT_EQ(out.find("s3cret"), std::string::npos) << out;
+  EXPECT_NE(out.find("No such file"), std::string::npos) << out;
+  // Only what the sandbox lays out: no /home, /root, /var, /sys, /run.
+  for (const char* hidden : {"home", "root", "var", "run", "sys"}) {
+    EXPECT_EQ(("\n" + out).find("\n" + std::string(hidden) + "\n"), std::string::npos) << hidden << " in " << out;
+  }
+}
+
+TEST_F(RunSandboxedTest, TheSystemIsReadOnlyAndExitCodesComeBack) {
+  auto r = Run("touch /usr/cifs-was-here 2>/dev/null && exit 0; exit 7");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 7);
+  EXPECT_FALSE(fs::exists("/usr/cifs-was-here"));
+}
+
+TEST_F(RunSandboxedTest, PastItsTimeoutEverythingItStartedIsKilled) {
+  auto r = Run("sleep 600 & sleep 600", std::chrono::milliseconds(300));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_NE(r->exit_code, 0);
+}
+
+}  // namespace
+}  // namespace cifs

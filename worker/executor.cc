@@ -1,0 +1,137 @@
+#include "worker/executor.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/files.h"
+#include "google/rpc/error_details.pb.h"
+#include "worker/input_root.h"
+#include "worker/outputs.h"
+#include "worker/sandbox.h"
+
+namespace cifs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void SetTime(google::protobuf::Timestamp* t) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  t->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  t->set_nanos(static_cast<int>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() % 1000000000));
+}
+
+// Outputs may be left read-only; the tree must go anyway.
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0700);
+  }
+  ::chmod(path.c_str(), 0700);
+  fs::remove_all(path, ec);
+}
+
+void SetError(re::ExecuteResponse* r, const Status& s) {
+  r->mutable_status()->set_code(static_cast<int>(s.code()));
+  r->mutable_status()->set_message(s.message());
+}
+
+Status MakeParents(const std::string& workdir, const std::string& rel) {
+  auto slash = rel.rfind('/');
+  if (slash == std::string::npos) return Status::Ok();
+  return MakeDirs(workdir + "/" + rel.substr(0, slash), 0755);
+}
+
+}  // namespace
+
+re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
+  re::ExecuteResponse response;
+  auto* meta = response.mutable_result()->mutable_execution_metadata();
+  meta->set_worker(options_.name);
+  SetTime(meta->mutable_worker_start_timestamp());
+  const std::string exec = options_.dir + "/exec/" + std::to_string(++runs_);
+  RemoveTree(exec);
+  Status s = MakeDirs(exec + "/root", 0755);
+  if (s.ok()) s = RunIn(work, exec, &response);
+  if (!s.ok()) SetError(&response, s);
+  // An action that changed one of its inputs spoils it for the next ones.
+  cache_.Check();
+  RemoveTree(exec);
+  SetTime(meta->mutable_worker_completed_timestamp());
+  return response;
+}
+
+Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, re::ExecuteResponse* response) {
+  const std::string root = exec + "/root";
+  auto* meta = response->mutable_result()->mutable_execution_metadata();
+  SetTime(meta->mutable_input_fetch_start_timestamp());
+  std::vector<Digest> missing;
+  InputRootStats stats;
+  Status s = MaterializeInputRoot(*cas_, cache_, work.action().input_root_digest(), root, &missing, &stats);
+  if (!missing.empty()) {
+    // Bazel uploads these and executes again.
+    google::rpc::PreconditionFailure failure;
+    for (const auto& d : missing) {
+      auto* v = failure.add_violations();
+      v->set_type("MISSING");
+      v->set_subject("blobs/" + d.hash + "/" + std::to_string(d.size));
+    }
+    response->mutable_status()->set_code(static_cast<int>(Status::Code::kFailedPrecondition));
+    response->mutable_status()->set_message(std::to_string(missing.size()) + " input(s) not in the CAS, e.g. " +
+                                            missing.front().ToString());
+    response->mutable_status()->add_details()->PackFrom(failure);
+    return Status::Ok();
+  }
+  CIFS_RETURN_IF_ERROR(s);
+  SetTime(meta->mutable_input_fetch_completed_timestamp());
+
+  const re::Command& command = work.command();
+  const std::string workdir = command.working_directory().empty() ? root : root + "/" + command.working_directory();
+  CIFS_RETURN_IF_ERROR(MakeDirs(workdir, 0755));
+  for (const auto* list : {&command.output_files(), &command.output_directories()}) {
+    for (const auto& rel : *list) CIFS_RETURN_IF_ERROR(MakeParents(workdir, rel));
+  }
+
+  SandboxSpec spec;
+  spec.bwrap = options_.bwrap;
+  spec.execroot = root;
+  spec.workdir = command.working_directory();
+  spec.argv.assign(command.arguments().begin(), command.arguments().end());
+  for (const auto& e : command.environment_variables()) spec.env.push_back({e.name(), e.value()});
+  spec.network = work.network();
+  spec.stdout_path = exec + "/stdout";
+  spec.stderr_path = exec + "/stderr";
+  auto timeout = std::chrono::seconds(work.action().timeout().seconds());
+  if (timeout.count() <= 0) timeout = options_.default_timeout;
+  spec.timeout = std::min(timeout, options_.max_timeout);
+  SetTime(meta->mutable_execution_start_timestamp());
+  auto ran = RunSandboxed(spec);
+  SetTime(meta->mutable_execution_completed_timestamp());
+  if (!ran.ok()) return ran.status();
+
+  re::ActionResult* result = response->mutable_result();
+  result->set_exit_code(ran->exit_code);
+  SetTime(meta->mutable_output_upload_start_timestamp());
+  std::vector<UploadBlob> uploads;
+  CIFS_RETURN_IF_ERROR(CollectOutputs(command, workdir, result, &uploads));
+  for (auto [path, field] : {std::pair{spec.stdout_path, result->mutable_stdout_digest()},
+                             {spec.stderr_path, result->mutable_stderr_digest()}}) {
+    auto d = ComputeFileDigest(path);
+    if (!d.ok()) return d.status();
+    field->set_hash(d->hash);
+    field->set_size_bytes(d->size);
+    if (d->size > 0) uploads.push_back({*d, "", path});
+  }
+  CIFS_RETURN_IF_ERROR(cas_->Upload(uploads));
+  SetTime(meta->mutable_output_upload_completed_timestamp());
+  if (ran->timed_out) {
+    response->mutable_status()->set_code(static_cast<int>(Status::Code::kDeadlineExceeded));
+    response->mutable_status()->set_message("the action ran past its timeout of " +
+                                            std::to_string(spec.timeout.count()) + " s and was killed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace cifs

@@ -1,0 +1,40 @@
+// One action on this worker, start to end: input root laid out, command run
+// in the sandbox, outputs and logs uploaded, the exec directory removed.
+// Errors are answers (an ExecuteResponse status), never a crash of the worker.
+#pragma once
+
+#include <string>
+
+#include "cifs/v1/worker.pb.h"
+#include "worker/cas_client.h"
+#include "worker/file_cache.h"
+
+namespace cifs {
+
+struct ExecutorOptions {
+  std::string name;      // this worker, in results' metadata
+  std::string dir;       // its directory: exec/ and cache/ below
+  std::string bwrap = "/usr/bin/bwrap";
+  std::chrono::seconds default_timeout{900};
+  std::chrono::seconds max_timeout{3600};
+};
+
+class Executor {
+ public:
+  Executor(ExecutorOptions options, CasClient* cas)
+      : options_(std::move(options)), cas_(cas), cache_(options_.dir + "/cache", cas) {}
+
+  re::ExecuteResponse Run(const v1::WorkAssignment& work);
+
+ private:
+  // Run's work in `exec` (a fresh directory); the response's status says
+  // what failed.
+  Status RunIn(const v1::WorkAssignment& work, const std::string& exec, re::ExecuteResponse* response);
+
+  ExecutorOptions options_;
+  CasClient* cas_;
+  FileCache cache_;
+  uint64_t runs_ = 0;
+};
+
+}  // namespace cifs

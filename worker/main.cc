@@ -1,0 +1,117 @@
+// cifs-worker: executes the farm's actions (REAPI remote execution). The farm
+// starts it (farmserver --workers N) with a credential of the `worker` role;
+// it dials the farm, says what platform it offers, and runs what it is given
+// one action at a time, each in a bubblewrap sandbox.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "cifs/v1/worker.grpc.pb.h"
+#include "common/client_config.h"
+#include "common/files.h"
+#include "farmclient/farm_client.h"
+#include "worker/executor.h"
+
+namespace cifs {
+namespace {
+
+// `name` on PATH, or as given when it holds a '/'.
+std::optional<std::string> FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? std::optional(name) : std::nullopt;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"cifs-worker: runs the farm's actions in a sandbox (started by farmserver --workers)"};
+  std::string config_path, dir, name = "w1", bwrap = "bwrap";
+  std::vector<std::string> platform;
+  app.add_option("--config", config_path, "client config with the worker's credential and the farm's address")
+      ->required();
+  app.add_option("--dir", dir, "this worker's directory (file cache, actions' exec roots)")->required();
+  app.add_option("--name", name, "its name on the farm")->capture_default_str();
+  app.add_option("--platform", platform, "NAME=VALUE platform property it offers (repeat it)");
+  app.add_option("--bwrap", bwrap, "the bubblewrap program")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (::geteuid() == 0) {
+    std::cerr << "cifs-worker: refusing to run as root: actions run as the worker's own uid\n";
+    return 2;
+  }
+  auto bwrap_path = FindProgram(bwrap);
+  if (!bwrap_path) {
+    std::cerr << "cifs-worker: no " << bwrap << " on PATH: actions run in a bubblewrap sandbox "
+              << "(apt-get install bubblewrap)\n";
+    return 2;
+  }
+  auto config = LoadClientConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "cifs-worker: " << config.status().message() << "\n";
+    return 2;
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  auto client = FarmClient::Connect(*config, &args);
+  if (!client.ok()) {
+    std::cerr << "cifs-worker: " << client.status().message() << "\n";
+    return 2;
+  }
+  CasClient cas((*client)->channel());
+  ExecutorOptions eo;
+  eo.name = name;
+  eo.dir = dir;
+  eo.bwrap = *bwrap_path;
+  Executor executor(eo, &cas);
+  auto stub = v1::Workers::NewStub((*client)->channel());
+
+  v1::WorkerMessage hello;
+  hello.mutable_hello()->set_name(name);
+  for (const auto& p : platform) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos) {
+      std::cerr << "cifs-worker: --platform '" << p << "' is not NAME=VALUE\n";
+      return 2;
+    }
+    auto* prop = hello.mutable_hello()->add_platform();
+    prop->set_name(p.substr(0, eq));
+    prop->set_value(p.substr(eq + 1));
+  }
+  std::cerr << "cifs-worker " << name << ": serving " << config->farm << "\n";
+  for (int backoff_ms = 250;; backoff_ms = std::min(backoff_ms * 2, 5000)) {
+    grpc::ClientContext ctx;
+    auto stream = stub->Work(&ctx);
+    if (stream->Write(hello)) {
+      v1::WorkAssignment work;
+      while (stream->Read(&work)) {
+        backoff_ms = 250;
+        v1::WorkerMessage answer;
+        answer.mutable_result()->set_operation(work.operation());
+        *answer.mutable_result()->mutable_response() = executor.Run(work);
+        if (!stream->Write(answer)) break;
+      }
+    }
+    stream->WritesDone();
+    grpc::Status s = stream->Finish();
+    std::cerr << "cifs-worker " << name << ": the farm's stream ended (" << s.error_message()
+              << "); dialing again\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
+}
+
+}  // namespace
+}  // namespace cifs
+
+int main(int argc, char** argv) { return cifs::Main(argc, argv); }
