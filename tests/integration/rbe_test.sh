@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Remote execution with real Bazel 4.2.3 (--remote_executor=grpcs://…) against
+# a farm with two workers (farmserver --workers 2):
+# - a generated C++ workspace builds and tests with every non-internal action
+#   executed remotely, and its outputs are byte-identical to a local build;
+# - both workers run a share; one killed with -9 mid-build costs a retry on
+#   the other, not the build, and the farm starts it again;
+# - an action sees nothing of the machine but its inputs: no other tree, no
+#   farm state, no network, nothing written outside its own directory;
+# - results the workers computed are trusted (bob's cache-only Bazel hits
+#   them); what a developer's own Bazel uploads is still not;
+# - an action asking for a platform no worker offers fails at once, clearly;
+# - the workers' credential is good for nothing but the CAS and their queue.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+test_setup "${1:?usage: $0 BUILD_DIR}"
+FARM_FLAGS=(--workers 2)
+start_farm || { echo "cannot start the dev farm"; exit 1; }
+port=$(jq -r .grpc_port "$FARM/ready.json")
+
+# Something a sandboxed action must not see, though its mode would allow it.
+echo "top secret" >"$TMP/secret.txt"
+chmod 644 "$TMP/secret.txt"
+
+BAZEL_WS=$TMP/ws
+mkdir -p "$BAZEL_WS/gen"
+cd "$BAZEL_WS"
+cp "$SRC_DIR/tests/data/sample_ws/WORKSPACE" . 2>/dev/null || touch WORKSPACE
+{
+  for i in 0 1 2 3 4 5; do
+    dep=""
+    [[ $i -gt 0 ]] && dep="deps = [\":lib$((i - 1))\"],"
+    echo "cc_library(name = \"lib$i\", srcs = [\"lib$i.cc\"], hdrs = [\"lib$i.h\"], $dep)"
+    echo "cc_test(name = \"lib${i}_test\", srcs = [\"lib${i}_test.cc\"], deps = [\":lib$i\"])"
+  done
+  echo 'cc_binary(name = "app", srcs = ["app.cc"], deps = [":lib5"])'
+  for s in 1 2; do
+    echo "genrule(name = \"slow$s\", outs = [\"slow$s.txt\"], cmd = \"sleep 6; echo slow$s > \$@\")"
+  done
+  cat <<PROBE
+genrule(
+    name = "probe",
+    outs = ["probe.txt"],
+    cmd = " ".join([
+        "(cat $TMP/secret.txt >/dev/null 2>&1 && echo secret:read || echo secret:hidden;",
+        "ls $FARM/ca >/dev/null 2>&1 && echo farm:seen || echo farm:hidden;",
+        "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && echo net:open || echo net:closed;",
+        "touch /usr/escape 2>/dev/null && echo usr:written || echo usr:readonly;",
+        "touch ../escape-\$\$\$\$ 2>/dev/null;",
+        "id -u) > \$@",
+    ]),
+)
+PROBE
+} >gen/BUILD
+# Outside //gen:all, so no worker ever runs it.
+mkdir -p solo
+echo 'genrule(name = "local_only", outs = ["local_only.txt"], cmd = "echo alice-made > $@")' >solo/BUILD
+for i in 0 1 2 3 4 5; do
+  printf '#pragma once\nint f%d(int x);\n' $i >"gen/lib$i.h"
+  if [[ $i -eq 0 ]]; then
+    printf '#include "gen/lib0.h"\nint f0(int x) { return x + 1; }\n' >gen/lib0.cc
+  else
+    printf '#include "gen/lib%d.h"\n#include "gen/lib%d.h"\nint f%d(int x) { return f%d(x) * 2; }\n' \
+      $i $((i - 1)) $i $((i - 1)) >"gen/lib$i.cc"
+  fi
+  printf '#include "gen/lib%d.h"\nint main() { return f%d(1) > 0 ? 0 : 1; }\n' $i $i >"gen/lib${i}_test.cc"
+done
+printf '#include <cstdio>\n#include "gen/lib5.h"\nint main() { std::printf("%%d\\n", f5(1)); }\n' >gen/app.cc
+
+as_user alice "$CIFS" bazelrc >.cifs.bazelrc
+as_user alice "$CIFS" bazelrc --remote-exec >"$TMP/alice-rbe.bazelrc"
+check "cifs bazelrc --remote-exec points Bazel's executor at the farm" \
+  grep -q "^build --remote_executor=grpcs://localhost:$port" "$TMP/alice-rbe.bazelrc"
+rbe() { bazel --output_user_root="$TMP/bazel-root" --bazelrc="$TMP/alice-rbe.bazelrc" "$@"; }
+CC_OUTS="bazel-bin/gen/app bazel-bin/gen/liblib0.a bazel-bin/gen/liblib5.a bazel-bin/gen/_objs/lib3/lib3.pic.o"
+
+# A local build first (no farm at all), to compare outputs with.
+run bazel_cmd build //gen:app //gen:lib0 //gen:lib3 //gen:lib5 --remote_cache= --bes_backend=
+check "the local build passes" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 20
+sha256sum $CC_OUTS >"$TMP/local.sha" 2>&1
+bazel_cmd shutdown >/dev/null 2>&1
+
+# Both workers busy with a slow action each: w1 is killed with -9.
+worker_pid() { pgrep -f -- "cifs-worker .*--name $1( |$)" | head -n1; }
+w1_before=$(worker_pid w1)
+rbe clean >/dev/null 2>&1
+rbe build //gen:slow1 //gen:slow2 >"$TMP/slow.out" 2>&1 &
+SLOW=$!
+both_busy() { [[ -n $(ls "$FARM/workers/w1/exec" 2>/dev/null) && -n $(ls "$FARM/workers/w2/exec" 2>/dev/null) ]]; }
+check "both workers run a slow action" wait_until 120 both_busy
+kill -9 "$w1_before"
+wait $SLOW
+slow_rc=$?
+check "the build still succeeds after a worker was killed mid-action (exit $slow_rc)" eval '[[ $slow_rc -eq 0 ]]' ||
+  tail -n 20 "$TMP/slow.out"
+check "... its action ran again on the other worker" eval \
+  '[[ $(cat bazel-bin/gen/slow1.txt bazel-bin/gen/slow2.txt | tr "\n" " ") == "slow1 slow2 " ]]'
+w1_back() { [[ -n $(worker_pid w1) && $(worker_pid w1) != "$w1_before" ]]; }
+check "the farm starts the killed worker again" wait_until 30 w1_back
+
+# Everything executed remotely.
+run rbe test //gen:all
+check "the generated workspace builds and tests on the workers" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 30
+procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
+echo "     remote build: $procs"
+check "every non-internal action ran remotely ($procs)" eval \
+  '[[ $procs =~ remote ]] && ! grep -qE "local|sandbox|worker" <<<"${procs#*:}"'
+sha256sum $CC_OUTS >"$TMP/remote.sha" 2>&1
+check "its outputs are byte-identical to the local build's" diff "$TMP/local.sha" "$TMP/remote.sha"
+ran1=$(grep -c ": ran " "$FARM/workers/w1.log")
+ran2=$(grep -c ": ran " "$FARM/workers/w2.log")
+check "both workers ran a share (w1: $ran1, w2: $ran2)" eval '[[ $ran1 -gt 0 && $ran2 -gt 0 ]]'
+
+# The sandbox.
+run rbe build //gen:probe
+probe=$(tr '\n' ' ' <bazel-bin/gen/probe.txt 2>/dev/null)
+echo "     probe: $probe"
+check "an action cannot read a file outside its inputs" grep -q "secret:hidden" bazel-bin/gen/probe.txt
+check "... nor see the farm's state" grep -q "farm:hidden" bazel-bin/gen/probe.txt
+check "... nor open a network connection" grep -q "net:closed" bazel-bin/gen/probe.txt
+check "... nor write the system" grep -q "usr:readonly" bazel-bin/gen/probe.txt
+check "... and what it writes beside its root stays in the sandbox" eval \
+  '[[ -z $(find "$FARM/workers" "$TMP" -maxdepth 4 -name "escape-*" 2>/dev/null) ]]'
+check "... and it does not run as root" eval '[[ $(tail -n1 bazel-bin/gen/probe.txt) != 0 ]]'
+
+# Trust: worker results are for everyone; a developer's upload is not.
+run bazel_cmd build //solo:local_only
+check "alice builds a target on her own machine (uploading its result)" eval '[[ $rc -eq 0 ]]'
+rbe shutdown >/dev/null 2>&1
+as_user bob "$CIFS" bazelrc >"$TMP/bob.bazelrc"
+bob() { bazel --output_user_root="$TMP/bazel-root" --bazelrc="$TMP/bob.bazelrc" "$@"; }
+bob clean >/dev/null 2>&1
+run bob build //gen:app
+procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
+check "bob's cache-only build hits what the workers computed ($procs)" eval \
+  '[[ $rc -eq 0 && $procs =~ "remote cache hit" ]] && ! grep -qE "linux-sandbox|local|processwrapper" <<<"${procs#*:}"'
+run bob build //solo:local_only
+procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
+check "... but not what alice's own Bazel uploaded ($procs)" eval '[[ $rc -eq 0 && ! $procs =~ "remote cache hit" ]]'
+bob shutdown >/dev/null 2>&1
+
+# A platform nobody offers.
+run timeout 120 bazel --output_user_root="$TMP/bazel-root" --bazelrc="$TMP/alice-rbe.bazelrc" build //gen:lib0 \
+  --remote_default_exec_properties=OSFamily=Windows --noremote_accept_cached
+check "an action for a platform no worker offers fails at once, naming it" eval \
+  '[[ $rc -ne 0 && $out == *"no worker of this farm offers platform OSFamily=Windows"* ]]' || echo "$out" | tail -n 10
+rbe shutdown >/dev/null 2>&1
+
+# The workers' credential.
+run env CIFS_CONFIG="$FARM/workers/credential/config.toml" "$CIFS" whoami
+check "the workers' credential is refused by the farm's API" failed_with "may take actions and use the CAS only"
+
+cd /
+finish
