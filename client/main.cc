@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   CLI::App* admin = cifs::RegisterAdminCommands(app, &exit_code);
   cifs::RegisterWorkspaceCommands(app, *admin, &exit_code);
   cifs::RegisterWhoamiCommand(app, &exit_code);
+  cifs::RegisterWorkersCommand(app, &exit_code);
   cifs::RegisterMountCommands(app, &exit_code);
   cifs::RegisterBuildCommands(app, &exit_code);
   cifs::RegisterRemoteBuildCommands(app, &bazel_flags, &exit_code);

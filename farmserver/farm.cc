@@ -70,7 +70,7 @@ Status Farm::Start() {
     execution_ = std::make_unique<ExecutionService>(scheduler_.get(), ac_.get(), cache_->cas(), auth_.get());
     workers_api_ = std::make_unique<WorkerService>(scheduler_.get(), cache_->ac(), auth_.get(), log_);
   }
-  farm_api_ = std::make_unique<FarmService>(auth_.get());
+  farm_api_ = std::make_unique<FarmService>(auth_.get(), scheduler_.get());
   if (!options_.git_credentials.empty()) {
     auto creds = GitCredentials::Load(options_.git_credentials);
     if (!creds.ok()) return creds.status();
@@ -210,6 +210,7 @@ Status Farm::MakeBuildRunner() {
   o.max_builds = options_.max_builds;
   o.max_warm_servers = options_.max_warm_servers;
   o.bazel_idle_secs = options_.bazel_idle_secs;
+  o.remote_exec = options_.workers > 0;
   auto kit = FindBazelKit(options_.bazel_kit);
   if (kit.ok()) {
     o.kit_dir = *kit;

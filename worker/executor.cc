@@ -1,11 +1,13 @@
 #include "worker/executor.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 #include "common/files.h"
 #include "google/rpc/error_details.pb.h"
+#include "worker/beneath.h"
 #include "worker/input_root.h"
 #include "worker/outputs.h"
 #include "worker/sandbox.h"
@@ -38,10 +40,12 @@ void SetError(re::ExecuteResponse* r, const Status& s) {
   r->mutable_status()->set_message(s.message());
 }
 
-Status MakeParents(const std::string& workdir, const std::string& rel) {
+// v2.0 outputs' parents are the worker's to make, inside the input root only.
+Status MakeParents(int workdir_fd, const std::string& rel) {
   auto slash = rel.rfind('/');
   if (slash == std::string::npos) return Status::Ok();
-  return MakeDirs(workdir + "/" + rel.substr(0, slash), 0755);
+  auto dir = OpenDirBeneath(workdir_fd, rel.substr(0, slash), true);
+  return dir.ok() ? Status::Ok() : dir.status();
 }
 
 }  // namespace
@@ -89,9 +93,18 @@ Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, 
 
   const re::Command& command = work.command();
   const std::string workdir = command.working_directory().empty() ? root : root + "/" + command.working_directory();
-  CIFS_RETURN_IF_ERROR(MakeDirs(workdir, 0755));
+  // The input root may hold symlinks to anywhere: nothing the worker does
+  // on the host side passes through one.
+  UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root_fd.valid()) return Status::Internal("cannot open " + root);
+  auto workdir_fd = OpenDirBeneath(root_fd.get(), command.working_directory(), true);
+  if (!workdir_fd.ok()) return Status::InvalidArgument("working directory: " + workdir_fd.status().message());
   for (const auto* list : {&command.output_files(), &command.output_directories()}) {
-    for (const auto& rel : *list) CIFS_RETURN_IF_ERROR(MakeParents(workdir, rel));
+    for (const auto& rel : *list) {
+      if (Status s = MakeParents(workdir_fd->get(), rel); !s.ok()) {
+        return Status::InvalidArgument("output " + rel + ": " + s.message());
+      }
+    }
   }
 
   SandboxSpec spec;
@@ -115,7 +128,7 @@ Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, 
   result->set_exit_code(ran->exit_code);
   SetTime(meta->mutable_output_upload_start_timestamp());
   std::vector<UploadBlob> uploads;
-  CIFS_RETURN_IF_ERROR(CollectOutputs(command, workdir, result, &uploads));
+  CIFS_RETURN_IF_ERROR(CollectOutputs(command, workdir, workdir_fd->get(), result, &uploads));
   for (auto [path, field] : {std::pair{spec.stdout_path, result->mutable_stdout_digest()},
                              {spec.stderr_path, result->mutable_stderr_digest()}}) {
     auto d = ComputeFileDigest(path);

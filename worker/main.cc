@@ -3,6 +3,7 @@
 // it dials the farm, says what platform it offers, and runs what it is given
 // one action at a time, each in a bubblewrap sandbox.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -44,7 +45,16 @@ int Main(int argc, char** argv) {
   app.add_option("--name", name, "its name on the farm")->capture_default_str();
   app.add_option("--platform", platform, "NAME=VALUE platform property it offers (repeat it)");
   app.add_option("--bwrap", bwrap, "the bubblewrap program")->capture_default_str();
+  bool die_with_parent = false;
+  app.add_flag("--die-with-parent", die_with_parent,
+               "exit when the process that started it does (farmserver passes it: a farm killed with -9 "
+               "leaves no workers behind to serve its successor twice)");
   CLI11_PARSE(app, argc, argv);
+  if (die_with_parent) {
+    // Set here, not by the farm: a change of uid clears it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1) return 1;  // the parent died before the line above
+  }
 
   if (::geteuid() == 0) {
     std::cerr << "cifs-worker: refusing to run as root: actions run as the worker's own uid\n";
@@ -99,7 +109,19 @@ int Main(int argc, char** argv) {
         backoff_ms = 250;
         v1::WorkerMessage answer;
         answer.mutable_result()->set_operation(work.operation());
+        auto started = std::chrono::steady_clock::now();
         *answer.mutable_result()->mutable_response() = executor.Run(work);
+        const auto& r = answer.result().response();
+        const auto& m = r.result().execution_metadata();
+        auto ms = [](const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
+          return (b.seconds() - a.seconds()) * 1000 + (b.nanos() - a.nanos()) / 1000000;
+        };
+        std::cerr << "cifs-worker " << name << ": ran " << work.action_digest().hash() << " exit "
+                  << r.result().exit_code() << " status " << r.status().code() << " in "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                         .count()
+                  << " ms (inputs " << ms(m.input_fetch_start_timestamp(), m.input_fetch_completed_timestamp())
+                  << " ms)" << (r.status().message().empty() ? "" : ": " + r.status().message()) << "\n";
         if (!stream->Write(answer)) break;
       }
     }

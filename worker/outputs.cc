@@ -1,5 +1,7 @@
 #include "worker/outputs.h"
 
+#include "worker/beneath.h"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,12 +74,24 @@ Result<re::Directory> DirectoryOf(const std::string& path, std::vector<re::Direc
 
 }  // namespace
 
-Status CollectOutputs(const re::Command& command, const std::string& workdir, re::ActionResult* result,
-                      std::vector<UploadBlob>* uploads) {
+namespace {
+
+// The parent of `rel` holds no symlink on the way down from the workdir.
+bool ParentIsReal(int workdir_fd, const std::string& rel) {
+  auto slash = rel.rfind('/');
+  if (slash == std::string::npos) return true;
+  return OpenDirBeneath(workdir_fd, rel.substr(0, slash), false).ok();
+}
+
+}  // namespace
+
+Status CollectOutputs(const re::Command& command, const std::string& workdir, int workdir_fd,
+                      re::ActionResult* result, std::vector<UploadBlob>* uploads) {
   for (const auto& rel : command.output_files()) {
     const std::string p = workdir + "/" + rel;
     struct stat st;
-    if (::lstat(p.c_str(), &st) < 0) continue;  // Bazel reports what is missing
+    // Bazel reports what is missing.
+    if (!ParentIsReal(workdir_fd, rel) || ::lstat(p.c_str(), &st) < 0) continue;
     if (S_ISREG(st.st_mode)) {
       auto d = ComputeFileDigest(p);
       if (!d.ok()) return d.status();
@@ -97,7 +111,7 @@ Status CollectOutputs(const re::Command& command, const std::string& workdir, re
   for (const auto& rel : command.output_directories()) {
     const std::string p = workdir + "/" + rel;
     struct stat st;
-    if (::lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    if (!ParentIsReal(workdir_fd, rel) || ::lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
     re::Tree tree;
     std::vector<re::Directory> children;
     auto root = DirectoryOf(p, &children, uploads);

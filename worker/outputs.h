@@ -13,8 +13,11 @@
 namespace cifs {
 
 // Fills `result`'s outputs from `command`'s declared paths under `workdir`
-// (the host path of the working directory) and lists what to upload.
-[[nodiscard]] Status CollectOutputs(const re::Command& command, const std::string& workdir, re::ActionResult* result,
-                                    std::vector<UploadBlob>* uploads);
+// (the host path of the working directory, open as `workdir_fd`) and lists
+// what to upload. Call it once nothing of the action runs any more: an
+// output whose path passes through a symlink is left out (as missing), and
+// the paths checked stay as they were.
+[[nodiscard]] Status CollectOutputs(const re::Command& command, const std::string& workdir, int workdir_fd,
+                                    re::ActionResult* result, std::vector<UploadBlob>* uploads);
 
 }  // namespace cifs

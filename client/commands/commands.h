@@ -19,6 +19,7 @@ void RegisterBuildCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterRemoteBuildCommands(CLI::App& app, const std::vector<std::string>* bazel_flags, ExitCode* exit_code);
 void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
+void RegisterWorkersCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterWebCommands(CLI::App& app, ExitCode* exit_code);

@@ -18,6 +18,27 @@ grpc::Status FarmService::WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIReque
   return grpc::Status::OK;
 }
 
+grpc::Status FarmService::GetExecution(grpc::ServerContext* ctx, const v1::GetExecutionRequest*,
+                                       v1::ExecutionStatus* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  if (!scheduler_) return grpc::Status::OK;
+  SchedulerStats s = scheduler_->Stats();
+  resp->set_enabled(true);
+  resp->set_queued(static_cast<int64_t>(s.queued));
+  resp->set_executing(static_cast<int64_t>(s.executing));
+  resp->set_completed(static_cast<int64_t>(s.completed));
+  resp->set_retried(static_cast<int64_t>(s.retried));
+  resp->set_deduplicated(static_cast<int64_t>(s.deduplicated));
+  for (const auto& w : s.workers) {
+    auto* out = resp->add_workers();
+    out->set_name(w.name);
+    out->set_platform(DescribePlatform(w.platform));
+    out->set_running(w.running);
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status BuildsService::ListBuilds(grpc::ServerContext* ctx, const v1::ListBuildsRequest* req,
                                        v1::ListBuildsResponse* resp) {
   auto id = req->all_users() ? auth_->Require(ctx, Role::kLead) : auth_->FromContext(ctx);

@@ -3,6 +3,7 @@
 
 #include "cifs/v1/cifs.grpc.pb.h"
 #include "farmserver/auth.h"
+#include "farmserver/exec/scheduler.h"
 #include "farmserver/bes/build_recorder.h"
 #include "farmserver/builds/build_runner.h"
 #include "farmserver/fs/workspace_registry.h"
@@ -14,11 +15,15 @@ namespace cifs {
 
 class FarmService final : public v1::Farm::Service {
  public:
-  explicit FarmService(Authenticator* auth) : auth_(auth) {}
+  // `scheduler`: null when the node runs no workers.
+  FarmService(Authenticator* auth, Scheduler* scheduler) : auth_(auth), scheduler_(scheduler) {}
   grpc::Status WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIRequest* req, v1::WhoAmIResponse* resp) override;
+  grpc::Status GetExecution(grpc::ServerContext* ctx, const v1::GetExecutionRequest* req,
+                            v1::ExecutionStatus* resp) override;
 
  private:
   Authenticator* auth_;
+  Scheduler* scheduler_;
 };
 
 class BuildsService final : public v1::Builds::Service {

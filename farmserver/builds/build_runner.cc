@@ -435,6 +435,7 @@ int BuildRunner::RunBazel(FarmBuild& build, const BuildRequest& request, const R
     args.push_back(std::move(f));
   }
   if (!web_url_.empty()) args.push_back("--bes_results_url=" + web_url_ + "/builds/");
+  if (options_.remote_exec) args.push_back("--remote_executor=" + grpcs);
   args.emplace_back("--");
   if (request.targets.empty()) args.emplace_back("//...");
   for (const auto& t : request.targets) args.push_back(t);

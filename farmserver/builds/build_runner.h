@@ -54,6 +54,9 @@ struct BuildRunnerOptions {
   int max_warm_servers = 4;
   int bazel_idle_secs = 3 * 3600;
   std::chrono::milliseconds cancel_grace{5000};
+  // The node runs remote-execution workers: farm builds send their actions
+  // there too, so one build uses every worker's cores.
+  bool remote_exec = false;
 };
 
 struct BuildRequest {

@@ -147,8 +147,13 @@ SchedulerStats Scheduler::Stats() {
   std::lock_guard lock(mu_);
   SchedulerStats s;
   s.queued = queue_.size();
-  for (const auto& [name, op] : ops_) s.executing += op->stage_ == OpStage::kExecuting;
-  s.workers = workers_.size();
+  std::map<std::string, std::string> running;
+  for (const auto& [name, op] : ops_) {
+    if (op->stage_ != OpStage::kExecuting) continue;
+    s.executing++;
+    running[op->worker_] = name;
+  }
+  for (const auto& [name, platform] : workers_) s.workers.push_back({name, platform, running[name]});
   s.completed = completed_;
   s.deduplicated = deduplicated_;
   s.retried = retried_;

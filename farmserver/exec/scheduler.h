@@ -73,10 +73,16 @@ struct OpView {
   re::ExecuteResponse response;  // set once kCompleted
 };
 
+struct WorkerView {
+  std::string name;
+  PlatformProps platform;
+  std::string running;  // operation name, empty when idle
+};
+
 struct SchedulerStats {
   size_t queued = 0;
   size_t executing = 0;
-  size_t workers = 0;
+  std::vector<WorkerView> workers;
   uint64_t completed = 0;
   uint64_t deduplicated = 0;
   uint64_t retried = 0;

@@ -73,7 +73,10 @@ Result<ChildProcess> WorkerPool::Launch(int index) {
   CIFS_RETURN_IF_ERROR(Own(dir, options_.run_as));
   ChildSpec spec;
   spec.exe = options_.exe;
-  spec.argv = {"cifs-worker", "--config", options_.dir + "/credential/config.toml", "--dir", dir, "--name", name};
+  // The worker dies with the thread that starts it (PR_SET_PDEATHSIG): the
+  // caller of Start or the watcher, both alive as long as the pool.
+  spec.argv = {"cifs-worker", "--config", options_.dir + "/credential/config.toml", "--dir", dir, "--name", name,
+               "--die-with-parent"};
   for (const auto& [k, v] : options_.platform) {
     spec.argv.push_back("--platform");
     spec.argv.push_back(k + "=" + v);

@@ -46,6 +46,9 @@ Result<Caller> RequestAuth::Authenticate(const httplib::Request& req) const {
     auto id = auth_->FromPeer(pem, has_forwarded ? &forwarded : nullptr);
     if (!id.ok()) return id.status();
     if (id->has_value()) {
+      if ((*id)->role == Role::kWorker) {
+        return Status::PermissionDenied("worker '" + (*id)->name + "' may take actions and use the CAS only");
+      }
       c.identity = **id;
       return c;
     }

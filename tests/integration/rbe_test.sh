@@ -111,6 +111,22 @@ ran1=$(grep -c ": ran " "$FARM/workers/w1.log")
 ran2=$(grep -c ": ran " "$FARM/workers/w2.log")
 check "both workers ran a share (w1: $ran1, w2: $ran2)" eval '[[ $ran1 -gt 0 && $ran2 -gt 0 ]]'
 
+# A farm build (cifs test) on a node with workers sends its actions there.
+UP=$TMP/upstream
+mkdir -p "$UP" && cp -r WORKSPACE gen "$UP/"
+g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m generated
+as_user admin "$CIFS" admin repo add gen --url "$UP" >/dev/null
+as_user admin "$CIFS" admin workspace create alice-gen --owner alice --repo gen >/dev/null
+ran_before=$(cat "$FARM"/workers/w*.log | grep -c ": ran ")
+run as_user alice "$CIFS" test -w alice-gen //gen:all -- --nocache_test_results
+procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
+ran_after=$(cat "$FARM"/workers/w*.log | grep -c ": ran ")
+check "alice's farm test runs its tests on the workers ($procs; $((ran_after - ran_before)) actions)" eval \
+  '[[ $rc -eq 0 && $procs =~ [0-9]+\ remote[,.] && $((ran_after - ran_before)) -ge 6 ]]' || echo "$out" | tail -n 15
+run as_user alice "$CIFS" workers
+check "cifs workers lists the node's two workers" eval '[[ $rc -eq 0 && $(grep -c "OSFamily=Linux" <<<"$out") -eq 2 ]]' ||
+  echo "$out"
+
 # The sandbox.
 run rbe build //gen:probe
 probe=$(tr '\n' ' ' <bazel-bin/gen/probe.txt 2>/dev/null)
@@ -122,6 +138,21 @@ check "... nor write the system" grep -q "usr:readonly" bazel-bin/gen/probe.txt
 check "... and what it writes beside its root stays in the sandbox" eval \
   '[[ -z $(find "$FARM/workers" "$TMP" -maxdepth 4 -name "escape-*" 2>/dev/null) ]]'
 check "... and it does not run as root" eval '[[ $(tail -n1 bazel-bin/gen/probe.txt) != 0 ]]'
+
+# An action that turns its output's directory into a symlink to the worker's
+# credential: the worker, collecting outputs on the host, must not follow it.
+mkdir -p leak
+cat >leak/BUILD <<LEAK
+genrule(
+    name = "steal",
+    outs = ["loot/key.pem"],
+    cmd = "rm -rf \$\$(dirname \$@) && ln -s $FARM/workers/credential \$\$(dirname \$@)",
+)
+LEAK
+run rbe build //leak:steal
+check "an output reached through a symlink the action made is not collected (the worker's key stays home)" eval \
+  '[[ $rc -ne 0 && ! -e bazel-bin/leak/loot/key.pem ]]' || echo "$out" | tail -n 5
+check "... and the worker survives it" eval '[[ -n $(worker_pid w1) && -n $(worker_pid w2) ]]'
 
 # Trust: worker results are for everyone; a developer's upload is not.
 run bazel_cmd build //solo:local_only
@@ -149,6 +180,10 @@ rbe shutdown >/dev/null 2>&1
 # The workers' credential.
 run env CIFS_CONFIG="$FARM/workers/credential/config.toml" "$CIFS" whoami
 check "the workers' credential is refused by the farm's API" failed_with "may take actions and use the CAS only"
+W=$FARM/workers/credential
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$W/ca.crt" --cert "$W/cert.pem" --key "$W/key.pem" \
+  "https://localhost:$(jq .http_port "$FARM/ready.json")/events/changes" --max-time 5)
+check "... and by its HTTPS side (got $code)" test "$code" = 403
 
 cd /
 finish

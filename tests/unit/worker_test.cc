@@ -62,16 +62,20 @@ class RunSandboxedTest : public ::testing::Test {
     spec.timeout = timeout;
     return RunSandboxed(spec);
   }
-  std::string Out() { return ReadFile((dir_ / "stdout").string()).value_or(""); }
+  static std::string Read(const fs::path& p) {
+    auto data = ReadFile(p.string());
+    return data.ok() ? *data : "";
+  }
+  std::string Out() { return Read(dir_ / "stdout"); }
 
   fs::path dir_;
 };
 
 TEST_F(RunSandboxedTest, WritesLandInItsRootAndNothingElseOfTheMachineIsThere) {
-  auto r = Run("echo made > out && cat " + (dir_ / "secret" / "key").string() + " 2>&1; ls /; ls /sys 2>&1");
+  auto r = Run("echo made > out && cat " + (dir_ / "secret" / "key").string() + " 2>&1; ls /; ls /sys 2>&1; exit 0");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->exit_code, 0);
-  EXPECT_EQ(ReadFile((dir_ / "root" / "out").string()).value_or(""), "made\n");
+  EXPECT_EQ(Read(dir_ / "root" / "out"), "made\n");
   std::string out = Out();
   EXPECT_EQ(out.find("s3cret"), std::string::npos) << out;
   EXPECT_NE(out.find("No such file"), std::string::npos) << out;

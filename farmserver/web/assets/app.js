@@ -391,9 +391,10 @@ async function dashboard() {
 
 async function renderDashboard() {
   try {
-    const [builds, prs] = await Promise.all([
+    const [builds, prs, exec] = await Promise.all([
       api('Builds', 'ListBuilds', { all_users: isLead(), limit: 50 }),
       api('PullRequests', 'List', { in_review: true, limit: 1000 }),
+      api('Farm', 'GetExecution', {}),
     ]);
     const all = builds.builds || [];
     const open = (prs.pull_requests || []).filter((p) => !['merged', 'closed'].includes(p.state));
@@ -404,8 +405,20 @@ async function renderDashboard() {
       h('h2', {}, 'Pull requests by target'),
       Object.keys(byTarget).length ? Object.entries(byTarget).map(([t, list]) => h('div', {}, h('h3', {}, t),
         prTable(list.sort((a, b) => (a.queue_position || 1e9) - (b.queue_position || 1e9)), ''))) : h('p', { class: 'muted' }, 'No open pull requests.'),
-      h('h2', {}, 'Recent builds'), buildTable(all.filter((b) => b.finished).slice(0, 20), 'No builds yet.'));
+      h('h2', {}, 'Recent builds'), buildTable(all.filter((b) => b.finished).slice(0, 20), 'No builds yet.'),
+      workersSection(exec));
   } catch (e) { show(errorBox(e)); }
+}
+
+// The node's remote-execution workers and queue (cifs workers).
+function workersSection(exec) {
+  if (!exec.enabled) return h('div');
+  const n = (x) => Number(x || 0);
+  return h('div', { id: 'workers' }, h('h2', {}, 'Workers'),
+    h('p', { class: 'muted' }, `${n(exec.queued)} queued, ${n(exec.executing)} executing; ${n(exec.completed)} done, ${n(exec.retried)} retried`),
+    h('table', {}, h('thead', {}, h('tr', {}, ['worker', 'platform', 'running'].map((x) => h('th', {}, x)))),
+      h('tbody', {}, (exec.workers || []).map((w) => h('tr', {}, h('td', {}, w.name), h('td', {}, w.platform),
+        h('td', {}, w.running || 'idle'))))));
 }
 
 async function workspacesPage() {
