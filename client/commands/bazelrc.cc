@@ -36,6 +36,9 @@ int PrintBazelrc(bool no_kit, bool remote_exec) {
             << "build --tls_client_certificate=" << abs(config->cert) << "\n"
             << "build --tls_client_key=" << abs(config->key) << "\n"
             << "build --remote_timeout=60\n"
+            // Backoff from 0.1 s to 5 s: a farm that restarts within ~25 s
+            // costs retries (WaitExecution, then Execute again), not the build.
+            << "build --remote_retries=10\n"
             << "build --bes_timeout=60s\n";
   return 0;
 }

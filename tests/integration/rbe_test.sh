@@ -98,6 +98,25 @@ check "... its action ran again on the other worker" eval \
 w1_back() { [[ -n $(worker_pid w1) && $(worker_pid w1) != "$w1_before" ]]; }
 check "the farm starts the killed worker again" wait_until 30 w1_back
 
+# The farm itself killed with -9 mid-action: its workers go with it, the
+# restarted farm starts its own, and Bazel's WaitExecution (NOT_FOUND now)
+# executes again there.
+mkdir -p later
+echo 'genrule(name = "slow3", outs = ["slow3.txt"], cmd = "sleep 6; echo slow3 > $@")' >later/BUILD
+rbe build //later:slow3 >"$TMP/restart.out" 2>&1 &
+LATER=$!
+busy() { [[ -n $(ls "$FARM"/workers/w1/exec "$FARM"/workers/w2/exec 2>/dev/null | grep -v :) ]]; }
+check "a worker runs the action" wait_until 120 busy
+kill -9 "$(jq -r .pid "$FARM/ready.json")"
+sleep 1
+start_farm
+wait $LATER
+later_rc=$?
+check "the build survives its farm's kill -9 and restart (exit $later_rc)" eval \
+  '[[ $later_rc -eq 0 && $(cat bazel-bin/later/slow3.txt) == slow3 ]]' || tail -n 20 "$TMP/restart.out"
+two_workers() { [[ $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]; }
+check "no worker of the killed farm is left: two run, the new farm's" wait_until 10 two_workers
+
 # Everything executed remotely.
 run rbe test //gen:all
 check "the generated workspace builds and tests on the workers" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 30
