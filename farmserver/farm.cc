@@ -87,7 +87,10 @@ Status Farm::Start() {
       std::make_unique<AdminService>(metadata_, options_.node, &proxy_map_, auth_.get(), provisioner_.get(), registry_.get(),
                                      runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.workspaces, auth_.get());
-  fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get());
+  fs_api_ = std::make_unique<WorkspaceFsService>(
+      registry_.get(), store_.get(), auth_.get(), [this](const Digest& d, std::string path, const struct stat& st) {
+        workspace_files_.Remember(d, std::move(path), st);
+      });
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_, options_.node, auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), cache_->ac(), options_.state_dir, log_,
@@ -179,6 +182,7 @@ Status Farm::ComposeCache(const std::string& ca_pem) {
   CacheTopology t;
   t.self = options_.node;
   t.local_copies = options_.cache_local_copies;
+  t.workspace_files = &workspace_files_;
   for (const auto& flag : options_.cache_shards) {
     auto shard = ParseCacheShard(flag);
     if (!shard.ok()) return shard.status();

@@ -59,6 +59,7 @@ class Farm {
   Metrics metrics_;
   BuildScopes build_scopes_;  // running builds' credentials; outlives every service that reads it
   std::unique_ptr<RocksDbStore> store_;
+  WorkspaceFileIndex workspace_files_;  // workspace files the CAS serves in place
   std::unique_ptr<CacheLayers> cache_;  // what the REAPI services use
   std::unique_ptr<MetadataBackend> metadata_backend_;
   MetadataStores metadata_;

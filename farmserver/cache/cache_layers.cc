@@ -28,6 +28,7 @@ Result<std::unique_ptr<CacheLayers>> CacheLayers::Compose(const CacheTopology& t
     layers->cas_ = local_cas;
     layers->ac_ = local_ac;
     layers->description_ = "this node's store";
+    layers->AddWorkspaceFiles(t.workspace_files);
     return layers;
   }
   std::set<std::string> seen;
@@ -76,7 +77,16 @@ Result<std::unique_ptr<CacheLayers>> CacheLayers::Compose(const CacheTopology& t
     layers->cas_ = layers->copies_.get();
     layers->description_ += "; other nodes' blobs copied here as they are read";
   }
+  layers->AddWorkspaceFiles(t.workspace_files);
   return layers;
 }
+
+void CacheLayers::AddWorkspaceFiles(WorkspaceFileIndex* files) {
+  if (!files) return;
+  workspace_files_ = std::make_unique<WorkspaceFilesStore>(cas_, files);
+  cas_ = workspace_files_.get();
+  description_ += "; workspace files served without upload";
+}
+
 
 }  // namespace cifs

@@ -1,9 +1,12 @@
 // The farm cache as the node's REAPI services see it, composed from small
 // store layers by configuration (Buildbarn's blobstore is the model):
 //
-//   one node:   local RocksDB
-//   a cluster:  read-caching( sharding( local | verifying(remote peer) ... ),
-//                             local )
+//   one node:   workspace-files( local RocksDB )
+//   a cluster:  workspace-files( read-caching( sharding( local |
+//                  verifying(remote peer) ... ), local ) )
+//
+// The workspace-files layer (workspace_files.h) finds content in this
+// node's workspaces that no store holds yet.
 //
 // Sharding sends each digest to its owner (rendezvous hashing over the
 // configured nodes); the verifying layer checks every byte another node
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "farmserver/cache/remote_shard.h"
+#include "farmserver/cache/workspace_files.h"
 #include "store/read_caching_store.h"
 #include "store/sharding_store.h"
 #include "store/verifying_store.h"
@@ -29,6 +33,7 @@ struct CacheTopology {
   std::vector<std::pair<std::string, std::string>> shards;  // name, host:port; empty: no sharding
   PeerCredentials peer;
   bool local_copies = true;  // the read-caching layer
+  WorkspaceFileIndex* workspace_files = nullptr;  // the workspace-files layer; null: none
 };
 
 // NAME=HOST:PORT, as --cache-shard takes it.
@@ -51,6 +56,10 @@ class CacheLayers {
   std::unique_ptr<ShardingContentStore> sharded_cas_;
   std::unique_ptr<ShardingActionCache> sharded_ac_;
   std::unique_ptr<ReadCachingContentStore> copies_;
+  std::unique_ptr<WorkspaceFilesStore> workspace_files_;
+  // The top layer, over whatever the topology made.
+  void AddWorkspaceFiles(WorkspaceFileIndex* files);
+
   ContentStore* cas_ = nullptr;
   ActionCache* ac_ = nullptr;
   std::string description_;

@@ -1,5 +1,7 @@
 #include "farmserver/fs/file_hasher.h"
 
+#include <climits>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -72,9 +74,16 @@ int FileHasher::HashAt(int dirfd, const std::string& name, const struct stat& st
   bool stable = after.st_size == st.st_size && Ns(after.st_ctim) == Ns(st.st_ctim) && after.st_ino == st.st_ino;
   if (!stable) return EAGAIN;  // written (or replaced) while we read: the caller retries
   if (now - Ns(st.st_ctim) > kRacyWindowNs) {
-    std::lock_guard lock(mu_);
-    if (known_.size() >= kMaxRemembered) known_.clear();
-    known_[Key{st.st_dev, st.st_ino}] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
+    {
+      std::lock_guard lock(mu_);
+      if (known_.size() >= kMaxRemembered) known_.clear();
+      known_[Key{st.st_dev, st.st_ino}] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
+    }
+    if (on_hashed_) {
+      char dir[PATH_MAX];
+      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(dirfd)).c_str(), dir, sizeof dir);
+      if (n > 0) on_hashed_({*hash, st.st_size}, std::string(dir, static_cast<size_t>(n)) + "/" + name, st);
+    }
   }
   return 0;
 }

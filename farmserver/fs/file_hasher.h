@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "cifs/v1/fs.pb.h"
+#include "common/digest.h"
 #include "farmserver/fs/workspace_dir.h"
 
 namespace cifs {
@@ -21,6 +23,12 @@ int64_t CtimeNs(const struct stat& st);
 
 class FileHasher {
  public:
+  // Told of every file version it hashed and will remember: its digest, its
+  // absolute path and its lstat (the farm's CAS serves such files; see
+  // cache/workspace_files.h).
+  using OnHashed = std::function<void(const Digest& digest, std::string path, const struct stat& st)>;
+  FileHasher() = default;
+  explicit FileHasher(OnHashed on_hashed) : on_hashed_(std::move(on_hashed)) {}
 
   // The hash remembered for this file version, if any (no reading).
   bool Known(const struct stat& st, std::string* hash);
@@ -51,6 +59,7 @@ class FileHasher {
   };
   static constexpr size_t kMaxRemembered = 1 << 20;
 
+  OnHashed on_hashed_;
   std::mutex mu_;
   std::unordered_map<Key, Remembered, KeyHash> known_;
 };

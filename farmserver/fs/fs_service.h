@@ -14,8 +14,9 @@ namespace cifs {
 
 class WorkspaceFsService final : public v1::WorkspaceFs::Service {
  public:
-  WorkspaceFsService(WorkspaceRegistry* registry, ContentStore* store, Authenticator* auth)
-      : registry_(registry), store_(store), auth_(auth) {}
+  WorkspaceFsService(WorkspaceRegistry* registry, ContentStore* store, Authenticator* auth,
+                     FileHasher::OnHashed on_hashed = nullptr)
+      : registry_(registry), store_(store), auth_(auth), hasher_(std::move(on_hashed)) {}
 
   grpc::Status Attach(grpc::ServerContext* ctx, const v1::AttachRequest* req, v1::AttachResponse* resp) override;
   grpc::Status Lookup(grpc::ServerContext* ctx, const v1::PathRequest* req, v1::EntryResponse* resp) override;

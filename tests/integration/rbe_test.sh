@@ -10,10 +10,22 @@
 # - results the workers computed are trusted (bob's cache-only Bazel hits
 #   them); what a developer's own Bazel uploads is still not;
 # - an action asking for a platform no worker offers fails at once, clearly;
-# - the workers' credential is good for nothing but the CAS and their queue.
+# - the workers' credential is good for nothing but the CAS and their queue;
+# - a local Bazel in a mounted workspace uploads no input the farm already
+#   holds in that workspace.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
+export XDG_CACHE_HOME=$TMP/cache
+before_teardown() {
+  mountpoint -q "$TMP/mnt" 2>/dev/null && { as_user alice "$CIFS" unmount "$TMP/mnt" || fusermount3 -u -z "$TMP/mnt"; }
+  pkill -f "fsd --dir $TMP/" || true
+}
+metric() {  # metric NAME: a counter from the farm's /metrics
+  local u=$FARM/users/admin
+  curl -sS --cacert "$FARM/ca/ca.crt" --cert "$u/client.crt" --key "$u/client.key" \
+    "https://localhost:$(jq .http_port "$FARM/ready.json")/metrics" | awk -v m="$1" '$1 == m {print $2}'
+}
 FARM_FLAGS=(--workers 2)
 start_farm || { echo "cannot start the dev farm"; exit 1; }
 port=$(jq -r .grpc_port "$FARM/ready.json")
@@ -132,7 +144,10 @@ check "both workers ran a share (w1: $ran1, w2: $ran2)" eval '[[ $ran1 -gt 0 && 
 
 # A farm build (cifs test) on a node with workers sends its actions there.
 UP=$TMP/upstream
-mkdir -p "$UP" && cp -r WORKSPACE gen "$UP/"
+mkdir -p "$UP/data" && cp -r WORKSPACE gen "$UP/"
+# 1 MiB nobody uploaded: it exists only in the repository.
+head -c 1048576 /dev/urandom >"$UP/data/blob.bin"
+echo 'genrule(name = "size", srcs = ["blob.bin"], outs = ["size.txt"], cmd = "wc -c < $< > $@")' >"$UP/data/BUILD"
 g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m generated
 as_user admin "$CIFS" admin repo add gen --url "$UP" >/dev/null
 as_user admin "$CIFS" admin workspace create alice-gen --owner alice --repo gen >/dev/null
@@ -142,6 +157,22 @@ procs=$(grep -E "INFO: [0-9]+ processes?:" <<<"$out" | tail -n1)
 ran_after=$(cat "$FARM"/workers/w*.log | grep -c ": ran ")
 check "alice's farm test runs its tests on the workers ($procs; $((ran_after - ran_before)) actions)" eval \
   '[[ $rc -eq 0 && $procs =~ [0-9]+\ remote[,.] && $((ran_after - ran_before)) -ge 6 ]]' || echo "$out" | tail -n 15
+# Alice's own Bazel in her mount, executing on the farm: the 1 MiB input is
+# in her workspace on the farm already, so it is found, not uploaded.
+mkdir -p "$TMP/mnt"
+run as_user alice "$CIFS" mount alice-gen "$TMP/mnt"
+check "alice mounts her workspace" succeeded_with "mounted"
+written_before=$(metric cifs_cas_bytes_written_total)
+(cd "$TMP/mnt" && bazel --output_user_root="$TMP/bazel-root" --bazelrc="$TMP/alice-rbe.bazelrc" build //data:size \
+  >"$TMP/mnt-build.out" 2>&1)
+mnt_rc=$?
+written=$(($(metric cifs_cas_bytes_written_total) - written_before))
+check "her local Bazel builds in the mount on the workers (exit $mnt_rc)" eval \
+  '[[ $mnt_rc -eq 0 && $(tr -d " " <"$TMP/mnt/bazel-bin/data/size.txt") == 1048576 ]]' || tail -n 10 "$TMP/mnt-build.out"
+check "... and uploads none of the 1 MiB input the farm holds ($written bytes written)" eval '[[ $written -lt 500000 ]]'
+(cd "$TMP/mnt" && bazel --output_user_root="$TMP/bazel-root" --bazelrc="$TMP/alice-rbe.bazelrc" shutdown >/dev/null 2>&1)
+as_user alice "$CIFS" unmount "$TMP/mnt" >/dev/null 2>&1
+
 run as_user alice "$CIFS" workers
 check "cifs workers lists the node's two workers" eval '[[ $rc -eq 0 && $(grep -c "OSFamily=Linux" <<<"$out") -eq 2 ]]' ||
   echo "$out"

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "common/files.h"
+#include "farmserver/cache/workspace_files.h"
 #include "store/read_caching_store.h"
 #include "store/rocksdb_store.h"
 #include "store/sharding_store.h"
@@ -269,6 +271,48 @@ TEST_F(StoreLayersTest, ReadCachingCopiesWhatTheSlowStoreServed) {
   EXPECT_TRUE(stores_[1]->Contains(dl));
   // What exists is still the slow store's answer.
   EXPECT_EQ(cached.FindMissing(std::vector<Digest>{ComputeDigest("x")}).size(), 1u);
+}
+
+
+TEST_F(StoreLayersTest, WorkspaceFilesAreFoundWithoutUploadAndCopiedInOnFirstRead) {
+  WorkspaceFileIndex files;
+  WorkspaceFilesStore cas(stores_[0].get(), &files);
+  const std::string path = (root_ / "source.cc").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "int main() {}\n").ok());
+  Digest d = ComputeDigest("int main() {}\n");
+  Digest other = ComputeDigest("never seen");
+  struct stat st;
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_EQ(cas.FindMissing(std::vector<Digest>{d, other}).size(), 2u);
+  files.Remember(d, path, st);
+
+  // Present without a byte uploaded; the store below does not hold it yet.
+  auto missing = cas.FindMissing(std::vector<Digest>{d, other});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0], other);
+  EXPECT_FALSE(stores_[0]->Contains(d));
+  // The first read copies it in, verified.
+  auto data = cas.Get(d);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(*data, "int main() {}\n");
+  EXPECT_TRUE(stores_[0]->Contains(d));
+}
+
+TEST_F(StoreLayersTest, AWorkspaceFileEditedAfterHashingIsMissingNeverWrong) {
+  WorkspaceFileIndex files;
+  WorkspaceFilesStore cas(stores_[0].get(), &files);
+  const std::string path = (root_ / "edited.cc").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "version 1").ok());
+  Digest d = ComputeDigest("version 1");
+  struct stat st;
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  files.Remember(d, path, st);
+  ASSERT_TRUE(cas.Contains(d));
+  // Same size, new content (and a new inode, as an editor saves).
+  ASSERT_TRUE(WriteFileAtomic(path, "version 2").ok());
+  EXPECT_FALSE(cas.Contains(d));
+  EXPECT_EQ(cas.Get(d).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(cas.FindMissing(std::vector<Digest>{d}).size(), 1u);
 }
 
 }  // namespace
