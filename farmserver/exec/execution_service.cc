@@ -161,11 +161,11 @@ grpc::Status ExecutionService::WaitExecution(grpc::ServerContext* ctx, const re:
 grpc::Status ExecutionService::Follow(grpc::ServerContext* ctx, const std::shared_ptr<Operation>& op,
                                       grpc::ServerWriter<google::longrunning::Operation>* writer) {
   uint64_t seen = 0;
-  bool first = true;
+  bool first = true;  // the state as it is now goes out at once
   for (;;) {
     if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away");
-    OpView view = scheduler_->Wait(*op, first ? UINT64_MAX : seen,
-                                   std::chrono::steady_clock::now() + std::chrono::seconds(first ? 0 : 1));
+    auto deadline = std::chrono::steady_clock::now() + (first ? std::chrono::seconds(0) : std::chrono::seconds(1));
+    OpView view = scheduler_->Wait(*op, seen, deadline);
     if (first || view.version != seen) {
       if (!writer->Write(ToOperation(*op, view))) return grpc::Status(grpc::StatusCode::CANCELLED, "stream closed");
       seen = view.version;

@@ -19,7 +19,11 @@ std::string DescribePlatform(const PlatformProps& props) {
 
 namespace {
 
-std::string DedupKey(const ExecTask& t) { return t.instance + "/" + t.action_digest.ToString(); }
+// Where the result goes is part of the key: an action whose result only its
+// caller trusts (it asked for the network) is never shared with another.
+std::string DedupKey(const ExecTask& t) {
+  return t.instance + "/" + t.action_digest.ToString() + "/" + t.result_tier;
+}
 
 re::ExecuteResponse ErrorResponse(int code, const std::string& message) {
   re::ExecuteResponse r;

@@ -129,6 +129,17 @@ check "the build survives its farm's kill -9 and restart (exit $later_rc)" eval 
 two_workers() { [[ $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]; }
 check "no worker of the killed farm is left: two run, the new farm's" wait_until 10 two_workers
 
+# A test past its timeout: killed on the worker, reported as Bazel reports a
+# local timeout, and the worker carries on.
+printf '#!/bin/sh\nsleep 120\n' >later/sleepy.sh
+chmod +x later/sleepy.sh
+printf 'sh_test(name = "sleepy_test", srcs = ["sleepy.sh"])\n' >>later/BUILD
+START=$SECONDS
+run rbe test //later:sleepy_test --test_timeout=3
+check "a test past its timeout is stopped on the worker and reported TIMEOUT (in $((SECONDS - START)) s)" eval \
+  '[[ $rc -ne 0 && $out == *TIMEOUT* && $((SECONDS - START)) -lt 60 ]]' || echo "$out" | tail -n 8
+check "... and both workers still serve" eval '[[ $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]'
+
 # Everything executed remotely.
 run rbe test //gen:all
 check "the generated workspace builds and tests on the workers" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 30

@@ -59,6 +59,17 @@ TEST(SchedulerTest, IdenticalActionsInFlightShareOneOperationUnlessNotCacheable)
   EXPECT_EQ(s.Stats().deduplicated, 1u);
 }
 
+TEST(SchedulerTest, ActionsWhoseResultsOnlyTheirCallerTrustsAreNotShared) {
+  Scheduler s({.platforms = {kLinux}});
+  ExecTask alice = Task("n"), bob = Task("n");
+  alice.result_tier = "user/alice";
+  bob.result_tier = "user/bob";
+  auto a = s.Submit(alice);
+  auto b = s.Submit(bob);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->get(), b->get());
+}
+
 TEST(SchedulerTest, AWorkerTakesWhatItsPlatformFitsAndItsAnswerReachesWaiters) {
   Scheduler s({.platforms = {kLinux, {{"gpu", "1"}}}});
   auto gpu = s.Submit(Task("g", false, {{"gpu", "1"}}));
