@@ -28,7 +28,8 @@ class FileCache {
   // Fetches what of `need` is not cached yet. NotFound with `missing` set
   // when the farm lacks some of it.
   [[nodiscard]] Status Fill(const std::vector<Digest>& need, std::vector<Digest>* missing);
-  // Puts the content of `d` at `path` (hardlink, or a copy).
+  // Puts the content of `d` at `path` (hardlink, or a copy); NotFound when
+  // it is not cached (Fill it, then Place again).
   [[nodiscard]] Status Place(const Digest& d, bool executable, const std::string& path);
 
   // Evicts what Place handed out since the last Check that was changed

@@ -63,7 +63,6 @@ Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& 
     for (const auto& f : dir->files()) {
       CIFS_RETURN_IF_ERROR(CheckName(f.name()));
       files.push_back({{f.digest().hash(), f.digest().size_bytes()}, f.is_executable(), path + "/" + f.name()});
-      contents.push_back(files.back().digest);
     }
     for (const auto& l : dir->symlinks()) {
       CIFS_RETURN_IF_ERROR(CheckName(l.name()));
@@ -80,9 +79,22 @@ Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& 
       todo.push_back({sub_path, &dirs.at(sub.digest().hash())});
     }
   }
-  CIFS_RETURN_IF_ERROR(cache.Fill(contents, missing));
+  // What the cache lacks is fetched in one round of batches, then placed.
+  std::vector<const FileToPlace*> later;
   for (const auto& f : files) {
-    CIFS_RETURN_IF_ERROR(cache.Place(f.digest, f.executable, f.path));
+    Status s = cache.Place(f.digest, f.executable, f.path);
+    if (s.code() == Status::Code::kNotFound) {
+      later.push_back(&f);
+      contents.push_back(f.digest);
+      continue;
+    }
+    CIFS_RETURN_IF_ERROR(s);
+    stats->files++;
+  }
+  if (later.empty()) return Status::Ok();
+  CIFS_RETURN_IF_ERROR(cache.Fill(contents, missing));
+  for (const FileToPlace* f : later) {
+    CIFS_RETURN_IF_ERROR(cache.Place(f->digest, f->executable, f->path));
     stats->files++;
   }
   return Status::Ok();

@@ -21,6 +21,18 @@ re::Digest ToProto(const Digest& d) {
   return out;
 }
 
+// A regular file's digest, queued for upload (`Node` is a FileNode or an
+// OutputFile: the same three fields).
+template <typename Node>
+Status AddFile(const std::string& path, const struct stat& st, Node* node, std::vector<UploadBlob>* uploads) {
+  auto d = ComputeFileDigest(path);
+  if (!d.ok()) return d.status();
+  *node->mutable_digest() = ToProto(*d);
+  node->set_is_executable(st.st_mode & S_IXUSR);
+  uploads->push_back({*d, "", path});
+  return Status::Ok();
+}
+
 Result<std::string> ReadLink(const std::string& path) {
   std::string buf(4096, '\0');
   ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
@@ -46,13 +58,9 @@ Result<re::Directory> DirectoryOf(const std::string& path, std::vector<re::Direc
     struct stat st;
     if (::lstat(p.c_str(), &st) < 0) continue;
     if (S_ISREG(st.st_mode)) {
-      auto d = ComputeFileDigest(p);
-      if (!d.ok()) return d.status();
       auto* f = out.add_files();
       f->set_name(name);
-      *f->mutable_digest() = ToProto(*d);
-      f->set_is_executable(st.st_mode & S_IXUSR);
-      uploads->push_back({*d, "", p});
+      CIFS_RETURN_IF_ERROR(AddFile(p, st, f, uploads));
     } else if (S_ISLNK(st.st_mode)) {
       auto target = ReadLink(p);
       if (!target.ok()) return target.status();
@@ -93,13 +101,9 @@ Status CollectOutputs(const re::Command& command, const std::string& workdir, in
     // Bazel reports what is missing.
     if (!ParentIsReal(workdir_fd, rel) || ::lstat(p.c_str(), &st) < 0) continue;
     if (S_ISREG(st.st_mode)) {
-      auto d = ComputeFileDigest(p);
-      if (!d.ok()) return d.status();
       auto* f = result->add_output_files();
       f->set_path(rel);
-      *f->mutable_digest() = ToProto(*d);
-      f->set_is_executable(st.st_mode & S_IXUSR);
-      uploads->push_back({*d, "", p});
+      CIFS_RETURN_IF_ERROR(AddFile(p, st, f, uploads));
     } else if (S_ISLNK(st.st_mode)) {
       auto target = ReadLink(p);
       if (!target.ok()) return target.status();

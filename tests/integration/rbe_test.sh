@@ -49,13 +49,17 @@ cp "$SRC_DIR/tests/data/sample_ws/WORKSPACE" . 2>/dev/null || touch WORKSPACE
   for s in 1 2; do
     echo "genrule(name = \"slow$s\", outs = [\"slow$s.txt\"], cmd = \"sleep 6; echo slow$s > \$@\")"
   done
-  cat <<PROBE
+} >gen/BUILD
+# Its own package: it runs once alice's workspace exists on the farm.
+mkdir -p probe
+cat >probe/BUILD <<PROBE
 genrule(
     name = "probe",
     outs = ["probe.txt"],
     cmd = " ".join([
         "(cat $TMP/secret.txt >/dev/null 2>&1 && echo secret:read || echo secret:hidden;",
         "ls $FARM/ca >/dev/null 2>&1 && echo farm:seen || echo farm:hidden;",
+        "cat $FARM/workspaces/alice-gen/WORKSPACE >/dev/null 2>&1 && echo workspaces:seen || echo workspaces:hidden;",
         "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && echo net:open || echo net:closed;",
         "touch /usr/escape 2>/dev/null && echo usr:written || echo usr:readonly;",
         "touch ../escape-\$\$\$\$ 2>/dev/null;",
@@ -63,7 +67,6 @@ genrule(
     ]),
 )
 PROBE
-} >gen/BUILD
 # Outside //gen:all, so no worker ever runs it.
 mkdir -p solo
 echo 'genrule(name = "local_only", outs = ["local_only.txt"], cmd = "echo alice-made > $@")' >solo/BUILD
@@ -189,16 +192,17 @@ check "cifs workers lists the node's two workers" eval '[[ $rc -eq 0 && $(grep -
   echo "$out"
 
 # The sandbox.
-run rbe build //gen:probe
-probe=$(tr '\n' ' ' <bazel-bin/gen/probe.txt 2>/dev/null)
+run rbe build //probe:probe
+probe=$(tr '\n' ' ' <bazel-bin/probe/probe.txt 2>/dev/null)
 echo "     probe: $probe"
-check "an action cannot read a file outside its inputs" grep -q "secret:hidden" bazel-bin/gen/probe.txt
-check "... nor see the farm's state" grep -q "farm:hidden" bazel-bin/gen/probe.txt
-check "... nor open a network connection" grep -q "net:closed" bazel-bin/gen/probe.txt
-check "... nor write the system" grep -q "usr:readonly" bazel-bin/gen/probe.txt
+check "an action cannot read a file outside its inputs" grep -q "secret:hidden" bazel-bin/probe/probe.txt
+check "... nor see the farm's state" grep -q "farm:hidden" bazel-bin/probe/probe.txt
+check "... nor any workspace on the farm" grep -q "workspaces:hidden" bazel-bin/probe/probe.txt
+check "... nor open a network connection" grep -q "net:closed" bazel-bin/probe/probe.txt
+check "... nor write the system" grep -q "usr:readonly" bazel-bin/probe/probe.txt
 check "... and what it writes beside its root stays in the sandbox" eval \
   '[[ -z $(find "$FARM/workers" "$TMP" -maxdepth 4 -name "escape-*" 2>/dev/null) ]]'
-check "... and it does not run as root" eval '[[ $(tail -n1 bazel-bin/gen/probe.txt) != 0 ]]'
+check "... and it does not run as root" eval '[[ $(tail -n1 bazel-bin/probe/probe.txt) != 0 ]]'
 
 # An action that turns its output's directory into a symlink to the worker's
 # credential: the worker, collecting outputs on the host, must not follow it.
