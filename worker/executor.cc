@@ -1,6 +1,7 @@
 #include "worker/executor.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -50,7 +51,20 @@ Status MakeParents(int workdir_fd, const std::string& rel) {
 
 }  // namespace
 
+void Executor::Cancel(const std::string& operation) {
+  std::lock_guard lock(mu_);
+  if (current_.empty() || (!operation.empty() && operation != current_)) return;
+  cancelled_ = true;
+  // Set only while the sandbox has not been reaped: the pid is still its own.
+  if (sandbox_pid_ > 0) ::kill(-sandbox_pid_, SIGKILL);
+}
+
 re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
+  {
+    std::lock_guard lock(mu_);
+    current_ = work.operation();
+    cancelled_ = false;
+  }
   re::ExecuteResponse response;
   auto* meta = response.mutable_result()->mutable_execution_metadata();
   meta->set_worker(options_.name);
@@ -64,6 +78,12 @@ re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
   cache_.Check();
   RemoveTree(exec);
   SetTime(meta->mutable_worker_completed_timestamp());
+  std::lock_guard lock(mu_);
+  if (cancelled_) {
+    response.mutable_status()->set_code(static_cast<int>(Status::Code::kCancelled));
+    response.mutable_status()->set_message("cancelled: nobody waited for it any more");
+  }
+  current_.clear();
   return response;
 }
 
@@ -119,6 +139,13 @@ Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, 
   auto timeout = std::chrono::seconds(work.action().timeout().seconds());
   if (timeout.count() <= 0) timeout = options_.default_timeout;
   spec.timeout = std::min(timeout, options_.max_timeout);
+  spec.running_pid = &sandbox_pid_;
+  spec.pid_mu = &mu_;
+  {
+    // Cancelled while its inputs were laid out: it does not start.
+    std::lock_guard lock(mu_);
+    if (cancelled_) return Status::Ok();
+  }
   SetTime(meta->mutable_execution_start_timestamp());
   auto ran = RunSandboxed(spec);
   SetTime(meta->mutable_execution_completed_timestamp());

@@ -3,6 +3,7 @@
 // Errors are answers (an ExecuteResponse status), never a crash of the worker.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include "cifs/v1/worker.pb.h"
@@ -25,6 +26,9 @@ class Executor {
       : options_(std::move(options)), cas_(cas), cache_(options_.dir + "/cache", cas) {}
 
   re::ExecuteResponse Run(const v1::WorkAssignment& work);
+  // Stops the action of `operation` if it is the one running ("" for any):
+  // its sandbox is killed and Run answers CANCELLED. Any thread.
+  void Cancel(const std::string& operation);
 
  private:
   // Run's work in `exec` (a fresh directory); the response's status says
@@ -35,6 +39,10 @@ class Executor {
   CasClient* cas_;
   FileCache cache_;
   uint64_t runs_ = 0;
+  std::mutex mu_;
+  std::string current_;    // the operation Run works on
+  bool cancelled_ = false;  // ... and it was cancelled
+  pid_t sandbox_pid_ = 0;    // the running sandbox (RunSandboxed sets it)
 };
 
 }  // namespace cifs

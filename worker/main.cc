@@ -35,6 +35,19 @@ std::optional<std::string> FindProgram(const std::string& name) {
   return std::nullopt;
 }
 
+void LogRun(const std::string& name, const v1::WorkAssignment& work, const re::ExecuteResponse& r,
+            std::chrono::steady_clock::time_point started) {
+  const auto& m = r.result().execution_metadata();
+  auto ms = [](const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
+    return (b.seconds() - a.seconds()) * 1000 + (b.nanos() - a.nanos()) / 1000000;
+  };
+  std::cerr << "cifs-worker " << name << ": ran " << work.action_digest().hash() << " exit "
+            << r.result().exit_code() << " status " << r.status().code() << " in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+            << " ms (inputs " << ms(m.input_fetch_start_timestamp(), m.input_fetch_completed_timestamp()) << " ms)"
+            << (r.status().message().empty() ? "" : ": " + r.status().message()) << "\n";
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"cifs-worker: runs the farm's actions in a sandbox (started by farmserver --workers)"};
   std::string config_path, dir, name = "w1", bwrap = "bwrap";
@@ -104,26 +117,28 @@ int Main(int argc, char** argv) {
     grpc::ClientContext ctx;
     auto stream = stub->Work(&ctx);
     if (stream->Write(hello)) {
-      v1::WorkAssignment work;
-      while (stream->Read(&work)) {
+      // Reading goes on while an action runs: the farm may ask to stop it.
+      std::thread running;
+      v1::WorkAssignment msg;
+      while (stream->Read(&msg)) {
         backoff_ms = 250;
-        v1::WorkerMessage answer;
-        answer.mutable_result()->set_operation(work.operation());
-        auto started = std::chrono::steady_clock::now();
-        *answer.mutable_result()->mutable_response() = executor.Run(work);
-        const auto& r = answer.result().response();
-        const auto& m = r.result().execution_metadata();
-        auto ms = [](const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
-          return (b.seconds() - a.seconds()) * 1000 + (b.nanos() - a.nanos()) / 1000000;
-        };
-        std::cerr << "cifs-worker " << name << ": ran " << work.action_digest().hash() << " exit "
-                  << r.result().exit_code() << " status " << r.status().code() << " in "
-                  << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                         .count()
-                  << " ms (inputs " << ms(m.input_fetch_start_timestamp(), m.input_fetch_completed_timestamp())
-                  << " ms)" << (r.status().message().empty() ? "" : ": " + r.status().message()) << "\n";
-        if (!stream->Write(answer)) break;
+        if (msg.cancel()) {
+          executor.Cancel(msg.operation());
+          continue;
+        }
+        if (running.joinable()) running.join();  // the farm sends one at a time
+        running = std::thread([&, work = msg] {
+          v1::WorkerMessage answer;
+          answer.mutable_result()->set_operation(work.operation());
+          auto started = std::chrono::steady_clock::now();
+          *answer.mutable_result()->mutable_response() = executor.Run(work);
+          LogRun(name, work, answer.result().response(), started);
+          stream->Write(answer);
+        });
       }
+      // The stream broke: an action still running is the farm's to retry.
+      executor.Cancel("");
+      if (running.joinable()) running.join();
     }
     stream->WritesDone();
     grpc::Status s = stream->Finish();

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -78,19 +79,34 @@ Result<SandboxResult> RunSandboxed(const SandboxSpec& spec) {
   posix_spawnattr_destroy(&attr);
   if (err != 0) return Status::Internal("cannot start " + spec.bwrap + ": " + std::strerror(err));
 
+  auto publish = [&](pid_t value) {
+    if (!spec.running_pid) return;
+    std::lock_guard lock(*spec.pid_mu);
+    *spec.running_pid = value;
+  };
+  publish(pid);
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   SandboxResult result;
-  if (spec.timeout.count() > 0 && pidfd.valid()) {
+  if (pidfd.valid()) {
+    // Until it exits (the pid stays its own until reaped) or times out.
     pollfd p{pidfd.get(), POLLIN, 0};
-    int ready;
-    do {
-      ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(spec.timeout.count(), INT32_MAX)));
-    } while (ready < 0 && errno == EINTR);
-    if (ready == 0) {
-      result.timed_out = true;
-      ::kill(-pid, SIGKILL);
+    auto deadline = std::chrono::steady_clock::now() + spec.timeout;
+    for (;;) {
+      int wait_ms = -1;
+      if (spec.timeout.count() > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT32_MAX));
+      }
+      int ready = ::poll(&p, 1, wait_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        result.timed_out = true;
+        ::kill(-pid, SIGKILL);
+      }
+      break;
     }
   }
+  publish(0);  // from here on the pid may be reaped and reused
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

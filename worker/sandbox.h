@@ -5,6 +5,9 @@
 // action's files). The network stays cut unless the action asked for it.
 #pragma once
 
+#include <sys/types.h>
+
+#include <mutex>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -23,6 +26,11 @@ struct SandboxSpec {
   std::string stdout_path;  // host paths, outside the execroot
   std::string stderr_path;
   std::chrono::milliseconds timeout{0};  // 0: none
+  // Set (under `pid_mu`) to the sandbox's pid, its process group, from its
+  // start until just before it is reaped, so another thread may kill it
+  // under the same mutex; may be null.
+  pid_t* running_pid = nullptr;
+  std::mutex* pid_mu = nullptr;
 };
 
 struct SandboxResult {

@@ -26,6 +26,12 @@ std::string Hex(const git_oid& oid) {
   return hex;
 }
 
+Result<git::Repository> OpenMirror(const std::string& mirror) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
+  return git::Repository(raw);
+}
+
 Result<git::Commit> LookUp(git_repository* repo, const git_oid& oid, const std::string& what) {
   git_commit* raw = nullptr;
   if (git_commit_lookup(&raw, repo, &oid) != 0) return git::Error("cannot find " + what);
@@ -36,24 +42,22 @@ Result<git::Commit> LookUp(git_repository* repo, const git_oid& oid, const std::
 
 Result<ProposedMerge> Merger::Merge(const std::string& mirror, const std::string& target, const std::string& head,
                                     const std::string& message, const std::string& keep_ref) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
   git_oid tip_oid;
-  if (git_reference_name_to_id(&tip_oid, repo.get(), ("refs/heads/" + target).c_str()) != 0) {
+  if (git_reference_name_to_id(&tip_oid, repo->get(), ("refs/heads/" + target).c_str()) != 0) {
     return Status::NotFound("the upstream has no branch '" + target + "'");
   }
-  return MergeOnto(repo.get(), tip_oid, head, message, keep_ref);
+  return MergeOnto(repo->get(), tip_oid, head, message, keep_ref);
 }
 
 Result<ProposedMerge> Merger::MergeOnto(const std::string& mirror, const std::string& base, const std::string& head,
                                         const std::string& message, const std::string& keep_ref) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
   git_oid base_oid;
   if (git_oid_fromstr(&base_oid, base.c_str()) != 0) return Status::InvalidArgument("'" + base + "' is not a commit id");
-  return MergeOnto(repo.get(), base_oid, head, message, keep_ref);
+  return MergeOnto(repo->get(), base_oid, head, message, keep_ref);
 }
 
 Result<ProposedMerge> Merger::MergeOnto(git_repository* repo, const git_oid& tip_oid, const std::string& head,
@@ -111,16 +115,15 @@ Result<ProposedMerge> Merger::MergeOnto(git_repository* repo, const git_oid& tip
 
 Result<std::string> Merger::Squash(const std::string& mirror, const std::string& merge, const std::string& parent,
                                    const std::string& message, const std::string& author, const std::string& email) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
   git_oid merge_oid, parent_oid;
   if (git_oid_fromstr(&merge_oid, merge.c_str()) != 0 || git_oid_fromstr(&parent_oid, parent.c_str()) != 0) {
     return Status::InvalidArgument("not commit ids");
   }
-  auto merged = LookUp(repo.get(), merge_oid, "the validated merge");
+  auto merged = LookUp(repo->get(), merge_oid, "the validated merge");
   if (!merged.ok()) return merged.status();
-  auto tip = LookUp(repo.get(), parent_oid, "the target's tip");
+  auto tip = LookUp(repo->get(), parent_oid, "the target's tip");
   if (!tip.ok()) return tip.status();
   git_tree* tree_raw = nullptr;
   if (git_commit_tree(&tree_raw, merged->get()) != 0) return git::Error("cannot read the validated tree");
@@ -132,7 +135,7 @@ Result<std::string> Merger::Squash(const std::string& mirror, const std::string&
   Signature farm_sig(farm_raw);
   const git_commit* parents[] = {tip->get()};
   git_oid out;
-  if (git_commit_create(&out, repo.get(), nullptr, author_sig.get(), farm_sig.get(), nullptr, message.c_str(),
+  if (git_commit_create(&out, repo->get(), nullptr, author_sig.get(), farm_sig.get(), nullptr, message.c_str(),
                         tree.get(), 1, parents) != 0) {
     return git::Error("cannot make the squashed commit");
   }
@@ -181,16 +184,15 @@ Result<Tree> TreeOf(git_repository* repo, const std::string& commit) {
 
 Result<std::vector<TreeChange>> Merger::Diff(const std::string& mirror, const std::string& from,
                                              const std::string& to) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
-  auto a = TreeOf(repo.get(), from);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
+  auto a = TreeOf(repo->get(), from);
   if (!a.ok()) return a.status();
-  auto b = TreeOf(repo.get(), to);
+  auto b = TreeOf(repo->get(), to);
   if (!b.ok()) return b.status();
   git_diff* diff_raw = nullptr;
   git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-  if (git_diff_tree_to_tree(&diff_raw, repo.get(), a->get(), b->get(), &opts) != 0) {
+  if (git_diff_tree_to_tree(&diff_raw, repo->get(), a->get(), b->get(), &opts) != 0) {
     return git::Error("cannot compare the trees");
   }
   DiffPtr diff(diff_raw);
@@ -211,23 +213,21 @@ Result<std::vector<TreeChange>> Merger::Diff(const std::string& mirror, const st
 
 Result<bool> Merger::Contains(const std::string& mirror, const std::string& commit, const std::string& ancestor) {
   if (commit == ancestor) return true;
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
   git_oid c, a;
   if (git_oid_fromstr(&c, commit.c_str()) != 0 || git_oid_fromstr(&a, ancestor.c_str()) != 0) {
     return Status::InvalidArgument("not commit ids");
   }
-  int rc = git_graph_descendant_of(repo.get(), &c, &a);
+  int rc = git_graph_descendant_of(repo->get(), &c, &a);
   if (rc < 0) return git::Error("cannot compare " + commit.substr(0, 12) + " and " + ancestor.substr(0, 12));
   return rc == 1;
 }
 
 Result<std::set<std::string>> Merger::PackageDirs(const std::string& mirror, const std::string& commit) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  git::Repository repo(raw);
-  auto tree = TreeOf(repo.get(), commit);
+  auto repo = OpenMirror(mirror);
+  if (!repo.ok()) return repo.status();
+  auto tree = TreeOf(repo->get(), commit);
   if (!tree.ok()) return tree.status();
   std::set<std::string> dirs;
   auto visit = [](const char* root, const git_tree_entry* e, void* payload) -> int {

@@ -160,6 +160,13 @@ grpc::Status ExecutionService::WaitExecution(grpc::ServerContext* ctx, const re:
 
 grpc::Status ExecutionService::Follow(grpc::ServerContext* ctx, const std::shared_ptr<Operation>& op,
                                       grpc::ServerWriter<google::longrunning::Operation>* writer) {
+  // While someone follows it, the operation is wanted.
+  struct Watching {
+    Scheduler* s;
+    Operation& op;
+    Watching(Scheduler* s, Operation& op) : s(s), op(op) { s->Watch(op); }
+    ~Watching() { s->Unwatch(op); }
+  } watching(scheduler_, *op);
   uint64_t seen = 0;
   bool first = true;  // the state as it is now goes out at once
   for (;;) {

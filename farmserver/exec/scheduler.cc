@@ -77,6 +77,44 @@ OpView Scheduler::Wait(const Operation& op, uint64_t seen, std::chrono::steady_c
   return {op.stage_, op.version_, op.response_};
 }
 
+void Scheduler::Watch(Operation& op) {
+  std::lock_guard lock(mu_);
+  op.watchers_++;
+}
+
+void Scheduler::Unwatch(Operation& op) {
+  std::lock_guard lock(mu_);
+  if (--op.watchers_ == 0) op.unwatched_since_ = std::chrono::steady_clock::now();
+}
+
+void Scheduler::ReapAbandoned() {
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  auto abandoned = [&](const Operation& op) {
+    return op.watchers_ == 0 && now - op.unwatched_since_ > options_.abandon_after;
+  };
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (abandoned(**it)) {
+      CompleteLocked(**it, ErrorResponse(1 /* CANCELLED */, "nobody waited for it any more"));
+      it = queue_.erase(it);
+      cancelled_++;
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [name, op] : ops_) {
+    if (op->stage_ == OpStage::kExecuting && !op->cancel_requested_ && abandoned(*op)) {
+      op->cancel_requested_ = true;
+      cancelled_++;
+    }
+  }
+}
+
+bool Scheduler::CancelRequested(const Operation& op) {
+  std::lock_guard lock(mu_);
+  return op.cancel_requested_;
+}
+
 void Scheduler::WorkerJoined(const std::string& worker, const PlatformProps& offered) {
   std::lock_guard lock(mu_);
   workers_[worker] = offered;
@@ -122,7 +160,7 @@ void Scheduler::Lost(const std::shared_ptr<Operation>& op, const std::string& wo
   std::lock_guard lock(mu_);
   if (op->worker_ != worker || op->stage_ != OpStage::kExecuting) return;
   op->worker_.clear();
-  if (op->attempts_ >= options_.max_attempts || shutdown_) {
+  if (op->attempts_ >= options_.max_attempts || shutdown_ || op->cancel_requested_) {
     CompleteLocked(*op, ErrorResponse(14 /* UNAVAILABLE */, "gave up after " + std::to_string(op->attempts_) +
                                                                 " workers were lost running it; last: " + why));
     return;
@@ -161,6 +199,7 @@ SchedulerStats Scheduler::Stats() {
   s.completed = completed_;
   s.deduplicated = deduplicated_;
   s.retried = retried_;
+  s.cancelled = cancelled_;
   return s;
 }
 

@@ -61,6 +61,9 @@ class Operation {
   OpStage stage_ = OpStage::kQueued;
   uint64_t version_ = 0;
   int attempts_ = 0;
+  int watchers_ = 0;  // Execute / WaitExecution calls following it
+  std::chrono::steady_clock::time_point unwatched_since_ = std::chrono::steady_clock::now();
+  bool cancel_requested_ = false;
   std::string worker_;
   re::ExecuteResponse response_;
   std::chrono::steady_clock::time_point done_at_;
@@ -86,6 +89,7 @@ struct SchedulerStats {
   uint64_t completed = 0;
   uint64_t deduplicated = 0;
   uint64_t retried = 0;
+  uint64_t cancelled = 0;  // operations nobody waited for any more
 };
 
 class Scheduler {
@@ -93,6 +97,9 @@ class Scheduler {
   struct Options {
     int max_attempts = 3;
     std::chrono::seconds keep_done{600};
+    // An operation nobody follows for this long is cancelled: its callers
+    // went away (Ctrl-C), and a broken stream comes back within it.
+    std::chrono::milliseconds abandon_after{5000};
     // Platforms this node's workers are configured with: an action none of
     // them fits is refused at once instead of waiting for nobody.
     std::vector<PlatformProps> platforms;
@@ -106,6 +113,15 @@ class Scheduler {
   std::shared_ptr<Operation> Find(const std::string& name);
   // The operation's state once its version passes `seen`, or at `deadline`.
   OpView Wait(const Operation& op, uint64_t seen, std::chrono::steady_clock::time_point deadline);
+
+  // A caller follows `op` (Execute, WaitExecution), or stops.
+  void Watch(Operation& op);
+  void Unwatch(Operation& op);
+  // Cancels what nobody followed for `abandon_after`: a queued operation
+  // completes as CANCELLED, a running one is marked for its worker.
+  void ReapAbandoned();
+  // The worker running `op` should stop it.
+  bool CancelRequested(const Operation& op);
 
   // A worker's stream opened or closed (for stats and platform checks).
   void WorkerJoined(const std::string& worker, const PlatformProps& offered);
@@ -144,6 +160,7 @@ class Scheduler {
   uint64_t completed_ = 0;
   uint64_t deduplicated_ = 0;
   uint64_t retried_ = 0;
+  uint64_t cancelled_ = 0;
 };
 
 }  // namespace cifs

@@ -3,6 +3,10 @@
 #include "common/grpc_status.h"
 #include "common/names.h"
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace cifs {
 
 grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
@@ -22,6 +26,7 @@ grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
   log_->Info("worker_joined", {{"worker", worker}, {"platform", DescribePlatform(offered)}});
   std::string why = "the worker left";
   while (!ctx->IsCancelled()) {
+    scheduler_->ReapAbandoned();
     auto op = scheduler_->Take(worker, offered, std::chrono::steady_clock::now() + std::chrono::seconds(1));
     if (!op) {
       if (scheduler_->shut_down()) break;
@@ -35,7 +40,7 @@ grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
     *work.mutable_command() = op->task().command;
     work.set_network(op->task().network);
     v1::WorkerMessage answer;
-    if (!stream->Write(work) || !stream->Read(&answer)) {
+    if (!stream->Write(work) || !AwaitAnswer(*op, stream, &answer)) {
       why = "the worker's stream broke while it ran " + op->name();
       scheduler_->Lost(op, worker, why);
       break;
@@ -53,6 +58,42 @@ grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
   scheduler_->WorkerLeft(worker);
   log_->Info("worker_left", {{"worker", worker}, {"why", why}});
   return grpc::Status::OK;
+}
+
+bool WorkerService::AwaitAnswer(const Operation& op,
+                                grpc::ServerReaderWriter<v1::WorkAssignment, v1::WorkerMessage>* stream,
+                                v1::WorkerMessage* answer) {
+  // Reading blocks until the worker answers; meanwhile this thread may have
+  // to tell it that nobody waits any more (gRPC allows one reader and one
+  // writer at a time).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false, ok = false;
+  std::thread reader([&] {
+    bool got = stream->Read(answer);
+    std::lock_guard lock(mu);
+    ok = got;
+    done = true;
+    cv.notify_one();
+  });
+  bool cancel_sent = false;
+  std::unique_lock lock(mu);
+  while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) {
+    scheduler_->ReapAbandoned();
+    if (!cancel_sent && scheduler_->CancelRequested(op)) {
+      v1::WorkAssignment cancel;
+      cancel.set_operation(op.name());
+      cancel.set_cancel(true);
+      cancel_sent = true;
+      lock.unlock();
+      stream->Write(cancel);
+      log_->Info("operation_cancelled", {{"operation", op.name()}, {"why", "nobody waits for it"}});
+      lock.lock();
+    }
+  }
+  lock.unlock();
+  reader.join();
+  return ok;
 }
 
 void WorkerService::Record(const Operation& op, const re::ExecuteResponse& response) {

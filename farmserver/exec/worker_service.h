@@ -20,6 +20,10 @@ class WorkerService final : public v1::Workers::Service {
                     grpc::ServerReaderWriter<v1::WorkAssignment, v1::WorkerMessage>* stream) override;
 
  private:
+  // Waits for the worker's answer to `op`, telling it to stop once nobody
+  // waits for `op` any more. False when the stream broke.
+  bool AwaitAnswer(const Operation& op, grpc::ServerReaderWriter<v1::WorkAssignment, v1::WorkerMessage>* stream,
+                   v1::WorkerMessage* answer);
   // Stores a successful result where the operation's task says.
   void Record(const Operation& op, const re::ExecuteResponse& response);
 

@@ -143,6 +143,23 @@ check "a test past its timeout is stopped on the worker and reported TIMEOUT (in
   '[[ $rc -ne 0 && $out == *TIMEOUT* && $((SECONDS - START)) -lt 60 ]]' || echo "$out" | tail -n 8
 check "... and both workers still serve" eval '[[ $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]'
 
+# Ctrl-C of the local Bazel: nobody waits for its action any more, and the
+# worker stops it instead of running it to the end.
+printf 'genrule(name = "forever", outs = ["forever.txt"], cmd = "sleep 600; touch $@")\n' >>later/BUILD
+set -m
+rbe build //later:forever >"$TMP/forever.out" 2>&1 &
+FOREVER=$!
+set +m
+check "a worker runs the endless action" wait_until 120 busy
+kill -INT -- -$FOREVER  # its process group: the shell running rbe, and Bazel
+START=$SECONDS
+wait $FOREVER 2>/dev/null
+idle() { ! busy; }
+wait_until 30 idle
+stopped=$?
+check "after Ctrl-C the worker stops it ($((SECONDS - START)) s after the Ctrl-C)" test $stopped -eq 0
+check "... and the farm says why" grep -q '"operation_cancelled"' "$FARM/farmserver.log"
+
 # Everything executed remotely.
 run rbe test //gen:all
 check "the generated workspace builds and tests on the workers" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 30

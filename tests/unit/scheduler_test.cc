@@ -115,6 +115,37 @@ TEST(SchedulerTest, ALostWorkersActionRunsElsewhereThenFailsAfterMaxAttempts) {
   EXPECT_EQ(s.Stats().retried, 1u);
 }
 
+TEST(SchedulerTest, WhatNobodyWaitsForIsCancelled) {
+  Scheduler s({.abandon_after = 0ms, .platforms = {kLinux}});
+  auto queued = s.Submit(Task("q"));
+  auto running = s.Submit(Task("r"));
+  ASSERT_TRUE(queued.ok() && running.ok());
+  s.Watch(**running);
+  auto taken = s.Take("w1", kLinux, Soon());
+  ASSERT_EQ(taken.get(), queued->get());  // the older one
+  s.Watch(*taken);
+  ASSERT_EQ(s.Take("w2", kLinux, Soon()).get(), running->get());
+  std::this_thread::sleep_for(2ms);
+  s.ReapAbandoned();
+  // Both are followed: nothing happens.
+  EXPECT_FALSE(s.CancelRequested(**queued));
+  EXPECT_FALSE(s.CancelRequested(**running));
+  s.Unwatch(**running);
+  std::this_thread::sleep_for(2ms);
+  s.ReapAbandoned();
+  EXPECT_TRUE(s.CancelRequested(**running));  // its worker is told
+  EXPECT_FALSE(s.CancelRequested(**queued));
+  // One queued and never followed completes as CANCELLED at once.
+  auto orphan = s.Submit(Task("o"));
+  ASSERT_TRUE(orphan.ok());
+  std::this_thread::sleep_for(2ms);
+  s.ReapAbandoned();
+  OpView v = s.Wait(**orphan, 0, Soon());
+  EXPECT_EQ(v.stage, OpStage::kCompleted);
+  EXPECT_EQ(v.response.status().code(), 1);
+  EXPECT_EQ(s.Stats().cancelled, 2u);
+}
+
 TEST(SchedulerTest, ShutdownFailsWhatIsQueuedAndReleasesWorkers) {
   Scheduler s({.platforms = {kLinux}});
   auto op = s.Submit(Task("a"));
