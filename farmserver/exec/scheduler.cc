@@ -207,6 +207,7 @@ void Scheduler::CompleteLocked(Operation& op, re::ExecuteResponse response) {
   op.stage_ = OpStage::kCompleted;
   op.response_ = std::move(response);
   op.done_at_ = std::chrono::steady_clock::now();
+  done_.push_back(op.name());
   auto it = in_flight_.find(DedupKey(op.task()));
   if (it != in_flight_.end() && it->second.get() == &op) in_flight_.erase(it);
   completed_++;
@@ -219,14 +220,13 @@ void Scheduler::ChangedLocked(Operation& op) {
 }
 
 void Scheduler::ExpireLocked() {
+  // Completion order is expiry order: only the front can be due.
   auto now = std::chrono::steady_clock::now();
-  for (auto it = ops_.begin(); it != ops_.end();) {
-    const auto& op = it->second;
-    if (op->stage_ == OpStage::kCompleted && now - op->done_at_ > options_.keep_done) {
-      it = ops_.erase(it);
-    } else {
-      ++it;
-    }
+  while (!done_.empty()) {
+    auto it = ops_.find(done_.front());
+    if (it != ops_.end() && now - it->second->done_at_ <= options_.keep_done) break;
+    if (it != ops_.end()) ops_.erase(it);
+    done_.pop_front();
   }
 }
 

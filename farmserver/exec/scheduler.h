@@ -155,6 +155,7 @@ class Scheduler {
   bool shutdown_ = false;
   std::deque<std::shared_ptr<Operation>> queue_;
   std::map<std::string, std::shared_ptr<Operation>> ops_;  // by name, until expired
+  std::deque<std::string> done_;  // completed operations' names, oldest first
   std::map<std::string, std::shared_ptr<Operation>> in_flight_;  // by instance + action digest
   std::map<std::string, PlatformProps> workers_;
   uint64_t completed_ = 0;

@@ -146,6 +146,27 @@ TEST(SchedulerTest, WhatNobodyWaitsForIsCancelled) {
   EXPECT_EQ(s.Stats().cancelled, 2u);
 }
 
+TEST(SchedulerTest, CompletedOperationsAreFoundForWaitExecutionUntilKeepDone) {
+  Scheduler keep({.platforms = {kLinux}});
+  Scheduler forget({.keep_done = 0s, .platforms = {kLinux}});
+  std::vector<std::string> names;
+  for (Scheduler* s : {&keep, &forget}) {
+    ASSERT_TRUE(s->Submit(Task("a")).ok());
+    auto taken = s->Take("w1", kLinux, Soon());
+    ASSERT_TRUE(taken);
+    ASSERT_TRUE(s->Answer(taken, "w1", re::ExecuteResponse()));
+    names.push_back(taken->name());
+  }
+  std::this_thread::sleep_for(2ms);
+  EXPECT_NE(keep.Find(names[0]), nullptr);
+  EXPECT_EQ(forget.Find(names[1]), nullptr);
+  // What is not completed stays, however old.
+  auto queued = forget.Submit(Task("b"));
+  ASSERT_TRUE(queued.ok());
+  std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(forget.Find((*queued)->name()), *queued);
+}
+
 TEST(SchedulerTest, ShutdownFailsWhatIsQueuedAndReleasesWorkers) {
   Scheduler s({.platforms = {kLinux}});
   auto op = s.Submit(Task("a"));
