@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 namespace cifs {
 
@@ -66,6 +68,23 @@ Status MakeDirs(const std::string& path, int mode) {
   if (ec) return Status::Internal("cannot create directory " + path + ": " + ec.message());
   ::chmod(path.c_str(), mode);
   return Status::Ok();
+}
+
+Result<std::string> FindExecutable(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return name;
+    return Status::NotFound(name + " is not an executable file");
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::istringstream in(dirs);
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return Status::NotFound(name + " was not found on PATH (" + dirs + ")");
 }
 
 }  // namespace cifs

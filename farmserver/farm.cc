@@ -63,9 +63,7 @@ Status Farm::Start() {
   bes_ = std::make_unique<BesService>(recorder_.get(), auth_.get(), &metrics_, log_);
   if (options_.workers > 0) {
     Scheduler::Options so;
-    PlatformProps offered;
-    for (const auto& p : options_.worker_platform) offered.insert({p.substr(0, p.find('=')), p.substr(p.find('=') + 1)});
-    so.platforms.push_back(offered);
+    so.platforms.push_back(ParsePlatform(options_.worker_platform));
     scheduler_ = std::make_unique<Scheduler>(std::move(so));
     execution_ = std::make_unique<ExecutionService>(scheduler_.get(), ac_.get(), cache_->cas(), auth_.get());
     workers_api_ = std::make_unique<WorkerService>(scheduler_.get(), cache_->ac(), auth_.get(), log_);
@@ -250,8 +248,7 @@ Status Farm::StartWorkers(int grpc_port) {
   o.dir = options_.state_dir + "/workers";
   o.farm = LocalHost(options_.listen) + ":" + std::to_string(grpc_port);
   o.node = options_.node;
-  o.platform = PlatformProps{};
-  for (const auto& p : options_.worker_platform) o.platform.insert({p.substr(0, p.find('=')), p.substr(p.find('=') + 1)});
+  o.platform = ParsePlatform(options_.worker_platform);
   // Beside farmserver, as cmake builds and installs them.
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -20,21 +20,6 @@
 namespace cifs {
 namespace {
 
-// `name` on PATH, or as given when it holds a '/'.
-std::optional<std::string> FindProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? std::optional(name) : std::nullopt;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  for (size_t start = 0; start <= dirs.size();) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
 void LogRun(const std::string& name, const v1::WorkAssignment& work, const re::ExecuteResponse& r,
             std::chrono::steady_clock::time_point started) {
   const auto& m = r.result().execution_metadata();
@@ -73,10 +58,10 @@ int Main(int argc, char** argv) {
     std::cerr << "cifs-worker: refusing to run as root: actions run as the worker's own uid\n";
     return 2;
   }
-  auto bwrap_path = FindProgram(bwrap);
-  if (!bwrap_path) {
-    std::cerr << "cifs-worker: no " << bwrap << " on PATH: actions run in a bubblewrap sandbox "
-              << "(apt-get install bubblewrap)\n";
+  auto bwrap_path = FindExecutable(bwrap);
+  if (!bwrap_path.ok()) {
+    std::cerr << "cifs-worker: " << bwrap_path.status().message()
+              << ": actions run in a bubblewrap sandbox (apt-get install bubblewrap)\n";
     return 2;
   }
   auto config = LoadClientConfig(config_path);

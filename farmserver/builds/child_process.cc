@@ -187,21 +187,4 @@ void KillProcessTree(pid_t root) {
   for (pid_t p : tree) ::kill(p, SIGCONT);
 }
 
-Result<std::string> FindExecutable(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    if (::access(name.c_str(), X_OK) == 0) return name;
-    return Status::NotFound(name + " is not an executable file");
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::istringstream in(dirs);
-  std::string dir;
-  while (std::getline(in, dir, ':')) {
-    if (dir.empty() || dir[0] != '/') continue;
-    std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return Status::NotFound(name + " was not found on PATH (" + dirs + ")");
-}
-
 }  // namespace cifs

@@ -68,7 +68,5 @@ void KillProcessTree(pid_t pid);
 // so nothing forks away. Needs root.
 void KillAllProcessesOf(uid_t uid);
 
-// `name` looked up in PATH (or as given when it holds a '/').
-Result<std::string> FindExecutable(const std::string& name);
 
 }  // namespace cifs

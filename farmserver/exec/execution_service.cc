@@ -1,6 +1,7 @@
 #include "farmserver/exec/execution_service.h"
 
 #include "farmserver/build_scopes.h"
+#include "farmserver/fs/workspace_dir.h"
 #include "farmserver/reapi/resource_name.h"
 #include "common/grpc_status.h"
 #include "common/names.h"
@@ -35,19 +36,6 @@ google::longrunning::Operation ToOperation(const Operation& op, const OpView& vi
   return out;
 }
 
-bool ValidRelativePath(const std::string& p) {
-  if (p.empty() || p.front() == '/') return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string::npos) end = p.size();
-    std::string_view part(p.data() + start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return p.find('\0') == std::string::npos;
-}
-
 }  // namespace
 
 grpc::Status MissingBlobs(const std::vector<re::Digest>& missing, const std::string& what) {
@@ -66,15 +54,14 @@ grpc::Status MissingBlobs(const std::vector<re::Digest>& missing, const std::str
 
 Status ValidateCommand(const re::Command& command) {
   if (command.arguments().empty()) return Status::InvalidArgument("the Command has no arguments");
-  if (!command.working_directory().empty() && !ValidRelativePath(command.working_directory())) {
-    return Status::InvalidArgument("the Command's working directory '" + command.working_directory() +
-                                   "' is not a relative path inside the input root");
+  // The same rule as a path in a workspace: relative, no "", "." or "..".
+  if (Status s = ValidateWorkspacePath(command.working_directory()); !s.ok()) {
+    return Status::InvalidArgument("the Command's working directory: " + s.message());
   }
   for (const auto* list : {&command.output_files(), &command.output_directories(), &command.output_paths()}) {
     for (const auto& p : *list) {
-      if (!ValidRelativePath(p)) {
-        return Status::InvalidArgument("output path '" + p + "' is not a relative path inside the input root");
-      }
+      Status s = p.empty() ? Status::InvalidArgument("an output path is empty") : ValidateWorkspacePath(p);
+      if (!s.ok()) return Status::InvalidArgument("output path: " + s.message());
     }
   }
   return Status::Ok();

@@ -17,6 +17,15 @@ std::string DescribePlatform(const PlatformProps& props) {
   return out;
 }
 
+PlatformProps ParsePlatform(const std::vector<std::string>& flags) {
+  PlatformProps out;
+  for (const auto& f : flags) {
+    auto eq = f.find('=');
+    if (eq != std::string::npos) out.insert({f.substr(0, eq), f.substr(eq + 1)});
+  }
+  return out;
+}
+
 namespace {
 
 // Where the result goes is part of the key: an action whose result only its

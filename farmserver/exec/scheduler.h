@@ -34,6 +34,8 @@ using PlatformProps = std::set<std::pair<std::string, std::string>>;
 // True when a worker offering `offered` may run an action asking `asked`.
 bool PlatformFits(const PlatformProps& asked, const PlatformProps& offered);
 std::string DescribePlatform(const PlatformProps& props);
+// NAME=VALUE flags (checked by the options parser) as properties.
+PlatformProps ParsePlatform(const std::vector<std::string>& flags);
 
 struct ExecTask {
   std::string instance;
