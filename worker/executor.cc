@@ -92,8 +92,7 @@ Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, 
   auto* meta = response->mutable_result()->mutable_execution_metadata();
   SetTime(meta->mutable_input_fetch_start_timestamp());
   std::vector<Digest> missing;
-  InputRootStats stats;
-  Status s = MaterializeInputRoot(*cas_, cache_, work.action().input_root_digest(), root, &missing, &stats);
+  Status s = MaterializeInputRoot(*cas_, cache_, work.action().input_root_digest(), root, &missing);
   if (!missing.empty()) {
     // Bazel uploads these and executes again.
     google::rpc::PreconditionFailure failure;

@@ -28,7 +28,7 @@ struct FileToPlace {
 }  // namespace
 
 Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& root_digest, const std::string& root,
-                            std::vector<Digest>* missing, InputRootStats* stats) {
+                            std::vector<Digest>* missing) {
   // Directory messages, level by level: one batch per level of the tree.
   std::map<std::string, re::Directory> dirs;  // by hash
   std::vector<Digest> level{{root_digest.hash(), root_digest.size_bytes()}};
@@ -59,7 +59,6 @@ Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& 
   while (!todo.empty()) {
     auto [path, dir] = todo.back();
     todo.pop_back();
-    stats->directories++;
     for (const auto& f : dir->files()) {
       CIFS_RETURN_IF_ERROR(CheckName(f.name()));
       files.push_back({{f.digest().hash(), f.digest().size_bytes()}, f.is_executable(), path + "/" + f.name()});
@@ -89,13 +88,11 @@ Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& 
       continue;
     }
     CIFS_RETURN_IF_ERROR(s);
-    stats->files++;
   }
   if (later.empty()) return Status::Ok();
   CIFS_RETURN_IF_ERROR(cache.Fill(contents, missing));
   for (const FileToPlace* f : later) {
     CIFS_RETURN_IF_ERROR(cache.Place(f->digest, f->executable, f->path));
-    stats->files++;
   }
   return Status::Ok();
 }

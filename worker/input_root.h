@@ -13,14 +13,8 @@
 
 namespace cifs {
 
-struct InputRootStats {
-  size_t files = 0;
-  size_t directories = 0;
-};
-
 // NotFound with `missing` filled when the farm lacks some of the inputs.
 [[nodiscard]] Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& root_digest,
-                                          const std::string& root, std::vector<Digest>* missing,
-                                          InputRootStats* stats);
+                                          const std::string& root, std::vector<Digest>* missing);
 
 }  // namespace cifs

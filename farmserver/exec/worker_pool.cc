@@ -15,6 +15,9 @@ namespace {
 
 constexpr int kCredentialDays = 30;  // issued again at every start
 
+// Worker `index` is wN (N from 1): its directory, its log and its name on the farm.
+std::string WorkerName(size_t index) { return "w" + std::to_string(index + 1); }
+
 Status Own(const std::string& path, const std::optional<RunAs>& who) {
   if (who && ::chown(path.c_str(), who->uid, who->gid) < 0) return Status::Internal("cannot chown " + path);
   return Status::Ok();
@@ -67,7 +70,7 @@ Status WorkerPool::WriteCredential(const CertificateAuthority& ca) {
 }
 
 Result<ChildProcess> WorkerPool::Launch(int index) {
-  const std::string name = "w" + std::to_string(index + 1);
+  const std::string name = WorkerName(static_cast<size_t>(index));
   const std::string dir = options_.dir + "/" + name;
   CIFS_RETURN_IF_ERROR(MakeDirs(dir, 0700));
   CIFS_RETURN_IF_ERROR(Own(dir, options_.run_as));
@@ -92,7 +95,7 @@ Result<ChildProcess> WorkerPool::Launch(int index) {
 void WorkerPool::Watch() {
   std::vector<UniqueFd> logs;
   for (size_t i = 0; i < children_.size(); ++i) {
-    const std::string path = options_.dir + "/w" + std::to_string(i + 1) + ".log";
+    const std::string path = options_.dir + "/" + WorkerName(i) + ".log";
     logs.emplace_back(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   }
   std::vector<std::chrono::steady_clock::time_point> restart_at(children_.size());
@@ -111,7 +114,7 @@ void WorkerPool::Watch() {
           if (logs[i].valid() && ::write(logs[i].get(), buf.data(), static_cast<size_t>(n)) < 0) break;
         }
         if (auto code = c->Poll()) {
-          log_->Warn("worker_exited", {{"worker", "w" + std::to_string(i + 1)}, {"code", *code}});
+          log_->Warn("worker_exited", {{"worker", WorkerName(i)}, {"code", *code}});
           c.reset();
           restart_at[i] = now + std::chrono::seconds(1);  // a crash loop costs a second per round
         }
