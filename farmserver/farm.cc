@@ -248,6 +248,10 @@ Status Farm::StartWorkers(int grpc_port) {
   o.dir = options_.state_dir + "/workers";
   o.farm = LocalHost(options_.listen) + ":" + std::to_string(grpc_port);
   o.node = options_.node;
+  for (const auto& flag : options_.cache_shards) {
+    auto shard = ParseCacheShard(flag);
+    if (shard.ok() && shard->first != options_.node) o.peers.push_back(shard->second);
+  }
   o.platform = ParsePlatform(options_.worker_platform);
   // Beside farmserver, as cmake builds and installs them.
   std::error_code ec;

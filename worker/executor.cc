@@ -59,7 +59,9 @@ void Executor::Cancel(const std::string& operation) {
   if (sandbox_pid_ > 0) ::kill(-sandbox_pid_, SIGKILL);
 }
 
-re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
+void Executor::RemoveLeftovers() { RemoveTree(options_.dir + "/exec"); }
+
+re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work, CasClient& cas) {
   {
     std::lock_guard lock(mu_);
     current_ = work.operation();
@@ -72,7 +74,7 @@ re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
   const std::string exec = options_.dir + "/exec/" + std::to_string(++runs_);
   RemoveTree(exec);
   Status s = MakeDirs(exec + "/root", 0755);
-  if (s.ok()) s = RunIn(work, exec, &response);
+  if (s.ok()) s = RunIn(work, cas, exec, &response);
   if (!s.ok()) SetError(&response, s);
   // An action that changed one of its inputs spoils it for the next ones.
   cache_.Check();
@@ -87,12 +89,13 @@ re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work) {
   return response;
 }
 
-Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, re::ExecuteResponse* response) {
+Status Executor::RunIn(const v1::WorkAssignment& work, CasClient& cas, const std::string& exec,
+                       re::ExecuteResponse* response) {
   const std::string root = exec + "/root";
   auto* meta = response->mutable_result()->mutable_execution_metadata();
   SetTime(meta->mutable_input_fetch_start_timestamp());
   std::vector<Digest> missing;
-  Status s = MaterializeInputRoot(*cas_, cache_, work.action().input_root_digest(), root, &missing);
+  Status s = MaterializeInputRoot(cas, cache_, work.action().input_root_digest(), root, &missing);
   if (!missing.empty()) {
     // Bazel uploads these and executes again.
     google::rpc::PreconditionFailure failure;
@@ -163,12 +166,13 @@ Status Executor::RunIn(const v1::WorkAssignment& work, const std::string& exec, 
     field->set_size_bytes(d->size);
     if (d->size > 0) uploads.push_back({*d, "", path});
   }
-  CIFS_RETURN_IF_ERROR(cas_->Upload(uploads));
+  CIFS_RETURN_IF_ERROR(cas.Upload(uploads));
   SetTime(meta->mutable_output_upload_completed_timestamp());
   if (ran->timed_out) {
     response->mutable_status()->set_code(static_cast<int>(Status::Code::kDeadlineExceeded));
     response->mutable_status()->set_message("the action ran past its timeout of " +
-                                            std::to_string(spec.timeout.count()) + " s and was killed");
+                                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(spec.timeout).count()) +
+                                            " s and was killed");
   }
   return Status::Ok();
 }

@@ -22,10 +22,13 @@ struct ExecutorOptions {
 
 class Executor {
  public:
-  Executor(ExecutorOptions options, CasClient* cas)
-      : options_(std::move(options)), cas_(cas), cache_(options_.dir + "/cache", cas) {}
+  explicit Executor(ExecutorOptions options) : options_(std::move(options)), cache_(options_.dir + "/cache") {}
 
-  re::ExecuteResponse Run(const v1::WorkAssignment& work);
+  // Removes the exec roots a killed predecessor left behind (in `dir`).
+  void RemoveLeftovers();
+  // Runs `work` with inputs from and outputs to `cas`: the CAS of the node
+  // that handed it out. One at a time.
+  re::ExecuteResponse Run(const v1::WorkAssignment& work, CasClient& cas);
   // Stops the action of `operation` if it is the one running ("" for any):
   // its sandbox is killed and Run answers CANCELLED. Any thread.
   void Cancel(const std::string& operation);
@@ -33,10 +36,10 @@ class Executor {
  private:
   // Run's work in `exec` (a fresh directory); the response's status says
   // what failed.
-  Status RunIn(const v1::WorkAssignment& work, const std::string& exec, re::ExecuteResponse* response);
+  Status RunIn(const v1::WorkAssignment& work, CasClient& cas, const std::string& exec,
+               re::ExecuteResponse* response);
 
   ExecutorOptions options_;
-  CasClient* cas_;
   FileCache cache_;
   uint64_t runs_ = 0;
   std::mutex mu_;

@@ -47,13 +47,13 @@ std::string FileCache::PathOf(const Digest& d, bool executable) const {
   return dir_ + "/" + d.hash.substr(0, 2) + "/" + d.hash + "-" + std::to_string(d.size) + (executable ? "x" : "");
 }
 
-Status FileCache::Fill(const std::vector<Digest>& need, std::vector<Digest>* missing) {
+Status FileCache::Fill(CasClient& cas, const std::vector<Digest>& need, std::vector<Digest>* missing) {
   std::vector<Digest> fetch;
   std::set<std::string> seen;
   for (const auto& d : need) {
     if (seen.insert(d.hash).second && !Exists(PathOf(d, false))) fetch.push_back(d);
   }
-  return cas_->Fetch(fetch, [&](const Digest& d, std::string data) { return Store(d, data); }, missing);
+  return cas.Fetch(fetch, [&](const Digest& d, std::string data) { return Store(d, data); }, missing);
 }
 
 Status FileCache::Store(const Digest& d, const std::string& data) {

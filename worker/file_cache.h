@@ -23,11 +23,11 @@ namespace cifs {
 
 class FileCache {
  public:
-  FileCache(std::string dir, CasClient* cas) : dir_(std::move(dir)), cas_(cas) {}
+  explicit FileCache(std::string dir) : dir_(std::move(dir)) {}
 
-  // Fetches what of `need` is not cached yet. NotFound with `missing` set
-  // when the farm lacks some of it.
-  [[nodiscard]] Status Fill(const std::vector<Digest>& need, std::vector<Digest>* missing);
+  // Fetches what of `need` is not cached yet from `cas` (the node that
+  // handed out the action). NotFound with `missing` set when it lacks some.
+  [[nodiscard]] Status Fill(CasClient& cas, const std::vector<Digest>& need, std::vector<Digest>* missing);
   // Puts the content of `d` at `path` (hardlink, or a copy); NotFound when
   // it is not cached (Fill it, then Place again).
   [[nodiscard]] Status Place(const Digest& d, bool executable, const std::string& path);
@@ -41,7 +41,6 @@ class FileCache {
   [[nodiscard]] Status Store(const Digest& d, const std::string& data);
 
   std::string dir_;
-  CasClient* cas_;
   std::map<std::string, struct timespec> handed_;  // cache path -> its ctime once placed
 };
 

@@ -90,7 +90,7 @@ Status MaterializeInputRoot(CasClient& cas, FileCache& cache, const re::Digest& 
     CIFS_RETURN_IF_ERROR(s);
   }
   if (later.empty()) return Status::Ok();
-  CIFS_RETURN_IF_ERROR(cache.Fill(contents, missing));
+  CIFS_RETURN_IF_ERROR(cache.Fill(cas, contents, missing));
   for (const FileToPlace* f : later) {
     CIFS_RETURN_IF_ERROR(cache.Place(f->digest, f->executable, f->path));
   }

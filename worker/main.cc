@@ -1,7 +1,8 @@
 // cifs-worker: executes the farm's actions (REAPI remote execution). The farm
 // starts it (farmserver --workers N) with a credential of the `worker` role;
-// it dials the farm, says what platform it offers, and runs what it is given
-// one action at a time, each in a bubblewrap sandbox.
+// it dials the farm (in a cluster, every node), says what platform it offers,
+// and runs what it is given one action at a time, each in a bubblewrap
+// sandbox.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -16,22 +17,11 @@
 #include "common/files.h"
 #include "farmclient/farm_client.h"
 #include "worker/executor.h"
+#include "worker/farm_link.h"
+#include "worker/slot.h"
 
 namespace cifs {
 namespace {
-
-void LogRun(const std::string& name, const v1::WorkAssignment& work, const re::ExecuteResponse& r,
-            std::chrono::steady_clock::time_point started) {
-  const auto& m = r.result().execution_metadata();
-  auto ms = [](const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
-    return (b.seconds() - a.seconds()) * 1000 + (b.nanos() - a.nanos()) / 1000000;
-  };
-  std::cerr << "cifs-worker " << name << ": ran " << work.action_digest().hash() << " exit "
-            << r.result().exit_code() << " status " << r.status().code() << " in "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
-            << " ms (inputs " << ms(m.input_fetch_start_timestamp(), m.input_fetch_completed_timestamp()) << " ms)"
-            << (r.status().message().empty() ? "" : ": " + r.status().message()) << "\n";
-}
 
 int Main(int argc, char** argv) {
   CLI::App app{"cifs-worker: runs the farm's actions in a sandbox (started by farmserver --workers)"};
@@ -41,6 +31,9 @@ int Main(int argc, char** argv) {
       ->required();
   app.add_option("--dir", dir, "this worker's directory (file cache, actions' exec roots)")->required();
   app.add_option("--name", name, "its name on the farm")->capture_default_str();
+  std::vector<std::string> farms;
+  app.add_option("--farm", farms,
+                 "HOST:PORT of a node to serve (repeat it for every node of a cluster; default: the config's farm)");
   app.add_option("--platform", platform, "NAME=VALUE platform property it offers (repeat it)");
   app.add_option("--bwrap", bwrap, "the bubblewrap program")->capture_default_str();
   bool die_with_parent = false;
@@ -69,68 +62,54 @@ int Main(int argc, char** argv) {
     std::cerr << "cifs-worker: " << config.status().message() << "\n";
     return 2;
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(4 << 20);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  auto client = FarmClient::Connect(*config, &args);
-  if (!client.ok()) {
-    std::cerr << "cifs-worker: " << client.status().message() << "\n";
-    return 2;
-  }
-  CasClient cas((*client)->channel());
-  ExecutorOptions eo;
-  eo.name = name;
-  eo.dir = dir;
-  eo.bwrap = *bwrap_path;
-  Executor executor(eo, &cas);
-  auto stub = v1::Workers::NewStub((*client)->channel());
+  if (farms.empty()) farms.push_back(config->farm);
 
-  v1::WorkerMessage hello;
-  hello.mutable_hello()->set_name(name);
+  v1::WorkerHello hello;
+  hello.set_name(name);
   for (const auto& p : platform) {
     auto eq = p.find('=');
     if (eq == std::string::npos) {
       std::cerr << "cifs-worker: --platform '" << p << "' is not NAME=VALUE\n";
       return 2;
     }
-    auto* prop = hello.mutable_hello()->add_platform();
+    auto* prop = hello.add_platform();
     prop->set_name(p.substr(0, eq));
     prop->set_value(p.substr(eq + 1));
   }
-  std::cerr << "cifs-worker " << name << ": serving " << config->farm << "\n";
-  for (int backoff_ms = 250;; backoff_ms = std::min(backoff_ms * 2, 5000)) {
-    grpc::ClientContext ctx;
-    auto stream = stub->Work(&ctx);
-    if (stream->Write(hello)) {
-      // Reading goes on while an action runs: the farm may ask to stop it.
-      std::thread running;
-      v1::WorkAssignment msg;
-      while (stream->Read(&msg)) {
-        backoff_ms = 250;
-        if (msg.cancel()) {
-          executor.Cancel(msg.operation());
-          continue;
-        }
-        if (running.joinable()) running.join();  // the farm sends one at a time
-        running = std::thread([&, work = msg] {
-          v1::WorkerMessage answer;
-          answer.mutable_result()->set_operation(work.operation());
-          auto started = std::chrono::steady_clock::now();
-          *answer.mutable_result()->mutable_response() = executor.Run(work);
-          LogRun(name, work, answer.result().response(), started);
-          stream->Write(answer);
-        });
-      }
-      // The stream broke: an action still running is the farm's to retry.
-      executor.Cancel("");
-      if (running.joinable()) running.join();
+  ExecutorOptions eo;
+  eo.name = name;
+  eo.dir = dir;
+  eo.bwrap = *bwrap_path;
+  Executor executor(eo);
+  executor.RemoveLeftovers();
+  Slot slot;
+  std::vector<std::unique_ptr<FarmLink>> links;
+  auto announce = [&links](const FarmLink* from, const v1::WorkerAvailability& now) {
+    for (auto& l : links) {
+      if (l.get() != from) l->Tell(now);
     }
-    stream->WritesDone();
-    grpc::Status s = stream->Finish();
-    std::cerr << "cifs-worker " << name << ": the farm's stream ended (" << s.error_message()
-              << "); dialing again\n";
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  };
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  for (const auto& farm : farms) {
+    ClientConfig c = *config;
+    c.farm = farm;
+    auto client = FarmClient::Connect(c, &args);
+    if (!client.ok()) {
+      std::cerr << "cifs-worker: " << client.status().message() << "\n";
+      return 2;
+    }
+    links.push_back(std::make_unique<FarmLink>(farm, (*client)->channel(), hello, &slot, &executor, announce));
   }
+  std::cerr << "cifs-worker " << name << ": serving";
+  for (const auto& farm : farms) std::cerr << " " << farm;
+  std::cerr << "\n";
+  // `links` is complete before any thread announces through it.
+  std::vector<std::thread> threads;
+  for (auto& l : links) threads.emplace_back([&l] { l->Serve(); });
+  for (auto& t : threads) t.join();
+  return 0;
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ std::optional<OpStage> NextOpStage(OpStage stage, OpEvent event) {
       if (event == OpEvent::kFailed) return OpStage::kCompleted;
       return std::nullopt;
     case OpStage::kExecuting:
-      if (event == OpEvent::kWorkerLost) return OpStage::kQueued;
+      if (event == OpEvent::kWorkerLost || event == OpEvent::kDeclined) return OpStage::kQueued;
       if (event == OpEvent::kAnswered || event == OpEvent::kFailed) return OpStage::kCompleted;
       return std::nullopt;
     case OpStage::kCompleted: return std::nullopt;

@@ -15,6 +15,7 @@ enum class OpStage {
 enum class OpEvent {
   kAssigned,    // a worker took it
   kWorkerLost,  // the worker's stream broke before it answered
+  kDeclined,    // the worker was busy with another node's action
   kAnswered,    // the worker sent its response
   kFailed,      // given up: too many lost workers, the farm is stopping
 };

@@ -165,6 +165,19 @@ bool Scheduler::Answer(const std::shared_ptr<Operation>& op, const std::string& 
   return true;
 }
 
+void Scheduler::Declined(const std::shared_ptr<Operation>& op, const std::string& worker) {
+  std::lock_guard lock(mu_);
+  if (op->worker_ != worker) return;
+  auto next = NextOpStage(op->stage_, OpEvent::kDeclined);
+  if (!next) return;
+  op->stage_ = *next;
+  op->worker_.clear();
+  op->attempts_--;
+  queue_.push_front(op);
+  ChangedLocked(*op);
+  work_cv_.notify_one();
+}
+
 void Scheduler::Lost(const std::shared_ptr<Operation>& op, const std::string& worker, const std::string& why) {
   std::lock_guard lock(mu_);
   if (op->worker_ != worker || op->stage_ != OpStage::kExecuting) return;

@@ -134,6 +134,9 @@ class Scheduler {
                                   std::chrono::steady_clock::time_point deadline);
   // The worker holding `op` answered. False when it no longer held it.
   bool Answer(const std::shared_ptr<Operation>& op, const std::string& worker, re::ExecuteResponse response);
+  // The worker holding `op` was busy elsewhere and did not start it: it
+  // goes back to the front of the queue, no attempt counted.
+  void Declined(const std::shared_ptr<Operation>& op, const std::string& worker);
   // The worker holding `op` went away without answering.
   void Lost(const std::shared_ptr<Operation>& op, const std::string& worker, const std::string& why);
 

@@ -1,7 +1,8 @@
 // The remote-execution workers of this node: `count` cifs-worker processes
 // the farm starts, watches and restarts. Each runs as an unprivileged uid
 // (never root) with a credential of the `worker` role the farm issues it,
-// and dials this node's gRPC port like any client.
+// and dials this node's gRPC port like any client, and in a cluster every
+// other node's (the same CA signs every node's certificates).
 #pragma once
 
 #include <atomic>
@@ -24,6 +25,7 @@ struct WorkerPoolOptions {
   std::string exe;          // the cifs-worker binary
   std::string dir;          // STATE/workers: credentials, caches, logs
   std::string farm;         // host:port of this node's gRPC side
+  std::vector<std::string> peers;  // and of the cluster's other nodes: served too
   std::string node;         // names the credential (cluster node, or "farm")
   PlatformProps platform;
   std::optional<RunAs> run_as;  // unset: the farm's own uid (not root)

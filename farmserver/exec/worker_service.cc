@@ -3,10 +3,6 @@
 #include "common/grpc_status.h"
 #include "common/names.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 namespace cifs {
 
 grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
@@ -25,34 +21,41 @@ grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
   scheduler_->WorkerJoined(worker, offered);
   log_->Info("worker_joined", {{"worker", worker}, {"platform", DescribePlatform(offered)}});
   std::string why = "the worker left";
-  while (!ctx->IsCancelled()) {
-    scheduler_->ReapAbandoned();
-    auto op = scheduler_->Take(worker, offered, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-    if (!op) {
-      if (scheduler_->shut_down()) break;
-      continue;
-    }
-    v1::WorkAssignment work;
-    work.set_operation(op->name());
-    work.mutable_action_digest()->set_hash(op->task().action_digest.hash);
-    work.mutable_action_digest()->set_size_bytes(op->task().action_digest.size);
-    *work.mutable_action() = op->task().action;
-    *work.mutable_command() = op->task().command;
-    work.set_network(op->task().network);
-    v1::WorkerMessage answer;
-    if (!stream->Write(work) || !AwaitAnswer(*op, stream, &answer)) {
-      why = "the worker's stream broke while it ran " + op->name();
-      scheduler_->Lost(op, worker, why);
-      break;
-    }
-    if (!answer.has_result() || answer.result().operation() != op->name()) {
-      why = "the worker answered something else than " + op->name();
-      scheduler_->Lost(op, worker, why);
-      break;
-    }
-    Record(*op, answer.result().response());
-    if (!scheduler_->Answer(op, worker, answer.result().response())) {
-      log_->Warn("late_worker_answer", {{"worker", worker}, {"operation", op->name()}});
+  {
+    WorkerInbox inbox(ctx, stream, msg.availability());
+    using Clock = std::chrono::steady_clock;
+    while (!ctx->IsCancelled() && !inbox.closed() && !scheduler_->shut_down()) {
+      scheduler_->ReapAbandoned();
+      // Busy with another node's action: nothing to hand out here.
+      if (!inbox.WaitFree(Clock::now() + std::chrono::seconds(1))) continue;
+      auto op = scheduler_->Take(worker, offered, Clock::now() + std::chrono::seconds(1));
+      if (!op) continue;
+      if (inbox.busy()) {  // it became busy while this waited for work
+        scheduler_->Declined(op, worker);
+        continue;
+      }
+      v1::WorkAssignment work;
+      work.set_operation(op->name());
+      work.mutable_action_digest()->set_hash(op->task().action_digest.hash);
+      work.mutable_action_digest()->set_size_bytes(op->task().action_digest.size);
+      *work.mutable_action() = op->task().action;
+      *work.mutable_command() = op->task().command;
+      work.set_network(op->task().network);
+      std::optional<v1::WorkResult> answer;
+      if (stream->Write(work)) answer = AwaitAnswer(*op, inbox, stream);
+      if (!answer) {
+        why = "the worker's stream broke while it ran " + op->name();
+        scheduler_->Lost(op, worker, why);
+        break;
+      }
+      if (answer->declined()) {
+        scheduler_->Declined(op, worker);
+        continue;
+      }
+      Record(*op, answer->response());
+      if (!scheduler_->Answer(op, worker, answer->response())) {
+        log_->Warn("late_worker_answer", {{"worker", worker}, {"operation", op->name()}});
+      }
     }
   }
   scheduler_->WorkerLeft(worker);
@@ -60,40 +63,28 @@ grpc::Status WorkerService::Work(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-bool WorkerService::AwaitAnswer(const Operation& op,
-                                grpc::ServerReaderWriter<v1::WorkAssignment, v1::WorkerMessage>* stream,
-                                v1::WorkerMessage* answer) {
-  // Reading blocks until the worker answers; meanwhile this thread may have
-  // to tell it that nobody waits any more (gRPC allows one reader and one
-  // writer at a time).
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false, ok = false;
-  std::thread reader([&] {
-    bool got = stream->Read(answer);
-    std::lock_guard lock(mu);
-    ok = got;
-    done = true;
-    cv.notify_one();
-  });
+std::optional<v1::WorkResult> WorkerService::AwaitAnswer(
+    const Operation& op, WorkerInbox& inbox, grpc::ServerReaderWriter<v1::WorkAssignment, v1::WorkerMessage>* stream) {
   bool cancel_sent = false;
-  std::unique_lock lock(mu);
-  while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) {
+  for (;;) {
+    auto result = inbox.NextResult(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (result) {
+      if (result->operation() == op.name()) return result;
+      // A decline or answer that crossed a cancel: nothing waits for it.
+      log_->Warn("stray_worker_answer", {{"operation", result->operation()}, {"expected", op.name()}});
+      continue;
+    }
+    if (inbox.closed()) return std::nullopt;
     scheduler_->ReapAbandoned();
     if (!cancel_sent && scheduler_->CancelRequested(op)) {
       v1::WorkAssignment cancel;
       cancel.set_operation(op.name());
       cancel.set_cancel(true);
       cancel_sent = true;
-      lock.unlock();
       stream->Write(cancel);
       log_->Info("operation_cancelled", {{"operation", op.name()}, {"why", "nobody waits for it"}});
-      lock.lock();
     }
   }
-  lock.unlock();
-  reader.join();
-  return ok;
 }
 
 void WorkerService::Record(const Operation& op, const re::ExecuteResponse& response) {

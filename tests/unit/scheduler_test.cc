@@ -24,6 +24,8 @@ const PlatformProps kLinux = {{"OSFamily", "Linux"}};
 TEST(OpStageTest, TransitionsFollowTheLifeOfAnOperation) {
   EXPECT_EQ(NextOpStage(OpStage::kQueued, OpEvent::kAssigned), OpStage::kExecuting);
   EXPECT_EQ(NextOpStage(OpStage::kExecuting, OpEvent::kWorkerLost), OpStage::kQueued);
+  EXPECT_EQ(NextOpStage(OpStage::kExecuting, OpEvent::kDeclined), OpStage::kQueued);
+  EXPECT_EQ(NextOpStage(OpStage::kQueued, OpEvent::kDeclined), std::nullopt);
   EXPECT_EQ(NextOpStage(OpStage::kExecuting, OpEvent::kAnswered), OpStage::kCompleted);
   EXPECT_EQ(NextOpStage(OpStage::kQueued, OpEvent::kFailed), OpStage::kCompleted);
   // A late answer, or anything after completion, changes nothing.
@@ -113,6 +115,29 @@ TEST(SchedulerTest, ALostWorkersActionRunsElsewhereThenFailsAfterMaxAttempts) {
   EXPECT_EQ(v.response.status().code(), 14);
   EXPECT_NE(v.response.status().message().find("killed again"), std::string::npos);
   EXPECT_EQ(s.Stats().retried, 1u);
+}
+
+TEST(SchedulerTest, ADeclinedActionGoesFirstToTheNextWorkerAndCostsNoAttempt) {
+  Scheduler s({.max_attempts = 1, .platforms = {kLinux}});
+  auto a = s.Submit(Task("a"));
+  auto b = s.Submit(Task("b"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto first = s.Take("node2/w1", kLinux, Soon());
+  ASSERT_EQ(first, *a);
+  // Only the worker that holds it can decline it.
+  s.Declined(first, "node3/w1");
+  EXPECT_EQ(s.Wait(**a, 0, Soon()).stage, OpStage::kExecuting);
+  s.Declined(first, "node2/w1");
+  EXPECT_EQ(s.Wait(**a, 0, Soon()).stage, OpStage::kQueued);
+  // Ahead of b, and with max_attempts 1 a loss now still gets no retry:
+  // the decline did not count as an attempt.
+  auto again = s.Take("node1/w1", kLinux, Soon());
+  ASSERT_EQ(again, *a);
+  s.Lost(again, "node1/w1", "killed");
+  OpView v = s.Wait(**a, 0, Soon());
+  EXPECT_EQ(v.stage, OpStage::kCompleted);
+  EXPECT_NE(v.response.status().message().find("gave up after 1"), std::string::npos);
+  EXPECT_EQ(s.Stats().retried, 0u);
 }
 
 TEST(SchedulerTest, WhatNobodyWaitsForIsCancelled) {

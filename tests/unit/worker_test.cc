@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "worker/sandbox.h"
+#include "worker/slot.h"
 
 namespace cifs {
 namespace {
@@ -97,6 +98,26 @@ TEST_F(RunSandboxedTest, PastItsTimeoutEverythingItStartedIsKilled) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->timed_out);
   EXPECT_NE(r->exit_code, 0);
+}
+
+TEST(SlotTest, OneNodeHoldsTheWorkerAndEveryChangeIsNewerThanTheLast) {
+  Slot slot;
+  int node1 = 0, node2 = 0;
+  const v1::WorkerAvailability start = slot.Now();
+  EXPECT_FALSE(start.busy());
+  v1::WorkerAvailability claimed;
+  ASSERT_TRUE(slot.Claim(&node1, &claimed));
+  EXPECT_TRUE(claimed.busy());
+  EXPECT_GT(claimed.epoch(), start.epoch());
+  v1::WorkerAvailability refused;
+  EXPECT_FALSE(slot.Claim(&node2, &refused));
+  // Refusing changes nothing: the decline carries the state node2 must keep.
+  EXPECT_TRUE(refused.busy());
+  EXPECT_EQ(refused.epoch(), claimed.epoch());
+  const v1::WorkerAvailability freed = slot.Release();
+  EXPECT_FALSE(freed.busy());
+  EXPECT_GT(freed.epoch(), claimed.epoch());
+  EXPECT_TRUE(slot.Claim(&node2, &claimed));
 }
 
 }  // namespace
