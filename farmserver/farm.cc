@@ -253,6 +253,7 @@ Status Farm::StartWorkers(int grpc_port) {
     if (shard.ok() && shard->first != options_.node) o.peers.push_back(shard->second);
   }
   o.platform = ParsePlatform(options_.worker_platform);
+  o.cache_size = options_.worker_cache_size;
   // Beside farmserver, as cmake builds and installs them.
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -78,6 +78,13 @@ Result<FarmOptions> ParseFarmOptions(int argc, char** argv, int* exit_code) {
                  "NAME=VALUE platform property this node's workers offer (repeat it); actions asking for "
                  "properties no worker offers are refused")
       ->capture_default_str();
+  app.add_option("--worker-cache-size", o.worker_cache_size,
+                 "bytes of input files each worker keeps cached (least recently used go first), e.g. 10GiB")
+      ->check([](const std::string& v) {
+        auto n = ParseByteSize(v);
+        return n.ok() ? std::string() : n.status().message();
+      })
+      ->capture_default_str();
   app.add_option("--max-warm-servers", o.max_warm_servers,
                  "Bazel servers kept running between builds (one per workspace, least recently used stop first)")
       ->check(CLI::Range(0, 1024))

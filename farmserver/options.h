@@ -47,6 +47,7 @@ struct FarmOptions {
   // Remote execution: worker processes on this node and what they offer.
   int workers = 0;
   std::vector<std::string> worker_platform = {"OSFamily=Linux"};
+  std::string worker_cache_size = "10GiB";
   int bazel_idle_secs = 3 * 3600;
   // Upstream git servers (pull requests, mirrors).
   std::string git_credentials;      // credential-store file: https://USER:SECRET@HOST/PATH per line

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <filesystem>
 
@@ -49,6 +50,17 @@ Status MakeParents(int workdir_fd, const std::string& rel) {
   return dir.ok() ? Status::Ok() : dir.status();
 }
 
+// Why an action that failed may have: the filesystem of its exec root is
+// (nearly) full. Empty when it is not.
+std::string DiskFullNote(const std::string& exec) {
+  struct statvfs v;
+  if (::statvfs(exec.c_str(), &v) != 0) return "";
+  const uint64_t free = uint64_t{v.f_bavail} * v.f_frsize, total = uint64_t{v.f_blocks} * v.f_frsize;
+  if (free >= (1u << 20)) return "";
+  return "cifs-worker: the worker's disk for this action is full (" + std::to_string(free >> 10) + " KiB free of " +
+         std::to_string(total >> 20) + " MiB): its outputs or temporary files need more room than the worker has\n";
+}
+
 }  // namespace
 
 void Executor::Cancel(const std::string& operation) {
@@ -59,7 +71,10 @@ void Executor::Cancel(const std::string& operation) {
   if (sandbox_pid_ > 0) ::kill(-sandbox_pid_, SIGKILL);
 }
 
-void Executor::RemoveLeftovers() { RemoveTree(options_.dir + "/exec"); }
+void Executor::Recover() {
+  RemoveTree(options_.dir + "/exec");
+  cache_.Load();
+}
 
 re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work, CasClient& cas) {
   {
@@ -79,6 +94,7 @@ re::ExecuteResponse Executor::Run(const v1::WorkAssignment& work, CasClient& cas
   // An action that changed one of its inputs spoils it for the next ones.
   cache_.Check();
   RemoveTree(exec);
+  cache_.Trim();
   SetTime(meta->mutable_worker_completed_timestamp());
   std::lock_guard lock(mu_);
   if (cancelled_) {
@@ -165,6 +181,19 @@ Status Executor::RunIn(const v1::WorkAssignment& work, CasClient& cas, const std
     field->set_hash(d->hash);
     field->set_size_bytes(d->size);
     if (d->size > 0) uploads.push_back({*d, "", path});
+  }
+  if (ran->exit_code != 0) {
+    if (auto note = DiskFullNote(exec); !note.empty()) {
+      // The action's own complaint may not have fit on the full disk:
+      // Bazel shows stderr, so the cause goes there.
+      auto err = ReadFile(spec.stderr_path);
+      std::string text = (err.ok() ? *err : "") + note;
+      Digest d = ComputeDigest(text);
+      result->mutable_stderr_digest()->set_hash(d.hash);
+      result->mutable_stderr_digest()->set_size_bytes(d.size);
+      std::erase_if(uploads, [&](const UploadBlob& b) { return b.path == spec.stderr_path; });
+      uploads.push_back({d, std::move(text), ""});
+    }
   }
   CIFS_RETURN_IF_ERROR(cas.Upload(uploads));
   SetTime(meta->mutable_output_upload_completed_timestamp());

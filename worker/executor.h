@@ -18,14 +18,17 @@ struct ExecutorOptions {
   std::string bwrap = "/usr/bin/bwrap";
   std::chrono::seconds default_timeout{900};
   std::chrono::seconds max_timeout{3600};
+  uint64_t cache_bytes = 10ull << 30;  // the file cache's bound
 };
 
 class Executor {
  public:
-  explicit Executor(ExecutorOptions options) : options_(std::move(options)), cache_(options_.dir + "/cache") {}
+  explicit Executor(ExecutorOptions options)
+      : options_(std::move(options)), cache_(options_.dir + "/cache", options_.cache_bytes) {}
 
-  // Removes the exec roots a killed predecessor left behind (in `dir`).
-  void RemoveLeftovers();
+  // Takes over from a predecessor (killed, or restarted): removes the exec
+  // roots it left and learns what its file cache holds.
+  void Recover();
   // Runs `work` with inputs from and outputs to `cas`: the CAS of the node
   // that handed it out. One at a time.
   re::ExecuteResponse Run(const v1::WorkAssignment& work, CasClient& cas);

@@ -5,13 +5,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "common/files.h"
 #include "common/unique_fd.h"
 
 namespace cifs {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -59,7 +64,59 @@ Status FileCache::Fill(CasClient& cas, const std::vector<Digest>& need, std::vec
 Status FileCache::Store(const Digest& d, const std::string& data) {
   const std::string path = PathOf(d, false);
   CIFS_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/')), 0700));
-  return WriteNew(path, data, 0444);
+  CIFS_RETURN_IF_ERROR(WriteNew(path, data, 0444));
+  Used(path, data.size());
+  return Status::Ok();
+}
+
+void FileCache::Load() {
+  std::vector<std::tuple<struct timespec, std::string, uint64_t>> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    struct stat st;
+    const std::string path = it->path().string();
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (path.ends_with(".tmp")) {  // a write a killed process did not finish
+      ::unlink(path.c_str());
+      continue;
+    }
+    found.emplace_back(st.st_mtim, path, static_cast<uint64_t>(st.st_size));
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    const auto& x = std::get<0>(a);
+    const auto& y = std::get<0>(b);
+    return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_nsec < y.tv_nsec;
+  });
+  for (const auto& [mtime, path, size] : found) Used(path, size);
+}
+
+void FileCache::Used(const std::string& path, uint64_t size) {
+  if (auto it = index_.find(path); it != index_.end()) {
+    lru_.splice(lru_.end(), lru_, it->second);
+    return;
+  }
+  lru_.emplace_back(path, size);
+  index_[path] = std::prev(lru_.end());
+  bytes_ += size;
+}
+
+void FileCache::Evict(const std::string& path) {
+  ::unlink(path.c_str());
+  auto it = index_.find(path);
+  if (it == index_.end()) return;
+  bytes_ -= it->second->second;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+int FileCache::Trim() {
+  int evicted = 0;
+  while (bytes_ > max_bytes_ && !lru_.empty()) {
+    Evict(std::string(lru_.front().first));
+    evicted++;
+  }
+  return evicted;
 }
 
 Status FileCache::Place(const Digest& d, bool executable, const std::string& path) {
@@ -72,6 +129,7 @@ Status FileCache::Place(const Digest& d, bool executable, const std::string& pat
       auto data = ReadFile(PathOf(d, false));
       if (!data.ok()) return data.status();
       CIFS_RETURN_IF_ERROR(WriteNew(cached, *data, 0555));
+      Used(cached, data->size());
       return Place(d, executable, path);
     }
     if (errno != EMLINK && errno != EXDEV) {
@@ -82,7 +140,10 @@ Status FileCache::Place(const Digest& d, bool executable, const std::string& pat
     return WriteNew(path, *data, executable ? 0555 : 0444);
   }
   struct stat st;
-  if (::lstat(cached.c_str(), &st) == 0) handed_[cached] = st.st_ctim;
+  if (::lstat(cached.c_str(), &st) == 0) {
+    handed_[cached] = st.st_ctim;
+    Used(cached, static_cast<uint64_t>(st.st_size));
+  }
   return Status::Ok();
 }
 
@@ -93,7 +154,7 @@ int FileCache::Check() {
     if (::lstat(path.c_str(), &st) < 0) continue;
     // Placing links moves ctime too, but every Place ran before the action.
     if (st.st_ctim.tv_sec != ctime.tv_sec || st.st_ctim.tv_nsec != ctime.tv_nsec) {
-      ::unlink(path.c_str());
+      Evict(path);
       evicted++;
     }
   }

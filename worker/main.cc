@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cifs/v1/worker.grpc.pb.h"
+#include "common/byte_size.h"
 #include "common/client_config.h"
 #include "common/files.h"
 #include "farmclient/farm_client.h"
@@ -36,6 +37,9 @@ int Main(int argc, char** argv) {
                  "HOST:PORT of a node to serve (repeat it for every node of a cluster; default: the config's farm)");
   app.add_option("--platform", platform, "NAME=VALUE platform property it offers (repeat it)");
   app.add_option("--bwrap", bwrap, "the bubblewrap program")->capture_default_str();
+  std::string cache_size = "10GiB";
+  app.add_option("--cache-size", cache_size, "bytes of input files kept in its cache, e.g. 10GiB")
+      ->capture_default_str();
   bool die_with_parent = false;
   app.add_flag("--die-with-parent", die_with_parent,
                "exit when the process that started it does (farmserver passes it: a farm killed with -9 "
@@ -80,8 +84,14 @@ int Main(int argc, char** argv) {
   eo.name = name;
   eo.dir = dir;
   eo.bwrap = *bwrap_path;
+  auto cache_bytes = ParseByteSize(cache_size);
+  if (!cache_bytes.ok()) {
+    std::cerr << "cifs-worker: --cache-size: " << cache_bytes.status().message() << "\n";
+    return 2;
+  }
+  eo.cache_bytes = *cache_bytes;
   Executor executor(eo);
-  executor.RemoveLeftovers();
+  executor.Recover();
   Slot slot;
   std::vector<std::unique_ptr<FarmLink>> links;
   auto announce = [&links](const FarmLink* from, const v1::WorkerAvailability& now) {

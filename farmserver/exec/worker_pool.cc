@@ -80,6 +80,8 @@ Result<ChildProcess> WorkerPool::Launch(int index) {
   // caller of Start or the watcher, both alive as long as the pool.
   spec.argv = {"cifs-worker", "--config", options_.dir + "/credential/config.toml", "--dir", dir, "--name", name,
                "--die-with-parent"};
+  spec.argv.push_back("--cache-size");
+  spec.argv.push_back(options_.cache_size);
   spec.argv.push_back("--farm");
   spec.argv.push_back(options_.farm);
   for (const auto& peer : options_.peers) {

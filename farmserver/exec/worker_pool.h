@@ -28,6 +28,7 @@ struct WorkerPoolOptions {
   std::vector<std::string> peers;  // and of the cluster's other nodes: served too
   std::string node;         // names the credential (cluster node, or "farm")
   PlatformProps platform;
+  std::string cache_size = "10GiB";  // each worker's file cache bound
   std::optional<RunAs> run_as;  // unset: the farm's own uid (not root)
 };
 

@@ -7,6 +7,8 @@
 #   the other, not the build, and the farm starts it again;
 # - an action sees nothing of the machine but its inputs: no other tree, no
 #   farm state, no network, nothing written outside its own directory;
+# - an action past its timeout or that fills its disk fails with the real
+#   cause, and the workers carry on;
 # - results the workers computed are trusted (bob's cache-only Bazel hits
 #   them); what a developer's own Bazel uploads is still not;
 # - an action asking for a platform no worker offers fails at once, clearly;
@@ -20,6 +22,8 @@ export XDG_CACHE_HOME=$TMP/cache
 before_teardown() {
   mountpoint -q "$TMP/mnt" 2>/dev/null && { as_user alice "$CIFS" unmount "$TMP/mnt" || fusermount3 -u -z "$TMP/mnt"; }
   pkill -f "fsd --dir $TMP/" || true
+  for w in w1 w2; do mountpoint -q "$FARM/workers/$w/exec" 2>/dev/null && umount -l "$FARM/workers/$w/exec"; done
+  true
 }
 metric() {  # metric NAME: a counter from the farm's /metrics
   local u=$FARM/users/admin
@@ -142,6 +146,21 @@ run rbe test //later:sleepy_test --test_timeout=3
 check "a test past its timeout is stopped on the worker and reported TIMEOUT (in $((SECONDS - START)) s)" eval \
   '[[ $rc -ne 0 && $out == *TIMEOUT* && $((SECONDS - START)) -lt 60 ]]' || echo "$out" | tail -n 8
 check "... and both workers still serve" eval '[[ $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]'
+
+# An action that fills its disk: each worker's exec roots on a 16 MiB tmpfs.
+for w in w1 w2; do
+  mount -t tmpfs -o "size=16m,mode=0755,uid=$(stat -c %u "$FARM/workers/$w"),gid=$(stat -c %g "$FARM/workers/$w")" \
+    tmpfs "$FARM/workers/$w/exec"
+done
+printf 'genrule(name = "filler", outs = ["filler.bin"], cmd = "head -c 64m /dev/zero > $@")\n' >>later/BUILD
+printf 'genrule(name = "after_full", outs = ["after_full.txt"], cmd = "echo fine > $@")\n' >>later/BUILD
+run rbe build //later:filler
+check "an action that fills its disk fails with the real cause" eval \
+  '[[ $rc -ne 0 && $out == *"disk for this action is full"* ]]' || echo "$out" | tail -n 8
+run rbe build //later:after_full
+check "... and the workers carry on with the next action" eval \
+  '[[ $rc -eq 0 && $(pgrep -c -f "cifs-worker --config $FARM/") -eq 2 ]]' || echo "$out" | tail -n 8
+for w in w1 w2; do umount "$FARM/workers/$w/exec"; done
 
 # Ctrl-C of the local Bazel: nobody waits for its action any more, and the
 # worker stops it instead of running it to the end.

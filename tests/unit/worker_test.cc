@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/files.h"
+#include "worker/file_cache.h"
 #include "worker/sandbox.h"
 #include "worker/slot.h"
 
@@ -118,6 +119,37 @@ TEST(SlotTest, OneNodeHoldsTheWorkerAndEveryChangeIsNewerThanTheLast) {
   EXPECT_FALSE(freed.busy());
   EXPECT_GT(freed.epoch(), claimed.epoch());
   EXPECT_TRUE(slot.Claim(&node2, &claimed));
+}
+
+TEST(FileCacheTest, KeepsWithinItsBoundEvictingWhatWasPlacedLeastRecently) {
+  const fs::path dir = fs::temp_directory_path() / ("cifs-file-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  // What an earlier process of the worker left: three 100-byte blobs, the
+  // first the oldest, and a write it did not finish.
+  std::vector<Digest> blobs;
+  for (char c : {'a', 'b', 'c'}) {
+    Digest d{std::string(64, c), 100};
+    fs::create_directories(dir / d.hash.substr(0, 2));
+    const fs::path path = dir / d.hash.substr(0, 2) / (d.hash + "-100");
+    ASSERT_TRUE(WriteFileAtomic(path.string(), std::string(100, c)).ok());
+    fs::last_write_time(path, fs::file_time_type::clock::now() - std::chrono::hours(3 - blobs.size()));
+    blobs.push_back(d);
+  }
+  ASSERT_TRUE(WriteFileAtomic((dir / "aa" / "partial.tmp").string(), "x").ok());
+  FileCache cache(dir.string(), 250);
+  cache.Load();
+  EXPECT_EQ(cache.bytes(), 300u);
+  EXPECT_FALSE(fs::exists(dir / "aa" / "partial.tmp"));
+  // An action uses the oldest: now b is the least recently used.
+  fs::create_directories(dir / "root");
+  ASSERT_TRUE(cache.Place(blobs[0], false, (dir / "root" / "in").string()).ok());
+  EXPECT_EQ(cache.Check(), 0);
+  EXPECT_EQ(cache.Trim(), 1);
+  EXPECT_EQ(cache.bytes(), 200u);
+  EXPECT_TRUE(cache.Place(blobs[0], false, (dir / "root" / "in2").string()).ok());
+  EXPECT_TRUE(cache.Place(blobs[1], false, (dir / "root" / "in3").string()).code() == Status::Code::kNotFound);
+  EXPECT_TRUE(cache.Place(blobs[2], false, (dir / "root" / "in4").string()).ok());
+  fs::remove_all(dir);
 }
 
 }  // namespace
