@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "common/files.h"
-#include "google/rpc/error_details.pb.h"
+#include "reapi/missing_blobs.h"
 #include "worker/beneath.h"
 #include "worker/input_root.h"
 #include "worker/outputs.h"
@@ -114,16 +114,8 @@ Status Executor::RunIn(const v1::WorkAssignment& work, CasClient& cas, const std
   Status s = MaterializeInputRoot(cas, cache_, work.action().input_root_digest(), root, &missing);
   if (!missing.empty()) {
     // Bazel uploads these and executes again.
-    google::rpc::PreconditionFailure failure;
-    for (const auto& d : missing) {
-      auto* v = failure.add_violations();
-      v->set_type("MISSING");
-      v->set_subject("blobs/" + d.hash + "/" + std::to_string(d.size));
-    }
-    response->mutable_status()->set_code(static_cast<int>(Status::Code::kFailedPrecondition));
-    response->mutable_status()->set_message(std::to_string(missing.size()) + " input(s) not in the CAS, e.g. " +
-                                            missing.front().ToString());
-    response->mutable_status()->add_details()->PackFrom(failure);
+    *response->mutable_status() = MissingBlobsStatus(
+        missing, std::to_string(missing.size()) + " input(s) not in the CAS, e.g. " + missing.front().ToString());
     return Status::Ok();
   }
   CIFS_RETURN_IF_ERROR(s);

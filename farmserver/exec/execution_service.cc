@@ -5,7 +5,7 @@
 #include "farmserver/reapi/resource_name.h"
 #include "common/grpc_status.h"
 #include "common/names.h"
-#include "google/rpc/error_details.pb.h"
+#include "reapi/missing_blobs.h"
 #include "google/rpc/status.pb.h"
 
 namespace cifs {
@@ -39,16 +39,9 @@ google::longrunning::Operation ToOperation(const Operation& op, const OpView& vi
 }  // namespace
 
 grpc::Status MissingBlobs(const std::vector<re::Digest>& missing, const std::string& what) {
-  google::rpc::PreconditionFailure failure;
-  for (const auto& d : missing) {
-    auto* v = failure.add_violations();
-    v->set_type("MISSING");
-    v->set_subject("blobs/" + d.hash() + "/" + std::to_string(d.size_bytes()));
-  }
-  google::rpc::Status status;
-  status.set_code(grpc::StatusCode::FAILED_PRECONDITION);
-  status.set_message(what + " is not in the CAS");
-  status.add_details()->PackFrom(failure);
+  std::vector<Digest> digests;
+  for (const auto& d : missing) digests.push_back({d.hash(), d.size_bytes()});
+  google::rpc::Status status = MissingBlobsStatus(digests, what + " is not in the CAS");
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, status.message(), status.SerializeAsString());
 }
 
