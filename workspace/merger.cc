@@ -10,33 +10,19 @@
 namespace cifs {
 
 namespace fs = std::filesystem;
+using git::Hex;
+using git::LookUp;
+using git::OpenMirror;
+using git::Tree;
+using git::TreeOf;
 
 namespace {
 
 using Index = std::unique_ptr<git_index, git::Deleter<git_index, git_index_free>>;
-using Tree = std::unique_ptr<git_tree, git::Deleter<git_tree, git_tree_free>>;
 using Signature = std::unique_ptr<git_signature, git::Deleter<git_signature, git_signature_free>>;
 using ConflictIterator =
     std::unique_ptr<git_index_conflict_iterator,
                     git::Deleter<git_index_conflict_iterator, git_index_conflict_iterator_free>>;
-
-std::string Hex(const git_oid& oid) {
-  char hex[GIT_OID_HEXSZ + 1] = {};
-  git_oid_tostr(hex, sizeof hex, &oid);
-  return hex;
-}
-
-Result<git::Repository> OpenMirror(const std::string& mirror) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) return git::Error("cannot open the mirror");
-  return git::Repository(raw);
-}
-
-Result<git::Commit> LookUp(git_repository* repo, const git_oid& oid, const std::string& what) {
-  git_commit* raw = nullptr;
-  if (git_commit_lookup(&raw, repo, &oid) != 0) return git::Error("cannot find " + what);
-  return git::Commit(raw);
-}
 
 }  // namespace
 
@@ -169,16 +155,6 @@ Status Merger::Checkout(const std::string& mirror, const std::string& dir, const
 namespace {
 
 using DiffPtr = std::unique_ptr<git_diff, git::Deleter<git_diff, git_diff_free>>;
-
-Result<Tree> TreeOf(git_repository* repo, const std::string& commit) {
-  git_oid oid;
-  if (git_oid_fromstr(&oid, commit.c_str()) != 0) return Status::InvalidArgument("'" + commit + "' is not a commit id");
-  auto c = LookUp(repo, oid, "commit " + commit.substr(0, 12));
-  if (!c.ok()) return c.status();
-  git_tree* raw = nullptr;
-  if (git_commit_tree(&raw, c->get()) != 0) return git::Error("cannot read the tree of " + commit.substr(0, 12));
-  return Tree(raw);
-}
 
 }  // namespace
 

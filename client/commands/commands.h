@@ -22,6 +22,8 @@ void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWorkersCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
+// `pr diff` and `pr comment`, under the `pr` subcommand.
+void RegisterPrReviewCommands(CLI::App* pr, ExitCode* exit_code);
 void RegisterWebCommands(CLI::App& app, ExitCode* exit_code);
 void RegisterCompletionCommand(CLI::App& app, ExitCode* exit_code);
 

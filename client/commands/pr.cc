@@ -9,6 +9,7 @@
 #include "client/commands/call_farm.h"
 #include "client/commands/commands.h"
 #include "client/commands/current_workspace.h"
+#include "client/commands/terminal_text.h"
 #include "farmclient/farm_client.h"
 #include "common/client_config.h"
 
@@ -53,8 +54,13 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
   }
   nlohmann::json reviews = nlohmann::json::array();
   for (const auto& r : pr.reviews()) {
+    nlohmann::json comments = nlohmann::json::array();
+    for (const auto& c : r.comments()) {
+      comments.push_back({{"path", c.path()}, {"line", c.line()}, {"text", c.text()},
+                          {"line_text", c.line_text()}, {"outdated", c.outdated()}, {"commit", c.commit()}});
+    }
     reviews.push_back({{"user", r.user()}, {"decision", r.decision()}, {"message", r.message()},
-                       {"at_ms", r.at_ms()}, {"revision", r.revision()}});
+                       {"at_ms", r.at_ms()}, {"revision", r.revision()}, {"comments", comments}});
   }
   return {{"number", pr.number()},         {"title", pr.title()},     {"author", pr.author()},
           {"workspace", pr.workspace()},   {"repo", pr.repo()},       {"target_branch", pr.target_branch()},
@@ -69,7 +75,7 @@ nlohmann::json ToJson(const v1::PullRequest& pr) {
 }
 
 void PrintPr(const v1::PullRequest& pr) {
-  std::cout << "#" << pr.number() << " " << pr.title() << "\n"
+  std::cout << "#" << pr.number() << " " << ForStdout(pr.title()) << "\n"
             << "  state:     " << pr.state() << "\n"
             << "  author:    " << pr.author() << " (workspace " << pr.workspace() << ")\n"
             << "  target:    " << pr.repo() << " " << pr.target_branch() << "  (branch " << pr.branch() << ")\n";
@@ -112,7 +118,11 @@ void PrintPr(const v1::PullRequest& pr) {
   }
   for (const auto& r : pr.reviews()) {
     std::cout << "  " << r.decision() << " by " << r.user() << " at " << When(r.at_ms()) << " (revision "
-              << r.revision() << ")" << (r.message().empty() ? "" : ": " + r.message()) << "\n";
+              << r.revision() << ")" << (r.message().empty() ? "" : ": " + ForStdout(r.message())) << "\n";
+    for (const auto& c : r.comments()) {
+      std::cout << "    " << ForStdout(c.path()) << ":" << c.line() << (c.outdated() ? " (outdated)" : "") << ": "
+                << ForStdout(c.text()) << "\n";
+    }
   }
 }
 
@@ -319,6 +329,8 @@ void RegisterPrCommands(CLI::App& app, ExitCode* exit_code) {
   reject->add_option("N", args->number, "pull request number")->required();
   reject->add_option("-m,--message", args->message, "why")->required();
   reject->callback([args, exit_code] { *exit_code = Decide(*args, false); });
+
+  RegisterPrReviewCommands(pr, exit_code);
 }
 
 }  // namespace cifs

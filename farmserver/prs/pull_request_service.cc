@@ -43,6 +43,7 @@ PullRequestService::PullRequestService(const MetadataStores& metadata, std::stri
       host_(host),
       ac_(ac),
       log_(log),
+      diffs_(provisioner),
       validator_(state_dir, provisioner, runner, metadata.builds, metadata.repos, host, ac,
                  [this](int64_t n, int32_t r, const v1::Validation& v) { return RecordValidation(n, r, v); }, log),
       queue_({metadata.pull_requests, metadata.repos, host, provisioner, ac, &validator_}, node_, max_batch, log) {
@@ -262,26 +263,58 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
   return stored;
 }
 
-Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1::ReviewRequest& req, bool approve) {
-  if (!RoleAtLeast(who.role, Role::kLead)) {
+Result<v1::PullRequest> PullRequestService::Load(int64_t number) {
+  auto pr = prs_->GetPullRequest(number);
+  if (!pr.ok()) return pr.status();
+  if (!pr->has_value()) return Status::NotFound("no pull request #" + std::to_string(number));
+  return std::move(**pr);
+}
+
+Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1::ReviewRequest& req,
+                                                   Verdict verdict) {
+  const bool approve = verdict == Verdict::kApprove;
+  const char* decision = approve ? "approved" : verdict == Verdict::kReject ? "rejected" : "commented";
+  if (verdict != Verdict::kNone && !RoleAtLeast(who.role, Role::kLead)) {
     return Status::PermissionDenied("only a lead or an admin may " + std::string(approve ? "approve" : "reject") +
                                     " a pull request; " + who.name + " is a " + RoleName(who.role));
   }
-  if (!approve && req.message().empty()) return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
+  if (verdict == Verdict::kReject && req.message().empty()) {
+    return Status::InvalidArgument("a rejection needs a reason (-m WHY)");
+  }
+  if (verdict == Verdict::kNone && req.message().empty() && req.comments().empty()) {
+    return Status::InvalidArgument("a comment needs a message (-m TEXT) or a line comment");
+  }
   if (req.message().size() > kMaxMessage) return Status::InvalidArgument("a review message is at most 4000 characters");
+  if (req.comments_size() > 100) return Status::InvalidArgument("at most 100 line comments per review");
+  // Line comments are checked against the mirror before the record is
+  // touched (no git under a compare-and-set retry).
+  std::vector<v1::LineComment> comments(req.comments().begin(), req.comments().end());
+  int32_t anchored_on = 0;
+  if (!comments.empty()) {
+    auto current = Load(req.number());
+    if (!current.ok()) return current.status();
+    for (auto& c : comments) CIFS_RETURN_IF_ERROR(diffs_.Anchor(*current, &c));
+    anchored_on = current->revisions_size();
+  }
   bool auto_queued = false;
   auto pr = Mutate(req.number(), [&](v1::PullRequest& pr) -> Status {
     if (approve && pr.author() == who.name) return Status::PermissionDenied("you cannot approve your own pull request");
-    if (!InReview(pr)) {
+    if (verdict != Verdict::kNone && !InReview(pr)) {
       return Status::FailedPrecondition("pull request #" + std::to_string(pr.number()) + " is " + pr.state());
+    }
+    if (anchored_on != 0 && pr.revisions_size() != anchored_on) {
+      return Status::Aborted("revision " + std::to_string(pr.revisions_size()) +
+                             " came in while you commented; read its diff and comment again");
     }
     auto* review = pr.add_reviews();
     review->set_user(who.name);
-    review->set_decision(approve ? "approved" : "rejected");
+    review->set_decision(decision);
     review->set_message(req.message());
     review->set_at_ms(NowMs());
     review->set_revision(pr.revisions_size());
+    for (const auto& c : comments) *review->add_comments() = c;
     pr.set_updated_ms(review->at_ms());
+    if (verdict == Verdict::kNone) return Status::Ok();
     // Approving a queued PR keeps it queued; rejecting takes it out.
     const bool was_queued = pr.state() == PrStateName(PrState::kQueued);
     CIFS_RETURN_IF_ERROR(TransitionPr(pr, approve ? PrEvent::kApprove : PrEvent::kReject));
@@ -292,7 +325,10 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   });
   if (!pr.ok()) return pr.status();
   if (auto_queued) Queued(*pr);
-  log_->Info("pr_reviewed", {{"number", pr->number()}, {"by", who.name}, {"decision", approve ? "approved" : "rejected"}});
+  log_->Info("pr_reviewed", {{"number", pr->number()},
+                             {"by", who.name},
+                             {"decision", decision},
+                             {"line_comments", static_cast<int64_t>(comments.size())}});
   return pr;
 }
 
@@ -328,27 +364,43 @@ grpc::Status PullRequestService::Get(grpc::ServerContext* ctx, const v1::GetPull
                                      v1::PullRequest* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  auto pr = prs_->GetPullRequest(req->number());
+  auto pr = Load(req->number());
   if (!pr.ok()) return ToGrpc(pr.status());
-  if (!pr->has_value()) return ToGrpc(Status::NotFound("no pull request #" + std::to_string(req->number())));
-  std::vector<v1::PullRequest> one = {std::move(**pr)};
+  diffs_.MarkOutdated(&*pr);
+  std::vector<v1::PullRequest> one = {std::move(*pr)};
   queue_.SetPositions(one);
   *resp = std::move(one[0]);
   return grpc::Status::OK;
+}
+
+grpc::Status PullRequestService::GetDiff(grpc::ServerContext* ctx, const v1::GetDiffRequest* req,
+                                         v1::PullRequestDiff* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  auto pr = Load(req->number());
+  if (!pr.ok()) return ToGrpc(pr.status());
+  return Answer(diffs_.Diff(*pr, *req), resp);
+}
+
+grpc::Status PullRequestService::Comment(grpc::ServerContext* ctx, const v1::ReviewRequest* req,
+                                         v1::PullRequest* resp) {
+  auto id = auth_->FromContext(ctx);
+  if (!id.ok()) return ToGrpc(id.status());
+  return Answer(Review(*id, *req, Verdict::kNone), resp);
 }
 
 grpc::Status PullRequestService::Approve(grpc::ServerContext* ctx, const v1::ReviewRequest* req,
                                          v1::PullRequest* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  return Answer(Review(*id, *req, true), resp);
+  return Answer(Review(*id, *req, Verdict::kApprove), resp);
 }
 
 grpc::Status PullRequestService::Reject(grpc::ServerContext* ctx, const v1::ReviewRequest* req,
                                         v1::PullRequest* resp) {
   auto id = auth_->FromContext(ctx);
   if (!id.ok()) return ToGrpc(id.status());
-  return Answer(Review(*id, *req, false), resp);
+  return Answer(Review(*id, *req, Verdict::kReject), resp);
 }
 
 void PullRequestService::Queued(const v1::PullRequest& pr) {

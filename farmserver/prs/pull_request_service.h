@@ -16,6 +16,7 @@
 #include "farmserver/auth.h"
 #include "farmserver/builds/build_runner.h"
 #include "farmserver/prs/affected.h"
+#include "farmserver/prs/pr_diffs.h"
 #include "farmserver/prs/pr_state.h"
 #include "farmserver/prs/merge_queue.h"
 #include "farmserver/prs/validator.h"
@@ -52,6 +53,8 @@ class PullRequestService final : public v1::PullRequests::Service {
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetPullRequestRequest* req, v1::PullRequest* resp) override;
   grpc::Status Approve(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
   grpc::Status Reject(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
+  grpc::Status Comment(grpc::ServerContext* ctx, const v1::ReviewRequest* req, v1::PullRequest* resp) override;
+  grpc::Status GetDiff(grpc::ServerContext* ctx, const v1::GetDiffRequest* req, v1::PullRequestDiff* resp) override;
   // Queues an approved, green PR (MergeQueue lands it).
   grpc::Status Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req, v1::PullRequest* resp) override;
 
@@ -59,7 +62,10 @@ class PullRequestService final : public v1::PullRequests::Service {
   Result<v1::PullRequest> DoSubmit(const Identity& who, const v1::SubmitRequest& req);
   // The submitter's workspace, checked: theirs, and held by this node.
   Result<v1::Workspace> SubmittersWorkspace(const Identity& who, const std::string& name);
-  Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, bool approve);
+  enum class Verdict { kApprove, kReject, kNone };
+  Result<v1::PullRequest> Review(const Identity& who, const v1::ReviewRequest& req, Verdict verdict);
+  // The record of PR `number`, or NotFound.
+  Result<v1::PullRequest> Load(int64_t number);
   Result<v1::PullRequest> DoMerge(const Identity& who, int64_t number, bool squash);
   // Announces `pr`, queued in its record, to the log and the queue.
   void Queued(const v1::PullRequest& pr);
@@ -83,6 +89,7 @@ class PullRequestService final : public v1::PullRequests::Service {
   ActionCache* ac_;
   Logger* log_;
   Committer committer_;
+  PrDiffs diffs_;
   // Records are written by compare-and-set (Mutate), so no lock guards
   // them. This one keeps two submissions from one workspace from both
   // finding no open PR and making two (held across the commit and push).
