@@ -1,6 +1,10 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -28,7 +32,26 @@ std::string NowIso() {
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
+
+const char* JournalPriority(Logger::Level l) {
+  switch (l) {
+    case Logger::Level::kDebug: return "<7>";
+    case Logger::Level::kInfo: return "<6>";
+    case Logger::Level::kWarn: return "<4>";
+    case Logger::Level::kError: return "<3>";
+  }
+  return "<6>";
+}
 }  // namespace
+
+bool Logger::StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st;
+  return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
 
 void Logger::Log(Level level, std::string_view event, const nlohmann::json& fields) {
   if (level < min_level_) return;
@@ -39,7 +62,7 @@ void Logger::Log(Level level, std::string_view event, const nlohmann::json& fiel
   }
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::lock_guard lock(mu_);
-  std::fprintf(stderr, "%s\n", text.c_str());
+  std::fprintf(stderr, "%s%s\n", journal_ ? JournalPriority(level) : "", text.c_str());
   std::fflush(stderr);
 }
 

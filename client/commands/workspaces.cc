@@ -45,7 +45,7 @@ int ListWorkspaces(bool all, bool json) {
     std::cout << "no workspaces\n";
     return 0;
   }
-  std::printf("%-20s  %-10s  %-16s  %-16s  %s\n", "WORKSPACE", "OWNER", "REPO", "BRANCH", "CREATED AT");
+  std::printf("%-20s  %-10s  %-16s  %-16s  %s\n", "WORKSPACE", "OWNER", "REPO", "BRANCH", "HEAD");
   for (const auto& w : resp.workspaces()) {
     std::printf("%-20s  %-10s  %-16s  %-16s  %.12s\n", w.name().c_str(), w.owner().c_str(), w.repo().c_str(),
                 w.branch().c_str(), w.head_commit().c_str());

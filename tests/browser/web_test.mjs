@@ -82,6 +82,24 @@ await attempt('bob opens the PR', bob, async () => {
   await bob.waitForSelector('#review', { timeout: 10000 });
 });
 
+await attempt('lee reads the files changed and comments on a line', lee, async () => {
+  await lee.goto(`${WEB}/prs/${PR}`);
+  const file = lee.locator('details.file[data-path="lib/greet.h"]');
+  await file.waitFor({ timeout: 20000 });
+  const text = await file.innerText();
+  check('the PR page lists lib/greet.h under Files changed, with its counts', /lib\/greet\.h[\s\S]*modified[\s\S]*\+1 −0/.test(text), text.slice(0, 200));
+  const added = file.locator('tr.add', { hasText: '// reviewed in the browser' });
+  check('... and the added line, as text', (await added.count()) === 1);
+  await added.locator('td.pick').click();
+  await lee.fill('input[aria-label="line comment"]', 'is this comment <i>needed</i>?');
+  await lee.click('#line-comment');
+  await lee.waitForSelector('tr.comment:has-text("needed")', { timeout: 15000 });
+  const comment = await lee.locator('tr.comment').first().innerText();
+  check('lee comments on the line and sees it under that line, as text (no markup)', comment.includes('<i>needed</i>'), comment);
+  check('... and in the reviews, with its place', /commented[\s\S]*lib\/greet\.h:\d+/.test(await lee.textContent('main')));
+  await shot(lee, 'pr-files-changed');
+});
+
 await attempt('lee approves the PR', lee, async () => {
   await lee.goto(`${WEB}/prs/${PR}`);
   await lee.waitForSelector('h1', { timeout: 10000 });

@@ -314,10 +314,70 @@ function onFarmChange(refresh, ms) {
   return es;
 }
 
+// ---- a PR's diff ------------------------------------------------------------
+// One file's hunks as table rows: old and new line numbers, the line as
+// text. A click on a new line number picks it for a line comment.
+function diffRows(file, comments, pick) {
+  const rows = [];
+  let oldN = 0, newN = 0;
+  for (const line of (file.patch || '').split('\n')) {
+    if (line === '') continue;
+    const m = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
+    if (m) {
+      oldN = Number(m[1]); newN = Number(m[2]);
+      rows.push(h('tr', { class: 'hunk' }, h('td', { class: 'n' }), h('td', { class: 'n' }), h('td', {}, line)));
+      continue;
+    }
+    const kind = line[0] === '+' ? 'add' : line[0] === '-' ? 'del' : line[0] === '\\' ? 'note' : 'ctx';
+    const o = kind === 'add' || kind === 'note' ? '' : oldN++;
+    const n = kind === 'del' || kind === 'note' ? '' : newN++;
+    const num = n === '' ? h('td', { class: 'n' }) : h('td', { class: 'n pick', title: 'comment on line ' + n, onclick: () => pick(file.path, n) }, String(n));
+    rows.push(h('tr', { class: kind }, h('td', { class: 'n' }, String(o)), num, h('td', {}, line)));
+    for (const c of comments.filter((c) => c.path === file.path && c.line === n && n !== '')) {
+      rows.push(h('tr', { class: 'comment' }, h('td', { colspan: '3' }, h('b', {}, c.user), ': ', c.text)));
+    }
+  }
+  return rows;
+}
+
+function diffView(diff, comments, pick) {
+  const files = (diff.files || []).map((f) => {
+    const counts = f.binary ? 'binary' : '+' + (f.additions || 0) + ' −' + (f.deletions || 0);
+    const name = f.kind === 'renamed' ? f.old_path + ' → ' + f.path : f.path;
+    const body = f.binary ? h('p', { class: 'muted' }, 'Binary file, not shown.')
+      : h('table', { class: 'diff' }, h('tbody', {}, diffRows(f, comments, pick)));
+    // Large files start folded: the page stays quick to read.
+    const big = (f.additions || 0) + (f.deletions || 0) > 400;
+    return h('details', { class: 'file', open: !big, 'data-path': f.path },
+      h('summary', {}, h('code', {}, name), ' ', badge(f.kind), ' ', h('span', { class: 'muted' }, counts)),
+      body, f.truncated ? h('p', { class: 'muted' }, 'Cut here: this file\'s diff is larger than the farm shows.') : '');
+  });
+  return [
+    h('p', { class: 'muted', id: 'diff-basis' }, (diff.files || []).length + ' files changed, +' + (diff.additions || 0) + ' −' + (diff.deletions || 0) + ' · ' + diff.basis),
+    ...files,
+    diff.truncated ? h('p', { class: 'muted' }, 'The diff is larger than the farm shows; later files have counts only.') : '',
+  ];
+}
+
 async function prPage(number) {
   const top = h('div');
   const validation = h('div');
   const status = h('div');
+  const files = h('div', { id: 'files' });
+  // A line comment: picked by a click on a line number in the diff.
+  const lineText = h('input', { type: 'text', placeholder: 'comment on the picked line', 'aria-label': 'line comment' });
+  const lineWhere = h('span', { class: 'muted', id: 'line-where' }, 'Click a line number in the diff to comment on it.');
+  let picked = null, diffKey = '', since = 0;
+  const pick = (path, line) => { picked = { path, line }; lineWhere.textContent = path + ':' + line; lineText.focus(); };
+  const lineButton = h('button', { id: 'line-comment', onclick: async () => {
+    if (!picked) { lineWhere.textContent = 'Pick a line first: click its number in the diff.'; return; }
+    lineButton.disabled = true;
+    try {
+      await api('PullRequests', 'Comment', { number, comments: [{ path: picked.path, line: picked.line, text: lineText.value }] });
+      lineText.value = ''; diffKey = ''; await refresh();
+    } catch (e) { status.replaceChildren(errorBox(e)); }
+    lineButton.disabled = false;
+  } }, 'Comment');
   // Created once, so an update of the page keeps what the lead is typing.
   const msg = h('input', { type: 'text', placeholder: 'comment (required to reject)', 'aria-label': 'review comment' });
   let shown = '', followed = '', following = null;
@@ -326,9 +386,28 @@ async function prPage(number) {
     try { await api('PullRequests', method, { number, message: msg.value }); msg.value = ''; await refresh(); }
     catch (e) { status.replaceChildren(errorBox(e)); button.disabled = false; }
   };
+  const loadDiff = async (pr, rev) => {
+    const key = rev.number + '/' + ((rev.validation || {}).merge_commit || '') + '/' + since + '/' + JSON.stringify(pr.reviews || []);
+    if (key === diffKey) return;
+    diffKey = key;
+    // What the viewer last reviewed: the diff since then is a click away.
+    const mine = (pr.reviews || []).filter((r) => r.user === session.user && r.revision < rev.number).pop();
+    const choices = h('div', { class: 'row' },
+      h('button', { id: 'diff-full', disabled: since === 0, onclick: () => { since = 0; diffKey = ''; loadDiff(pr, rev); } }, 'All changes'),
+      mine ? h('button', { id: 'diff-since', disabled: since === mine.revision, onclick: () => { since = mine.revision; diffKey = ''; loadDiff(pr, rev); } },
+        'Changes since revision ' + mine.revision + ' (your last review)') : '');
+    const comments = (pr.reviews || []).filter((r) => r.revision === rev.number)
+      .flatMap((r) => (r.comments || []).map((c) => ({ ...c, user: r.user })));
+    try {
+      const diff = await api('PullRequests', 'GetDiff', { number, since });
+      files.replaceChildren(h('h2', {}, 'Files changed'), choices, ...diffView(diff, comments, pick),
+        h('div', { class: 'row card' }, lineWhere, lineText, lineButton));
+    } catch (e) { files.replaceChildren(h('h2', {}, 'Files changed'), errorBox(e)); }
+  };
   const render = (pr) => {
     const rev = pr.revisions[pr.revisions.length - 1] || {};
     const v = rev.validation || {};
+    loadDiff(pr, rev);
     const review = h('div', { class: 'card', id: 'review' });
     const canReview = isLead() && pr.author !== session.user && !['merged', 'closed'].includes(pr.state);
     if (canReview) {
@@ -358,8 +437,10 @@ async function prPage(number) {
         pr.merged_commit ? [h('dt', {}, 'merged as'), h('dd', {}, h('code', {}, pr.merged_commit.slice(0, 12)))] : []),
       h('h2', {}, 'Review'), review,
       h('h2', {}, 'Reviews'),
-      (pr.reviews || []).length ? h('table', {}, h('tbody', {}, pr.reviews.map((r) => h('tr', {}, h('td', {}, r.user), h('td', {}, badge(r.decision, r.decision === 'approved' ? 'ok' : 'bad')),
-        h('td', {}, 'revision ' + r.revision), h('td', {}, r.message), h('td', { class: 'muted' }, ago(r.at_ms)))))) : h('p', { class: 'muted' }, 'No reviews yet.'),
+      (pr.reviews || []).length ? h('table', {}, h('tbody', {}, pr.reviews.map((r) => h('tr', {}, h('td', {}, r.user), h('td', {}, badge(r.decision, r.decision === 'approved' ? 'ok' : r.decision === 'rejected' ? 'bad' : '')),
+        h('td', {}, 'revision ' + r.revision), h('td', {}, r.message, (r.comments || []).map((c) => h('div', { class: 'line-comment' + (c.outdated ? ' outdated' : '') },
+          h('code', {}, c.path + ':' + c.line), c.outdated ? [' ', badge('outdated', 'warn')] : '', ' ', c.text))),
+        h('td', { class: 'muted' }, ago(r.at_ms)))))) : h('p', { class: 'muted' }, 'No reviews yet.'),
       h('h2', {}, 'Revisions'),
       h('table', {}, h('tbody', {}, pr.revisions.map((r) => h('tr', {}, h('td', {}, 'revision ' + r.number), h('td', {}, h('code', {}, r.head_commit.slice(0, 12))),
         h('td', {}, validationBadge(r.validation)), h('td', { class: 'muted' }, ago(r.created_ms)))))));
@@ -379,7 +460,7 @@ async function prPage(number) {
     if (json !== shown) { shown = json; render(pr); }
   };
   try { await refresh(); } catch (e) { return show(errorBox(e)); }
-  show(top, validation);
+  show(top, files, validation);
   onFarmChange(refresh, 500);
 }
 
