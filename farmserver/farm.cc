@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/bazel_kit.h"
+#include "farmserver/web/gateway_services.h"
 #include "common/files.h"
 #include "farmserver/answered_interceptor.h"
 #include "farmserver/reapi/limits.h"
@@ -148,10 +149,7 @@ Status Farm::Start() {
   // protocol) and the Bazel protocols stay gRPC-only.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
-  gateway_ = std::make_unique<RpcGateway>(grpc_->InProcessChannel(args), auth_.get(),
-                                          std::vector<std::string>{"cifs.v1.Farm", "cifs.v1.Builds", "cifs.v1.Admin",
-                                                                   "cifs.v1.Workspaces", "cifs.v1.PullRequests",
-                                                                   "cifs.v1.Web"});
+  gateway_ = std::make_unique<RpcGateway>(grpc_->InProcessChannel(args), auth_.get(), GatewayServices());
   CIFS_RETURN_IF_ERROR(http_->Serve(gateway_.get()));
 
   StartBuildRunner(bound_port);

@@ -7,6 +7,7 @@
 
 #include "farmserver/http/http_server.h"
 #include "farmserver/http/responses.h"
+#include "farmserver/web/openapi.h"
 
 namespace cifs {
 
@@ -21,6 +22,12 @@ void HttpServer::ApiRoutes() {
                       {"streaming", m.server_streaming}});
     }
     SendJson(res, nlohmann::json{{"methods", list}}.dump());
+  });
+
+  // What the gateway serves, described (made from the protos at build time).
+  server_->Get("/api/v1/openapi.json", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Authenticated(req, res)) return;
+    SendJson(res, std::string(BuiltOpenApiDocument()));
   });
 
   server_->Get("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) {

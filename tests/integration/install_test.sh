@@ -23,7 +23,7 @@ for f in bin/cifs bin/farmserver bin/fsd bin/cifs-worker bin/dev-farm bin/cluste
   lib/systemd/system/cifs-farmserver.service; do
   [[ -e $PREFIX/$f ]] || missing+=" $f"
 done
-check "... binaries, the Bazel kit, the unit, the example config and the docs ($missing missing)" test -z "$missing"
+check "... binaries, the Bazel kit, the unit, the example config and the docs (missing:${missing:- none})" test -z "$missing"
 UNIT=$PREFIX/lib/systemd/system/cifs-farmserver.service
 EXEC=$(sed -n 's/^ExecStart=//p' "$UNIT")
 check "the unit starts the installed farmserver with /etc/cifs/farmserver.toml" \

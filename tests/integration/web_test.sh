@@ -5,8 +5,10 @@
 # driven by playwright-core (tests/browser/web_test.mjs): lee signs in with a
 # `cifs web login` link, watches a running farm build's progress bar and log
 # advance live, approves a PR; bob finds no approve button and is refused when
-# he forces the request; build output with <script> stays text. Screenshots
-# go to $CIFS_ARTIFACTS_DIR (default BUILD_DIR/test-artifacts)/web.
+# he forces the request; build output with <script> stays text; lee reads a
+# PR's files changed and comments on a line. The REST API's real answers are
+# checked against its OpenAPI document (tests/browser/api_contract.mjs).
+# Screenshots go to $CIFS_ARTIFACTS_DIR (default BUILD_DIR/test-artifacts)/web.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
@@ -129,6 +131,12 @@ node "$SRC_DIR/tests/browser/web_test.mjs"
 browser_rc=$?
 check "the browser checks passed (screenshots in $ARTIFACTS)" test $browser_rc -eq 0
 wait
+
+# The REST API against its OpenAPI document (valid, complete, and what the
+# gateway answers fits it).
+CA=$CA USERS=$FARM/users node "$SRC_DIR/tests/browser/api_contract.mjs"
+contract_rc=$?
+check "the REST API's answers match its OpenAPI document" test $contract_rc -eq 0
 
 # A dropped event stream resumes where it stopped: the browser sends the last
 # event id (a log offset) and the stream goes on from there.
