@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "farmserver/builds/status_dedup.h"
 #include "common/bazel_kit.h"
 #include "common/clock.h"
 #include "common/files.h"
@@ -455,11 +456,14 @@ int BuildRunner::RunChild(FarmBuild& build, const BuildRequest& request, const R
   std::optional<std::chrono::steady_clock::time_point> interrupted;
   bool killed = false;
   std::string buf(64 * 1024, '\0');
+  StatusLineDedup dedup;
   auto drain = [&] {
     for (;;) {
       ssize_t n = ::read(child->output_fd(), buf.data(), buf.size());
       if (n <= 0) return;
-      Note(build.id(), buf.substr(0, static_cast<size_t>(n)));
+      if (std::string shown = dedup.Filter(std::string_view(buf.data(), static_cast<size_t>(n))); !shown.empty()) {
+        Note(build.id(), shown);
+      }
       if (request.capture_output && build.output_.size() < kMaxCaptured) build.output_.append(buf.data(), n);
     }
   };
@@ -481,6 +485,7 @@ int BuildRunner::RunChild(FarmBuild& build, const BuildRequest& request, const R
     }
   }
   drain();
+  if (std::string rest = dedup.Flush(); !rest.empty()) Note(build.id(), rest);
   log_->Debug("bazel_exited", {{"id", build.id()}});
   return killed ? 8 : child->Wait();
 }
