@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cifs/v1/cifs.grpc.pb.h"
+#include "common/ansi.h"
 #include "farmclient/routing.h"
 #include "client/commands/commands.h"
 #include "client/commands/current_workspace.h"
@@ -93,19 +94,7 @@ class Console {
   }
 
   // Without ANSI escape sequences (for files and pipes).
-  static std::string Plain(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
-        i += 2;
-        while (i < s.size() && !(s[i] >= '@' && s[i] <= '~')) ++i;
-        continue;
-      }
-      if (s[i] == '\r') continue;
-      out += s[i];
-    }
-    return out;
-  }
+  static std::string Plain(const std::string& s) { return StripAnsi(s, true); }
 
   std::string Bar(int width) const {
     int total = progress_.targets_configured(), done = progress_.targets_completed();

@@ -159,7 +159,13 @@ Status BuildRecorder::OnEvent(const std::string& id, const bep::BuildEvent& ev) 
       b.set_command(ev.started().command());
       if (ev.started().start_time_millis()) b.set_start_time_ms(ev.started().start_time_millis());
       b.set_workspace_dir(ev.started().workspace_directory());
-      b.set_bazel_version(ev.started().build_tool_version());
+      // A farm build's record names the farm's Bazel already; a Bazel built
+      // from source reports no release.
+      if (const auto& v = ev.started().build_tool_version(); !v.empty() && v != "no_version") {
+        b.set_bazel_version(v);
+      } else if (b.bazel_version().empty()) {
+        b.set_bazel_version("unknown (this Bazel reports no release)");
+      }
       save = true;
       break;
     case bep::BuildEvent::kExpanded:

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "farmserver/builds/bazel_label.h"
 #include "farmserver/builds/status_dedup.h"
 #include "common/bazel_kit.h"
 #include "common/clock.h"
@@ -120,6 +121,7 @@ Status BuildRunner::Init(const std::string& farm_address, const std::string& web
   unavailable_ = s;
   if (s.ok()) {
     log_->Info("build_runner_ready", {{"bazel", bazel_path_},
+                                      {"bazel_version", bazel_label_},
                                       {"build_uids", std::to_string(options_.build_uids.first) + "-" +
                                                          std::to_string(options_.build_uids.last)},
                                       {"max_builds", options_.max_builds},
@@ -133,6 +135,7 @@ Status BuildRunner::Prepare() {
   auto bazel = FindExecutable(options_.bazel);
   if (!bazel.ok()) return Status::FailedPrecondition("farm builds are off: " + bazel.status().message());
   bazel_path_ = *bazel;
+  bazel_label_ = DescribeBazel(bazel_path_);
   if (::geteuid() != 0) {
     return Status::FailedPrecondition(
         "farm builds are off: they run under a uid of their own per workspace (--build-uids), which needs "
@@ -310,6 +313,7 @@ Result<std::shared_ptr<FarmBuild>> BuildRunner::Submit(BuildRequest request) {
   {
     std::lock_guard lock(mu_);
     if (shutting_down_) return Status::Unavailable("the farm is shutting down");
+    record.set_bazel_version(bazel_label_);
     CIFS_RETURN_IF_ERROR(recorder_->Register(std::move(record)));
     builds_[build->id()] = build;
     ++threads_;

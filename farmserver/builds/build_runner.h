@@ -188,6 +188,7 @@ class BuildRunner {
   std::string farm_address_;
   std::string web_url_;
   std::string bazel_path_;
+  std::string bazel_label_;  // DescribeBazel(bazel_path_), for the build records
   std::optional<CertificateAuthority> ca_;
   std::unique_ptr<BuildUids> uids_;
   UniqueFd uid_range_lock_;

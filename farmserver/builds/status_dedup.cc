@@ -3,24 +3,12 @@
 #include <array>
 #include <utility>
 
+#include "common/ansi.h"
+
 namespace cifs {
 namespace {
 
 constexpr std::array<std::string_view, 2> kClosing = {"INFO: Build completed", "FAILED: Build did NOT complete"};
-
-// `line` without ANSI escape sequences (Bazel colours "INFO:" with --color=yes).
-std::string Plain(std::string_view line) {
-  std::string out;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == '\033' && i + 1 < line.size() && line[i + 1] == '[') {
-      i += 2;
-      while (i < line.size() && !(line[i] >= '@' && line[i] <= '~')) ++i;
-      continue;
-    }
-    out += line[i];
-  }
-  return out;
-}
 
 bool IsClosing(const std::string& plain) {
   for (auto c : kClosing) {
@@ -49,12 +37,12 @@ std::string StatusLineDedup::Filter(std::string_view chunk) {
     size_t nl = text.find('\n', start);
     if (nl == std::string::npos) break;
     std::string_view line(text.data() + start, nl + 1 - start);
-    const std::string plain = Plain(line.substr(0, line.size() - 1));
+    const std::string plain = StripAnsi(line.substr(0, line.size() - 1));
     if (!IsClosing(plain) || shown_.insert(plain).second) out.append(line);
     start = nl + 1;
   }
   std::string_view rest(text.data() + start, text.size() - start);
-  if (MayBecomeClosing(Plain(rest))) {
+  if (MayBecomeClosing(StripAnsi(rest))) {
     partial_ = rest;
   } else {
     out.append(rest);

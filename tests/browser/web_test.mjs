@@ -2,9 +2,11 @@
 // Started by tests/integration/web_test.sh, which sets up the farm, a running
 // build (BUILD), a PR (PR) and one-time sign-in links (LEE_LINK, BOB_LINK).
 // Prints one "ok"/"FAIL" line per check; exits non-zero on any failure.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 
-const { WEB, BUILD, PR, LEE_LINK, BOB_LINK, ALICE_LINK, SPKI, ARTIFACTS } = process.env;
+const { WEB, BUILD, PR, LEE_LINK, BOB_LINK, ALICE_LINK, SPKI, ARTIFACTS, FARM, CIFS } = process.env;
 let failures = 0;
 function check(what, ok, detail) {
   console.log((ok ? 'ok   - ' : 'FAIL - ') + what + (ok || detail === undefined ? '' : '\n       | ' + detail));
@@ -98,6 +100,21 @@ await attempt('lee reads the files changed and comments on a line', lee, async (
   check('lee comments on the line and sees it under that line, as text (no markup)', comment.includes('<i>needed</i>'), comment);
   check('... and in the reviews, with its place', /commented[\s\S]*lib\/greet\.h:\d+/.test(await lee.textContent('main')));
   await shot(lee, 'pr-files-changed');
+});
+
+await attempt('alice pushes a revision; lee reads what changed since his review', lee, async () => {
+  fs.appendFileSync(`${FARM}/workspaces/alice-pr/lib/greet.cc`, '// and once more\n');
+  execFileSync(CIFS, ['pr', 'submit', '--workspace', 'alice-pr'],
+    { env: { ...process.env, CIFS_CONFIG: `${FARM}/users/alice/config.toml` }, stdio: 'ignore' });
+  // The open page hears of revision 2 by itself and offers the diff since.
+  const since = lee.locator('#diff-since');
+  await since.waitFor({ timeout: 20000 });
+  check('lee\'s open page offers the changes since his last review', /since revision 1/.test(await since.textContent()));
+  await since.click();
+  await lee.waitForFunction(() => /revision 1 to revision 2/.test(document.querySelector('#diff-basis')?.textContent || ''), null, { timeout: 15000 });
+  const paths = await lee.$$eval('details.file', (els) => els.map((e) => e.dataset.path));
+  check('... which lists only the file changed since', JSON.stringify(paths) === '["lib/greet.cc"]', JSON.stringify(paths));
+  await shot(lee, 'pr-since-review');
 });
 
 await attempt('lee approves the PR', lee, async () => {

@@ -63,4 +63,6 @@ CIFS_CONFIG=$TMP/users/admin/config.toml "$CIFS" admin workspace create alice-ws
 run "$CIFS" build -w alice-ws //lib:greet
 check "alice's farm build runs with the installed Bazel kit" eval '[[ $rc -eq 0 ]]' || echo "$out" | tail -n 10
 check "... the one in the prefix" grep -q "$(realpath "$PREFIX/share/cifs/bazel-kit")" "$FARM/bazel/farm.bazelrc"
+version=$("$CIFS" builds --json | jq -r '.[0].bazel_version')
+check "the build's record names the farm's Bazel ($version)" eval '[[ $version == 4.2.3* ]]'
 finish

@@ -126,7 +126,7 @@ CIFS_CONFIG="$FARM/users/alice/config.toml" "$CIFS" test //app:long_test >"$TMP/
 LONG=$!
 set +m
 wait_until 120 long_test_running
-check "the long test runs on the farm" long_test_running
+check "the long test runs on the farm" long_test_running || grep -E "ERROR|error|FAIL" "$TMP/long1.out" | head -n 8
 ID1=$(build_id_in "$TMP/long1.out")
 alice logs "$ID1" -f >"$TMP/follow.out" 2>&1 &
 FOLLOW=$!

@@ -40,6 +40,7 @@ sed -i 's/^second$/second, reworded/' notes.txt
 printf '\n# reviewed\n' >>app/BUILD
 mv docs/readme.txt docs/README.txt
 head -c 4096 /dev/urandom >data.bin
+seq 1 60000 >big.txt  # 339 KiB of text: more than the farm shows of one file
 # A test that takes a while: lee reads the diff before the validation ends.
 mkdir -p wait && printf '#!/bin/sh\nsleep 10\n' >wait/wait_test.sh && chmod +x wait/wait_test.sh
 printf 'sh_test(name = "wait_test", srcs = ["wait_test.sh"])\n' >wait/BUILD
@@ -61,6 +62,9 @@ check "the diff shows the changed lines (plain when piped)" eval \
   '[[ $out == *"-second"* && $out == *"+second, reworded"* && $out == *"@@ "* && $out != *$'"'"'\033[3'"'"'* ]]' ||
   echo "$out" | head -n 30
 check "... names the binary file without showing it" contains "$out" "(binary file, not shown)"
+check "... counts all of a huge file but shows its diff cut, saying so" eval \
+  '[[ $out == *"big.txt | added +60000 -0"* && $out == *"+30000"* && $out != *"+59999"* &&
+     $out == *"(cut here: the file'"'"'s diff is larger than the farm shows)"* ]]'
 check "... and replaces bytes that are not UTF-8" contains "$out" "bad bytes: �� end"
 # On a terminal: coloured, and the file's escape sequences cannot act.
 script -q -e -c "CIFS_CONFIG=$FARM/users/lee/config.toml $CIFS pr diff 1" "$TMP/tty.out" >/dev/null 2>&1

@@ -123,7 +123,7 @@ BUILD=$(sed -n 's/.*build \([0-9a-f-]\{36\}\) in workspace.*/\1/p' "$TMP/ticker.
 check "a farm build to watch is running" test -n "$BUILD"
 SPKI=$(openssl x509 -in "$FARM/ca/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
   openssl dgst -sha256 -binary | base64)
-export WEB BUILD SPKI ARTIFACTS PR=1
+export WEB BUILD SPKI ARTIFACTS FARM CIFS PR=1
 export LEE_LINK=$(as_user lee "$CIFS" web login 2>/dev/null)
 export BOB_LINK=$(as_user bob "$CIFS" web login 2>/dev/null)
 export ALICE_LINK=$(as_user alice "$CIFS" web login 2>/dev/null)
