@@ -69,6 +69,9 @@ Result<Patches> ComparePatches(const std::string& mirror, const std::string& fro
   if (!b.ok()) return b.status();
   git_diff* raw = nullptr;
   git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  // A file past this is compared as binary (named, counted as no lines):
+  // a PR's 1 GB file costs a reviewer's request no gigabyte of memory.
+  opts.max_size = static_cast<git_off_t>(limits.max_blob_bytes);
   if (git_diff_tree_to_tree(&raw, repo->get(), a->get(), b->get(), &opts) != 0) {
     return git::Error("cannot compare " + from.substr(0, 12) + " and " + to.substr(0, 12));
   }

@@ -28,6 +28,7 @@ struct FilePatch {
 struct PatchLimits {
   size_t max_file_bytes = 256 << 10;
   size_t max_total_bytes = 2 << 20;
+  size_t max_blob_bytes = 16 << 20;  // larger files are shown as binary
   bool stats_only = false;
 };
 
