@@ -45,21 +45,20 @@ int Diff(const DiffArgs& a) {
   });
   if (rc != 0) return rc;
   const bool tty = ::isatty(STDOUT_FILENO) == 1;
-  auto text = [tty](const std::string& s) { return tty ? ForTerminal(s) : s; };
   const Colors c = ColorsFor(tty);
   std::cout << "#" << diff.number() << " revision " << diff.revision() << ": " << diff.basis() << " ("
             << diff.from_commit().substr(0, 12) << ".." << diff.to_commit().substr(0, 12) << ")\n";
   for (const auto& f : diff.files()) {
     std::string name = f.kind() == "renamed" ? f.old_path() + " => " + f.path() : f.path();
-    std::cout << " " << text(name) << " | " << f.kind() << " "
+    std::cout << " " << ForStdout(name) << " | " << f.kind() << " "
               << (f.binary() ? std::string("binary") : Counts(f.additions(), f.deletions())) << "\n";
   }
   std::cout << " " << diff.files_size() << (diff.files_size() == 1 ? " file" : " files") << " changed, "
             << Counts(diff.additions(), diff.deletions()) << "\n";
   if (a.stat) return 0;
   for (const auto& f : diff.files()) {
-    std::cout << "\n" << c.file << "=== " << text(f.path()) << " (" << f.kind();
-    if (f.kind() == "renamed") std::cout << " from " << text(f.old_path());
+    std::cout << "\n" << c.file << "=== " << ForStdout(f.path()) << " (" << f.kind();
+    if (f.kind() == "renamed") std::cout << " from " << ForStdout(f.old_path());
     std::cout << ")" << c.off << "\n";
     if (f.binary()) {
       std::cout << "(binary file, not shown)\n";
@@ -74,7 +73,7 @@ int Diff(const DiffArgs& a) {
       const char* color = line.starts_with("@@") ? c.hunk : line.starts_with("+") ? c.add
                           : line.starts_with("-")                                ? c.del
                                                                                  : "";
-      std::cout << color << text(line) << (*color ? c.off : "") << "\n";
+      std::cout << color << ForStdout(line) << (*color ? c.off : "") << "\n";
       start = end + 1;
     }
     if (f.truncated()) std::cout << "(cut here: the file's diff is larger than the farm shows)\n";

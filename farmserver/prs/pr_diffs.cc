@@ -1,6 +1,7 @@
 #include "farmserver/prs/pr_diffs.h"
 
 #include <functional>
+#include <map>
 #include <optional>
 
 #include "common/utf8.h"
@@ -112,28 +113,39 @@ Result<v1::PullRequestDiff> PrDiffs::Diff(const v1::PullRequest& pr, const v1::G
   return out;
 }
 
-Status PrDiffs::Anchor(const v1::PullRequest& pr, v1::LineComment* c) {
-  if (Status s = ValidateWorkspacePath(c->path()); !s.ok()) return Status::InvalidArgument("comment path: " + s.message());
-  if (c->line() < 1) return Status::InvalidArgument("a line comment needs a line number from 1");
-  if (c->text().empty() || c->text().size() > 4000) {
-    return Status::InvalidArgument("a line comment needs a text of 1 to 4000 characters");
+Status PrDiffs::Anchor(const v1::PullRequest& pr, std::vector<v1::LineComment>* comments) {
+  if (comments->empty()) return Status::Ok();
+  for (const auto& c : *comments) {
+    if (Status s = ValidateWorkspacePath(c.path()); !s.ok()) return Status::InvalidArgument("comment path: " + s.message());
+    if (c.line() < 1) return Status::InvalidArgument("a line comment needs a line number from 1");
+    if (c.text().empty() || c.text().size() > 4000) {
+      return Status::InvalidArgument("a line comment needs a text of 1 to 4000 characters");
+    }
   }
+  // One look at the revision and at each file, however many comments.
   auto sides = SidesOf(pr, pr.revisions_size(), 0);
   if (!sides.ok()) return sides.status();
-  auto content = WithMirror<std::string>(pr, [&](const std::string& mirror) {
-    return FileAt(mirror, sides->to, c->path());
-  });
-  if (!content.ok()) {
-    return Status::InvalidArgument("cannot comment on " + c->path() + ": " + content.status().message());
+  std::map<std::string, std::string> files;
+  for (auto& c : *comments) {
+    auto it = files.find(c.path());
+    if (it == files.end()) {
+      auto content = WithMirror<std::string>(pr, [&](const std::string& mirror) {
+        return FileAt(mirror, sides->to, c.path());
+      });
+      if (!content.ok()) {
+        return Status::InvalidArgument("cannot comment on " + c.path() + ": " + content.status().message());
+      }
+      it = files.emplace(c.path(), std::move(*content)).first;
+    }
+    auto text = LineOf(it->second, c.line());
+    if (!text) {
+      return Status::InvalidArgument(c.path() + " has no line " + std::to_string(c.line()) + " in revision " +
+                                     std::to_string(pr.revisions_size()));
+    }
+    c.set_line_text(ValidUtf8(*text));
+    c.set_commit(sides->to);
+    c.set_outdated(false);
   }
-  auto text = LineOf(*content, c->line());
-  if (!text) {
-    return Status::InvalidArgument(c->path() + " has no line " + std::to_string(c->line()) + " in revision " +
-                                   std::to_string(pr.revisions_size()));
-  }
-  c->set_line_text(ValidUtf8(*text));
-  c->set_commit(sides->to);
-  c->set_outdated(false);
   return Status::Ok();
 }
 
@@ -143,10 +155,13 @@ void PrDiffs::MarkOutdated(v1::PullRequest* pr) {
   // The author's latest commit, not its merge: reading a page never fetches.
   const std::string head = pr->revisions(latest - 1).head_commit();
   const std::string mirror = provisioner_->MirrorPath(pr->repo());
+  std::map<std::string, Result<std::string>> files;  // each file read once
   for (auto& review : *pr->mutable_reviews()) {
     if (review.revision() == latest) continue;  // made on what is shown now
     for (auto& c : *review.mutable_comments()) {
-      auto content = FileAt(mirror, head, c.path());
+      auto it = files.find(c.path());
+      if (it == files.end()) it = files.emplace(c.path(), FileAt(mirror, head, c.path())).first;
+      const Result<std::string>& content = it->second;
       if (!content.ok()) {
         // Removed: outdated. The commit not fetched yet: shown as it was.
         c.set_outdated(content.status().code() == Status::Code::kNotFound);

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cifs/v1/pr.pb.h"
 #include "common/status.h"
@@ -19,9 +20,9 @@ class PrDiffs {
   explicit PrDiffs(Provisioner* provisioner, PatchLimits limits = {}) : provisioner_(provisioner), limits_(limits) {}
 
   Result<v1::PullRequestDiff> Diff(const v1::PullRequest& pr, const v1::GetDiffRequest& req);
-  // Checks `c` (a path and line of the latest revision's diff) and records
-  // the commit it counts in and the line's text.
-  Status Anchor(const v1::PullRequest& pr, v1::LineComment* c);
+  // Checks `comments` (paths and lines of the latest revision's diff) and
+  // records in each the commit it counts in and the line's text.
+  Status Anchor(const v1::PullRequest& pr, std::vector<v1::LineComment>* comments);
   // Marks the line comments whose line the latest revision changed or
   // removed. Computed when read, never stored: a comment is not rewritten.
   void MarkOutdated(v1::PullRequest* pr);

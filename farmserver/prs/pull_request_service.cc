@@ -293,7 +293,7 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
   if (!comments.empty()) {
     auto current = Load(req.number());
     if (!current.ok()) return current.status();
-    for (auto& c : comments) CIFS_RETURN_IF_ERROR(diffs_.Anchor(*current, &c));
+    CIFS_RETURN_IF_ERROR(diffs_.Anchor(*current, &comments));
     anchored_on = current->revisions_size();
   }
   bool auto_queued = false;
