@@ -49,6 +49,7 @@ InodeTable::NodeView InodeTable::View(fuse_ino_t ino, Node& n) {
   v.attr = n.attr;
   v.attr_stale = n.attr_stale;
   v.written = n.written;
+  v.open = n.opens > 0;
   v.path = PathOf(ino);
   v.attached = v.path.empty() || v.path[0] != '\0';
   if (!v.attached) v.path.clear();
@@ -115,6 +116,27 @@ InodeTable::NodeView InodeTable::AddRef(fuse_ino_t dir, const std::string& name,
   Node& n = nodes_[ino];
   n.nlookup++;
   return View(ino, n);
+}
+
+std::optional<InodeTable::NodeView> InodeTable::Peek(fuse_ino_t dir, const std::string& name) {
+  std::lock_guard lock(mu_);
+  Node* d = Find(dir);
+  if (d == nullptr) return std::nullopt;
+  auto it = d->children.find(name);
+  if (it == d->children.end()) return std::nullopt;
+  Node* c = Find(it->second);
+  if (c == nullptr) return std::nullopt;
+  return View(it->second, *c);
+}
+
+void InodeTable::Opened(fuse_ino_t ino) {
+  std::lock_guard lock(mu_);
+  if (Node* n = Find(ino)) n->opens++;
+}
+
+void InodeTable::Released(fuse_ino_t ino) {
+  std::lock_guard lock(mu_);
+  if (Node* n = Find(ino); n != nullptr && n->opens > 0) n->opens--;
 }
 
 void InodeTable::Ref(fuse_ino_t ino) {

@@ -68,6 +68,7 @@ class Mount {
               unsigned int flags);
   void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi);
   void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
+  void Release(fuse_req_t req, fuse_ino_t ino);
   void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi);
   void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_ino_t ino);
@@ -89,6 +90,10 @@ class Mount {
   // Re-reads `ino`'s attributes (with hash) from the farm.
   int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
   int PathIn(fuse_ino_t parent, const char* name, std::string* path);
+  // `name` in `dir` is about to be removed or replaced: if the kernel holds
+  // it open, its contents are made local first, so its readers keep reading
+  // it from the local store, by hash, as on a local disk.
+  void KeepContentsIfOpen(fuse_ino_t dir, const char* name);
   // What the kernel caches for an entry: the node, its attributes, timeouts.
   fuse_entry_param EntryParam(fuse_ino_t ino, const v1::Attr& attr) const;
   void ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v);
@@ -123,8 +128,7 @@ class Mount {
   std::mutex listing_mu_;
   std::map<fuse_ino_t, std::shared_future<int>> listing_;
 
-  bool no_open_ = false;     // the kernel skips OPEN/RELEASE (set in Init)
-  bool no_opendir_ = false;  // and OPENDIR/RELEASEDIR
+  bool no_opendir_ = false;  // the kernel skips OPENDIR/RELEASEDIR (set in Init)
 };
 
 }  // namespace cifs

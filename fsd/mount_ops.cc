@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "fsd/mount.h"
 
 namespace cifs {
@@ -22,8 +23,6 @@ mode_t TypeBits(v1::Attr::Type t) {
       return S_IFREG;
   }
 }
-
-struct timespec Ts(int64_t ns) { return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
 
 std::string Join(const std::string& dir, const char* name) { return dir.empty() ? name : dir + "/" + name; }
 
@@ -44,12 +43,11 @@ void Mount::Init(struct fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;  // every write reaches the farm before it returns
   // O_TRUNC arrives as a setattr(size 0) before the open, so it needs no open.
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-  // Opens carry no state here (reads and writes go by inode), so the kernel
-  // may skip OPEN/RELEASE and OPENDIR/RELEASEDIR round trips altogether; it
-  // then keeps page and readdir caches as with keep_cache.
-  no_open_ = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  // Directory opens carry no state here, so the kernel may skip OPENDIR and
+  // RELEASEDIR round trips; it then keeps readdir caches as with
+  // keep_cache. File opens are counted: a file still open when its name is
+  // removed must stay readable (Unlink, Rename).
   no_opendir_ = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
-  if (no_open_) conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
   if (no_opendir_) conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 }
 
@@ -62,10 +60,10 @@ void Mount::FillStat(fuse_ino_t ino, const v1::Attr& a, struct stat* st) const {
   st->st_gid = gid_;
   st->st_size = a.size();
   st->st_blksize = 4096;
-  st->st_blocks = (a.size() + 511) / 512;
-  st->st_atim = Ts(a.atime_ns());
-  st->st_mtim = Ts(a.mtime_ns());
-  st->st_ctim = Ts(a.ctime_ns());
+  st->st_blocks = a.blocks();
+  st->st_atim = NsToTimespec(a.atime_ns());
+  st->st_mtim = NsToTimespec(a.mtime_ns());
+  st->st_ctim = NsToTimespec(a.ctime_ns());
 }
 
 fuse_entry_param Mount::EntryParam(fuse_ino_t ino, const v1::Attr& attr) const {
@@ -179,6 +177,7 @@ void Mount::GetAttr(fuse_req_t req, fuse_ino_t ino) {
   }
   struct stat st;
   FillStat(ino, fresh.attr, &st);
+  if (!fresh.attached) st.st_nlink = 0;  // removed, still open: as fstat on a local disk
   fuse_reply_attr(req, &st, options_.cache_timeout_s);
 }
 
@@ -195,10 +194,10 @@ void Mount::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_se
   r.set_path(v->path);
   if (to_set & FUSE_SET_ATTR_MODE) r.set_mode(attr->st_mode & 07777);
   if (to_set & FUSE_SET_ATTR_SIZE) r.set_size(attr->st_size);
-  if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.set_atime_ns(-1);
-  else if (to_set & FUSE_SET_ATTR_ATIME) r.set_atime_ns(attr->st_atim.tv_sec * 1000000000LL + attr->st_atim.tv_nsec);
-  if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.set_mtime_ns(-1);
-  else if (to_set & FUSE_SET_ATTR_MTIME) r.set_mtime_ns(attr->st_mtim.tv_sec * 1000000000LL + attr->st_mtim.tv_nsec);
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.set_atime_now(true);
+  else if (to_set & FUSE_SET_ATTR_ATIME) r.set_atime_ns(TimespecToNs(attr->st_atim));
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.set_mtime_now(true);
+  else if (to_set & FUSE_SET_ATTR_MTIME) r.set_mtime_ns(TimespecToNs(attr->st_mtim));
   v1::EntryResponse resp;
   if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, r, &resp)) return (void)fuse_reply_err(req, e);
   table_->SetAttr(ino, resp.attr(), r.has_size());
@@ -271,6 +270,7 @@ void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir
   auto in_flight = farm_.BeginMutation();
   v1::PathRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
+  if (!dir) KeepContentsIfOpen(parent, name);
   v1::ChangeResponse resp;
   int e = farm_.Call(dir ? &v1::WorkspaceFs::Stub::Rmdir : &v1::WorkspaceFs::Stub::Unlink, r, &resp);
   if (e == 0) table_->Remove(parent, name);
@@ -284,6 +284,7 @@ void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino
   if (int e = PathIn(parent, name, r.mutable_from())) return (void)fuse_reply_err(req, e);
   if (int e = PathIn(newparent, newname, r.mutable_to())) return (void)fuse_reply_err(req, e);
   r.set_flags(flags);
+  if (!(flags & RENAME_EXCHANGE)) KeepContentsIfOpen(newparent, newname);  // an editor's save over it
   v1::ChangeResponse resp;
   int e = farm_.Call(&v1::WorkspaceFs::Stub::Rename, r, &resp);
   if (e == 0) table_->Move(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
@@ -310,18 +311,41 @@ void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t m
   fi->fh = 0;
   fi->keep_cache = 1;
   fuse_entry_param e = EntryParam(v.ino, v.attr);
-  if (fuse_reply_create(req, &e, fi) != 0) table_->Forget(v.ino, 1);
+  table_->Opened(v.ino);
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    table_->Released(v.ino);
+    table_->Forget(v.ino, 1);
+  }
 }
 
 void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  if (no_open_) return (void)fuse_reply_err(req, ENOSYS);  // once: the kernel stops asking
   auto v = table_->Get(ino);
   if (!v) return (void)fuse_reply_err(req, ESTALE);
   if (v->attr.type() == v1::Attr::DIRECTORY) return (void)fuse_reply_err(req, EISDIR);
   fi->fh = 0;
   fi->keep_cache = 1;
   fi->noflush = 1;
-  fuse_reply_open(req, fi);
+  table_->Opened(ino);
+  if (fuse_reply_open(req, fi) != 0) table_->Released(ino);  // the kernel never got it
+}
+
+void Mount::Release(fuse_req_t req, fuse_ino_t ino) {
+  table_->Released(ino);
+  fuse_reply_err(req, 0);
+}
+
+void Mount::KeepContentsIfOpen(fuse_ino_t dir, const char* name) {
+  auto v = table_->Peek(dir, name);
+  if (!v || !v->open || v->attr.type() != v1::Attr::FILE) return;
+  InodeTable::NodeView cur = *v;
+  if (cur.written) {
+    cur.attr_stale = true;  // its bytes are the farm's now: hash them there
+    cur.attr.clear_hash();
+  }
+  if (int e = EnsureLocal(cur.ino, &cur)) {
+    // Its readers will get ESTALE, as before.
+    log_->Warn("cannot keep an open file's contents", {{"path", cur.path}, {"error", std::strerror(e)}});
+  }
 }
 
 int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
@@ -400,7 +424,12 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
   }
   // Everything else is served from the local store, by hash.
   InodeTable::NodeView cur = *v;
-  if (cur.attr_stale || cur.attr.hash().empty() || !local_->Contains(Digest{cur.attr.hash(), cur.attr.size()})) {
+  bool held = cur.attr.size() == 0 ||
+              (!cur.attr.hash().empty() && local_->Contains(Digest{cur.attr.hash(), cur.attr.size()}));
+  if (!cur.attached) {
+    // Removed while open: what it held is what it still reads.
+    if (!held) return (void)fuse_reply_err(req, ESTALE);
+  } else if (cur.attr_stale || !held) {
     if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
   }
   if (cur.attr.size() == 0) return (void)fuse_reply_buf(req, nullptr, 0);

@@ -8,12 +8,13 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/clock.h"
 #include "common/digest.h"
 
 namespace cifs {
 namespace {
 
-int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+int64_t Ns(const struct timespec& t) { return TimespecToNs(t); }
 
 v1::Attr::Type TypeOf(mode_t mode) {
   if (S_ISREG(mode)) return v1::Attr::FILE;
@@ -39,6 +40,7 @@ void FillAttr(const struct stat& st, v1::Attr* attr) {
   attr->set_atime_ns(Ns(st.st_atim));
   attr->set_ino(st.st_ino);
   attr->set_nlink(static_cast<uint32_t>(st.st_nlink));
+  attr->set_blocks(st.st_blocks);
 }
 
 bool FileHasher::Known(const struct stat& st, std::string* hash) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/digest.h"
 
 namespace cifs {
@@ -32,10 +33,10 @@ int PwriteAll(int fd, const std::string& data, int64_t offset) {
   return 0;
 }
 
-timespec ToTimespec(bool set, int64_t ns) {
+timespec ToTimespec(bool set, bool now, int64_t ns) {
+  if (now) return {0, UTIME_NOW};
   if (!set) return {0, UTIME_OMIT};
-  if (ns < 0) return {0, UTIME_NOW};
-  return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  return NsToTimespec(ns);
 }
 
 }  // namespace
@@ -222,8 +223,7 @@ grpc::Status WorkspaceFsService::Create(grpc::ServerContext* ctx, const v1::Crea
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
   UniqueFd fd;
-  int flags = O_WRONLY | O_CREAT | (req->exclusive() ? O_EXCL : 0);
-  Made(**ws, req->path(), (*ws)->dir->OpenFile(req->path(), flags, req->mode() & 07777, &fd), resp);
+  Made(**ws, req->path(), (*ws)->dir->CreateFile(req->path(), req->mode() & 07777, req->exclusive(), &fd), resp);
   return grpc::Status::OK;
 }
 
@@ -303,9 +303,9 @@ grpc::Status WorkspaceFsService::SetAttr(grpc::ServerContext* ctx, const v1::Set
     e = req->size() < 0 ? EINVAL : dir.OpenFile(req->path(), O_WRONLY, 0, &fd);
     if (e == 0 && ::ftruncate(fd.get(), req->size()) != 0) e = errno;
   }
-  if (e == 0 && (req->has_atime_ns() || req->has_mtime_ns())) {
-    struct timespec times[2] = {ToTimespec(req->has_atime_ns(), req->atime_ns()),
-                                ToTimespec(req->has_mtime_ns(), req->mtime_ns())};
+  if (e == 0 && (req->has_atime_ns() || req->has_mtime_ns() || req->atime_now() || req->mtime_now())) {
+    struct timespec times[2] = {ToTimespec(req->has_atime_ns(), req->atime_now(), req->atime_ns()),
+                                ToTimespec(req->has_mtime_ns(), req->mtime_now(), req->mtime_ns())};
     e = dir.SetTimes(req->path(), times);
   }
   struct stat st;

@@ -12,7 +12,9 @@ namespace cifs {
 
 Status ValidateWorkspacePath(std::string_view path) {
   if (path.empty()) return Status::Ok();
-  if (path.size() > 4096) return Status::InvalidArgument("path too long");
+  // Deeper than PATH_MAX is allowed, as on a local disk (Resolve walks it in
+  // steps); the bound only keeps requests small.
+  if (path.size() > kMaxWorkspacePath) return Status::InvalidArgument("path too long");
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
@@ -36,6 +38,25 @@ Result<std::unique_ptr<WorkspaceDir>> WorkspaceDir::Open(const std::string& root
 
 int WorkspaceDir::Resolve(std::string_view rel, int flags, mode_t mode, UniqueFd* out) const {
   if (rel.empty()) rel = ".";
+  // openat2 takes at most PATH_MAX bytes: a deeper path is walked in steps,
+  // each resolved beneath the directory the last one reached (never
+  // upwards: paths have no "..").
+  constexpr size_t kStep = 4000;
+  UniqueFd base;
+  int at = root_fd_.get();
+  while (rel.size() >= kStep) {
+    size_t cut = rel.rfind('/', kStep - 1);  // components are at most 255 bytes
+    if (cut == std::string_view::npos || cut == 0) return ENAMETOOLONG;
+    UniqueFd next;
+    if (int e = OpenBeneath(at, rel.substr(0, cut), O_PATH | O_DIRECTORY, 0, &next)) return e;
+    base = std::move(next);
+    at = base.get();
+    rel = rel.substr(cut + 1);
+  }
+  return OpenBeneath(at, rel, flags, mode, out);
+}
+
+int WorkspaceDir::OpenBeneath(int dirfd, std::string_view rel, int flags, mode_t mode, UniqueFd* out) {
   struct open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & O_CREAT) ? mode : 0;
@@ -43,7 +64,7 @@ int WorkspaceDir::Resolve(std::string_view rel, int flags, mode_t mode, UniqueFd
   std::string path(rel);
   int fd;
   do {
-    fd = static_cast<int>(::syscall(SYS_openat2, root_fd_.get(), path.c_str(), &how, sizeof how));
+    fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how));
   } while (fd < 0 && errno == EAGAIN);  // a rename elsewhere raced with the lookup
   if (fd < 0) return errno;
   out->reset(fd);
@@ -86,11 +107,21 @@ int WorkspaceDir::OpenFile(std::string_view path, int flags, mode_t mode, Unique
   return 0;
 }
 
+int WorkspaceDir::CreateFile(std::string_view path, mode_t mode, bool exclusive, UniqueFd* out) const {
+  int e = OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, mode, out);
+  if (e == EEXIST && !exclusive) return OpenFile(path, O_WRONLY, 0, out);
+  if (e) return e;
+  return ::fchmod(out->get(), mode & 07777) == 0 ? 0 : errno;
+}
+
 int WorkspaceDir::Mkdir(std::string_view path, mode_t mode) const {
   UniqueFd parent;
   std::string name;
   if (int e = OpenParent(path, &parent, &name)) return e == EBUSY ? EEXIST : e;
-  return ::mkdirat(parent.get(), name.c_str(), mode) == 0 ? 0 : errno;
+  if (::mkdirat(parent.get(), name.c_str(), mode) != 0) return errno;
+  UniqueFd made(::openat(parent.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!made.valid()) return errno;
+  return ::fchmod(made.get(), mode & 07777) == 0 ? 0 : errno;
 }
 
 int WorkspaceDir::Symlink(std::string_view path, const std::string& target) const {

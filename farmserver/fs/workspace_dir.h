@@ -20,6 +20,9 @@
 
 namespace cifs {
 
+// The longest path a request may name (bytes).
+inline constexpr size_t kMaxWorkspacePath = 64 * 1024;
+
 // InvalidArgument unless `path` is "" (the root) or a/b/c of plain names.
 Status ValidateWorkspacePath(std::string_view path);
 
@@ -41,6 +44,11 @@ class WorkspaceDir {
   // Opens a regular file; a symlink or directory there is refused.
   int OpenFile(std::string_view path, int flags, mode_t mode, UniqueFd* out) const;
 
+  // Creates a regular file with exactly `mode` (the caller's umask was
+  // applied by its kernel; the farm's must not be applied again), or opens
+  // the one there unless `exclusive`.
+  int CreateFile(std::string_view path, mode_t mode, bool exclusive, UniqueFd* out) const;
+  // Makes a directory with exactly `mode`, as CreateFile.
   int Mkdir(std::string_view path, mode_t mode) const;
   int Symlink(std::string_view path, const std::string& target) const;
   int Unlink(std::string_view path) const;
@@ -56,6 +64,8 @@ class WorkspaceDir {
 
  private:
   int Resolve(std::string_view rel, int flags, mode_t mode, UniqueFd* out) const;
+  // One openat2 step, beneath `dirfd`; `rel` shorter than PATH_MAX.
+  static int OpenBeneath(int dirfd, std::string_view rel, int flags, mode_t mode, UniqueFd* out);
 
   std::string root_;
   UniqueFd root_fd_;
