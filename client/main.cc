@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   cifs::RegisterWhoamiCommand(app, &exit_code);
   cifs::RegisterWorkersCommand(app, &exit_code);
   cifs::RegisterMountCommands(app, &exit_code);
+  cifs::RegisterPrefetchCommand(app, &exit_code);
   cifs::RegisterBuildCommands(app, &exit_code);
   cifs::RegisterRemoteBuildCommands(app, &bazel_flags, &exit_code);
   cifs::RegisterBazelrcCommand(app, &exit_code);

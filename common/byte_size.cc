@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 
 namespace cifs {
 
@@ -20,6 +21,20 @@ Result<int64_t> ParseByteSize(const std::string& text) {
   else return Status::InvalidArgument("unknown size unit '" + unit + "' (use K, M, G or T)");
   if (n > (INT64_MAX >> shift)) return Status::InvalidArgument("size '" + text + "' is too large");
   return n << shift;
+}
+
+std::string FormatByteSize(int64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1f %s", v, kUnits[u]);
+  return out;
 }
 
 }  // namespace cifs

@@ -9,5 +9,7 @@
 namespace cifs {
 
 Result<int64_t> ParseByteSize(const std::string& text);
+// For people: "812 B", "4.0 KiB", "1.2 GiB".
+std::string FormatByteSize(int64_t bytes);
 
 }  // namespace cifs

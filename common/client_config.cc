@@ -45,6 +45,7 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   c.user = get("user", false);
   c.bazel_kit = get("bazel_kit", true);
   c.fsd_dir = get("fsd_dir", true);
+  c.local_cache_limit = get("local_cache_limit", false);
   for (auto [name, v] : {std::pair{"farm", &c.farm}, {"ca", &c.ca}, {"cert", &c.cert}, {"key", &c.key}}) {
     if (v->empty()) return Status::InvalidArgument(path + " lacks the required key '" + name + "'");
   }
@@ -61,6 +62,7 @@ std::string RenderClientConfig(const ClientConfig& c) {
   t.insert("key", c.key);
   if (!c.bazel_kit.empty()) t.insert("bazel_kit", c.bazel_kit);
   if (!c.fsd_dir.empty()) t.insert("fsd_dir", c.fsd_dir);
+  if (!c.local_cache_limit.empty()) t.insert("local_cache_limit", c.local_cache_limit);
   std::ostringstream out;
   out << "# cifs client configuration (use with CIFS_CONFIG=" << (c.path.empty() ? "this file" : c.path) << ")\n";
   out << t << "\n";

@@ -20,6 +20,9 @@ struct ClientConfig {
   // optional: fsd's directory (local content store, control socket, log).
   // Default: one per config file under ~/.cache/cifs, see FsdDir.
   std::string fsd_dir;
+  // optional: bytes of file contents fsd keeps locally ("10GiB" when unset);
+  // the oldest read are evicted past it.
+  std::string local_cache_limit;
   std::string path;  // the file this was loaded from
 };
 

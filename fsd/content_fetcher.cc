@@ -6,8 +6,6 @@
 namespace cifs {
 namespace {
 
-// Stays under the farm's Fetch budget (3.5 MiB) with room for framing.
-constexpr int64_t kBatchBytes = 3 << 20;
 // A large file's stream may take longer than one call's timeout.
 constexpr int64_t kStreamBytesPerSecond = 20 << 20;
 

@@ -35,14 +35,21 @@ class ContentFetcher {
   // farm's file no longer has that hash) or EIO.
   int Ensure(const ContentWant& want, const std::function<std::vector<ContentWant>()>& neighbours);
 
+  // One call for many small files (at most kBatchBytes and kMaxBatchFiles
+  // together); what the farm no longer has is left out. 0 or EIO.
+  int FetchBatch(const std::vector<ContentWant>& batch);
+  // One file of any size as a stream, verified before it is kept. 0,
+  // ESTALE or EIO.
+  int Stream(const ContentWant& want);
+
   const FetchCounters& counters() const { return counters_; }
 
   static constexpr int64_t kSmallFileBytes = 256 * 1024;
   static constexpr size_t kMaxBatchFiles = 256;
+  // Stays under the farm's Fetch budget (3.5 MiB) with room for framing.
+  static constexpr int64_t kBatchBytes = 3 << 20;
 
  private:
-  int FetchBatch(const std::vector<ContentWant>& batch);
-  int Stream(const ContentWant& want);
 
   ContentStore* local_;
   FarmFs* farm_;

@@ -5,8 +5,6 @@
 #include "common/grpc_status.h"
 #include "common/mounts.h"
 
-#include <unistd.h>
-
 namespace cifs {
 
 cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint,
@@ -82,6 +80,33 @@ grpc::Status FsdDaemon::Status(grpc::ServerContext*, const v1::FsdStatusRequest*
   std::lock_guard lock(mu_);
   for (auto& [path, m] : mounts_) *resp->add_mounts() = m->Report();
   return grpc::Status::OK;
+}
+
+grpc::Status FsdDaemon::Prefetch(grpc::ServerContext* ctx, const v1::PrefetchRequest* req,
+                                 grpc::ServerWriter<v1::PrefetchProgress>* writer) {
+  std::shared_ptr<PrefetchJob> job;
+  {
+    std::lock_guard lock(mu_);
+    auto it = mounts_.find(req->mountpoint());
+    if (it == mounts_.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, req->mountpoint() + " is not mounted by this fsd");
+    }
+    // A path with "." or ".." resolves to nothing in the table, and the farm
+    // refuses one: neither leaves the workspace.
+    auto started = it->second->StartPrefetch(req->path(), {req->globs().begin(), req->globs().end()}, req->background());
+    if (!started.ok()) return ToGrpc(started.status());
+    job = std::move(*started);
+  }
+  // Progress a few times a second until it ends; a caller that goes away
+  // takes a foreground job with it.
+  for (;;) {
+    bool ended = job->WaitFor(std::chrono::milliseconds(250));
+    if (!writer->Write(job->Snapshot()) || ctx->IsCancelled()) {
+      if (!req->background()) job->Cancel();
+      return grpc::Status::OK;
+    }
+    if (ended) return grpc::Status::OK;
+  }
 }
 
 }  // namespace cifs

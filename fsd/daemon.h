@@ -33,6 +33,8 @@ class FsdDaemon final : public v1::FsdControl::Service {
   grpc::Status Unmount(grpc::ServerContext* ctx, const v1::UnmountRequest* req, v1::UnmountResponse* resp) override;
   grpc::Status Status(grpc::ServerContext* ctx, const v1::FsdStatusRequest* req,
                       v1::FsdStatusResponse* resp) override;
+  grpc::Status Prefetch(grpc::ServerContext* ctx, const v1::PrefetchRequest* req,
+                        grpc::ServerWriter<v1::PrefetchProgress>* writer) override;
 
   cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint,
                               std::chrono::milliseconds timeout = {});

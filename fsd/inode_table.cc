@@ -118,6 +118,23 @@ InodeTable::NodeView InodeTable::AddRef(fuse_ino_t dir, const std::string& name,
   return View(ino, n);
 }
 
+fuse_ino_t InodeTable::FindPath(const std::string& path) {
+  std::lock_guard lock(mu_);
+  fuse_ino_t ino = FUSE_ROOT_ID;
+  size_t start = 0;
+  while (!path.empty() && start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    Node* d = Find(ino);
+    if (d == nullptr) return 0;
+    auto it = d->children.find(path.substr(start, end - start));
+    if (it == d->children.end()) return 0;
+    ino = it->second;
+    start = end + 1;
+  }
+  return ino;
+}
+
 std::optional<InodeTable::NodeView> InodeTable::Peek(fuse_ino_t dir, const std::string& name) {
   std::lock_guard lock(mu_);
   Node* d = Find(dir);

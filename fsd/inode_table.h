@@ -50,6 +50,8 @@ class InodeTable {
   // Records `name` in `dir` with `attr` (made or found by the farm), counts a
   // kernel lookup, returns the node.
   NodeView AddRef(fuse_ino_t dir, const std::string& name, const v1::Attr& attr);
+  // The node at farm path `path` if the table knows it (0 if not).
+  fuse_ino_t FindPath(const std::string& path);
   // `name` in `dir` as known, without counting a lookup.
   std::optional<NodeView> Peek(fuse_ino_t dir, const std::string& name);
 

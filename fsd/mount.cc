@@ -99,13 +99,18 @@ cifs::Status Mount::MountKernel() {
 
 Mount::~Mount() {
   {
+    std::lock_guard lock(jobs_mu_);
+    for (auto& [thread, job] : jobs_) job->Cancel();
+  }
+  for (auto& [thread, job] : jobs_) thread.join();
+  {
     std::lock_guard lock(follower_mu_);
     stopping_ = true;
     if (follower_ctx_ != nullptr) follower_ctx_->TryCancel();
   }
   follower_cv_.notify_all();
   if (follower_.joinable()) follower_.join();
-  prefetch_.Stop();
+  list_ahead_.Stop();
   notifier_.Stop();
   if (se_ != nullptr) {
     fuse_session_exit(se_);
@@ -177,7 +182,52 @@ v1::MountStatus Mount::Report() {
   s.set_local_hits(fetcher_.counters().local_hits);
   s.set_inodes(static_cast<int64_t>(table_->size()));
   s.set_mounted_ms(mounted_ms_);
+  std::lock_guard lock(jobs_mu_);
+  if (background_) *s.mutable_prefetch() = background_->Snapshot();
   return s;
+}
+
+fuse_ino_t Mount::ResolvePath(const std::string& path) {
+  fuse_ino_t ino = FUSE_ROOT_ID;
+  size_t start = 0;
+  while (!path.empty() && start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string name = path.substr(start, end - start);
+    auto child = table_->Peek(ino, name);
+    if (!child && !table_->Listed(ino)) {
+      if (List(ino) != 0) return 0;
+      child = table_->Peek(ino, name);
+    }
+    if (!child || child->attr.type() != v1::Attr::DIRECTORY) return 0;
+    ino = child->ino;
+    start = end + 1;
+  }
+  return ino;
+}
+
+Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std::vector<std::string> globs,
+                                                          bool background) {
+  std::lock_guard lock(jobs_mu_);
+  std::erase_if(jobs_, [](auto& j) {
+    if (!j.second->WaitFor(std::chrono::milliseconds(0))) return false;
+    j.first.join();
+    return true;
+  });
+  if (jobs_.size() >= kMaxPrefetches) {
+    return Status::Unavailable(std::to_string(kMaxPrefetches) + " prefetches are running on this mount already");
+  }
+  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs));
+  if (background) background_ = job;
+  jobs_.emplace_back(std::thread([this, job] {
+    Prefetcher(&farm_, table_.get(), &notifier_, local_, &fetcher_, [this](const std::string& p) {
+      return ResolvePath(p);
+    }).Run(job.get());
+    log_->Info("prefetched", {{"mountpoint", options_.mountpoint},
+                              {"path", job->path()},
+                              {"error", job->Snapshot().error()}});
+  }), job);
+  return job;
 }
 
 }  // namespace cifs

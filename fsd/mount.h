@@ -26,6 +26,7 @@
 #include "fsd/farm_fs.h"
 #include "fsd/inode_table.h"
 #include "fsd/notifier.h"
+#include "fsd/prefetcher.h"
 #include "fsd/work_queue.h"
 #include "store/content_store.h"
 
@@ -51,6 +52,13 @@ class Mount {
   Mount& operator=(const Mount&) = delete;
 
   v1::MountStatus Report();
+
+  // Starts making `path`'s files (those matching `globs`) local on a thread
+  // of its own; the job reports progress and can be cancelled. The latest
+  // background one shows in Report. Unavailable while kMaxPrefetches run.
+  Result<std::shared_ptr<PrefetchJob>> StartPrefetch(std::string path, std::vector<std::string> globs,
+                                                     bool background);
+  static constexpr size_t kMaxPrefetches = 4;
   const MountOptions& options() const { return options_; }
 
   // FUSE requests (mount_ops.cc).
@@ -90,6 +98,9 @@ class Mount {
   // Re-reads `ino`'s attributes (with hash) from the farm.
   int Refresh(fuse_ino_t ino, InodeTable::NodeView* view);
   int PathIn(fuse_ino_t parent, const char* name, std::string* path);
+  // The node of workspace path `path`, listing the directories on the way
+  // as needed; 0 when there is none.
+  fuse_ino_t ResolvePath(const std::string& path);
   // `name` in `dir` is about to be removed or replaced: if the kernel holds
   // it open, its contents are made local first, so its readers keep reading
   // it from the local store, by hash, as on a local disk.
@@ -122,11 +133,15 @@ class Mount {
   bool stopping_ = false;
 
   // Lists the subdirectories of a directory being read, ahead of the walk.
-  WorkQueue prefetch_{4, 4096};
+  WorkQueue list_ahead_{4, 4096};
   void PrefetchSubdirectories(fuse_ino_t dir);
 
   std::mutex listing_mu_;
   std::map<fuse_ino_t, std::shared_future<int>> listing_;
+
+  std::mutex jobs_mu_;
+  std::vector<std::pair<std::thread, std::shared_ptr<PrefetchJob>>> jobs_;
+  std::shared_ptr<PrefetchJob> background_;
 
   bool no_opendir_ = false;  // the kernel skips OPENDIR/RELEASEDIR (set in Init)
 };

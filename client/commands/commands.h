@@ -21,6 +21,7 @@ void RegisterBazelrcCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWhoamiCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterWorkersCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterMountCommands(CLI::App& app, ExitCode* exit_code);
+void RegisterPrefetchCommand(CLI::App& app, ExitCode* exit_code);
 void RegisterPrCommands(CLI::App& app, ExitCode* exit_code);
 // `pr diff` and `pr comment`, under the `pr` subcommand.
 void RegisterPrReviewCommands(CLI::App* pr, ExitCode* exit_code);

@@ -19,6 +19,7 @@
 
 #include "cifs/v1/fs.grpc.pb.h"
 #include "client/commands/commands.h"
+#include "client/commands/fsd_control.h"
 #include "common/client_config.h"
 #include "common/files.h"
 #include "common/mounts.h"
@@ -52,11 +53,6 @@ std::string FindFsd() {
   return "fsd";  // execvp searches PATH
 }
 
-std::unique_ptr<v1::FsdControl::Stub> ControlStub(const std::string& fsd_dir) {
-  return v1::FsdControl::NewStub(
-      grpc::CreateChannel("unix:" + fsd_dir + "/fsd.sock", grpc::InsecureChannelCredentials()));
-}
-
 // The running fsd's status, if one answers.
 std::optional<v1::FsdStatusResponse> Probe(v1::FsdControl::Stub& stub) {
   grpc::ClientContext ctx;
@@ -67,7 +63,12 @@ std::optional<v1::FsdStatusResponse> Probe(v1::FsdControl::Stub& stub) {
 }
 
 std::vector<std::string> FsdArgs(const std::string& fsd, const std::string& fsd_dir, const ClientConfig& config) {
-  return {fsd, "--dir", fsd_dir, "--config", config.path};
+  std::vector<std::string> args{fsd, "--dir", fsd_dir, "--config", config.path};
+  if (!config.local_cache_limit.empty()) {
+    args.push_back("--cache-limit");
+    args.push_back(config.local_cache_limit);
+  }
+  return args;
 }
 
 [[noreturn]] void Exec(const std::vector<std::string>& args) {
@@ -104,7 +105,7 @@ Status StartFsd(const std::string& fsd_dir, const ClientConfig& config) {
   while (std::chrono::steady_clock::now() < deadline) {
     // A fresh channel per try: one that failed before fsd listened would
     // wait out gRPC's reconnect backoff.
-    if (Probe(*ControlStub(fsd_dir))) return Status::Ok();
+    if (Probe(*FsdControlStub(fsd_dir))) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::string tail;
@@ -134,7 +135,7 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
   }
   grpc::Status s;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto running = Probe(*ControlStub(fsd_dir));
+    auto running = Probe(*FsdControlStub(fsd_dir));
     if (!running) {
       Status started = StartFsd(fsd_dir, *config);
       if (!started.ok()) return Fail(started.message());
@@ -146,7 +147,7 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     req.set_mountpoint(dir);
     req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
     v1::MountResponse resp;
-    s = ControlStub(fsd_dir)->Mount(&ctx, req, &resp);
+    s = FsdControlStub(fsd_dir)->Mount(&ctx, req, &resp);
     // UNAVAILABLE from the daemon we found running, and not about the farm:
     // it was on its way out (its last mount had just gone), said so or
     // already closed its socket. Let it finish, then start a fresh one.
@@ -187,7 +188,7 @@ int UnmountCmd(const std::string& dir_arg) {
   if (!config.ok()) return Fail(config.status().message());
   std::string dir = StripSlash(Absolute(dir_arg));
   std::string fsd_dir = FsdDir(*config);
-  auto stub = ControlStub(fsd_dir);
+  auto stub = FsdControlStub(fsd_dir);
   if (Probe(*stub)) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -228,7 +229,7 @@ int StatusCmd(bool json) {
   auto config = LoadClientConfig(DefaultClientConfigPath());
   if (!config.ok()) return Fail(config.status().message());
   std::string fsd_dir = FsdDir(*config);
-  auto stub = ControlStub(fsd_dir);
+  auto stub = FsdControlStub(fsd_dir);
   auto status = Probe(*stub);
   nlohmann::json out = {{"fsd_dir", fsd_dir}, {"fsd_running", status.has_value()}, {"mounts", nlohmann::json::array()}};
   if (status) {
@@ -244,6 +245,17 @@ int StatusCmd(bool json) {
                                {"fetched_blobs", m.fetched_blobs()},
                                {"local_hits", m.local_hits()},
                                {"inodes", m.inodes()}});
+      if (m.has_prefetch()) {
+        const auto& p = m.prefetch();
+        out["mounts"].back()["prefetch"] = {{"done", p.done()},         {"error", p.error()},
+                                            {"files_total", p.files_total()}, {"files_done", p.files_done()},
+                                            {"bytes_total", p.bytes_total()}, {"bytes_done", p.bytes_done()}};
+        if (!p.done()) {
+          out["mounts"].back()["health"] = out["mounts"].back()["health"].get<std::string>() + ", prefetching " +
+                                           std::to_string(p.files_done()) + "/" + std::to_string(p.files_total()) +
+                                           " files";
+        }
+      }
     }
   } else {
     // Mounts a killed fsd left behind.

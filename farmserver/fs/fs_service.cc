@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,11 @@ constexpr int64_t kFetchBudgetBytes = 3 * (1 << 20) + (1 << 19);
 // reset: cheaper for the mount than one invalidation per path.
 constexpr size_t kMaxChangesPerBatch = 20000;
 constexpr std::chrono::milliseconds kWatchPoll{1000};
+// ListTree: entries per streamed message (about 200 bytes each), and
+// patterns per request.
+constexpr int kTreeChunkEntries = 4096;
+constexpr int kMaxGlobs = 64;
+constexpr std::chrono::seconds kTreeChunkEvery{1};
 
 int PwriteAll(int fd, const std::string& data, int64_t offset) {
   size_t done = 0;
@@ -87,27 +93,16 @@ grpc::Status WorkspaceFsService::Lookup(grpc::ServerContext* ctx, const v1::Path
   return grpc::Status::OK;
 }
 
-grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::ReadDirRequest* req,
-                                         v1::ReadDirResponse* resp) {
-  auto ws = Authorize(ctx, req->workspace(), {req->path()});
-  if (!ws.ok()) return ToGrpc(ws.status());
-  WorkspaceDir& dir = *(*ws)->dir;
+int WorkspaceFsService::ListDir(const WorkspaceDir& dir, const std::string& path,
+                                const std::function<int64_t(const std::string&)>& hash_limit, v1::Attr* dir_attr,
+                                google::protobuf::RepeatedPtrField<v1::Entry>* out) {
   UniqueFd fd;
-  if (int e = dir.OpenDir(req->path(), &fd)) {
-    resp->set_error(e);
-    return grpc::Status::OK;
-  }
+  if (int e = dir.OpenDir(path, &fd)) return e;
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) {
-    resp->set_error(errno);
-    return grpc::Status::OK;
-  }
-  FillAttr(st, resp->mutable_dir());
+  if (::fstat(fd.get(), &st) != 0) return errno;
+  FillAttr(st, dir_attr);
   DIR* d = ::fdopendir(fd.get());
-  if (d == nullptr) {
-    resp->set_error(errno);
-    return grpc::Status::OK;
-  }
+  if (d == nullptr) return errno;
   fd.release();  // the DIR owns it now
   std::unique_ptr<DIR, int (*)(DIR*)> owned(d, ::closedir);
   while (struct dirent* e = ::readdir(d)) {
@@ -118,9 +113,80 @@ grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::Rea
     // Hashing is what makes a cold listing slow (it reads every file), so
     // only what was asked for is hashed here. Gone between readdir and stat
     // (a concurrent delete): left out.
-    if (hasher_.FullAttrAt(::dirfd(d), entry.name(), entry.mutable_attr(), req->hash_limit_bytes()) != 0) continue;
-    *resp->add_entries() = std::move(entry);
+    int64_t limit = hash_limit(path.empty() ? entry.name() : path + "/" + entry.name());
+    if (hasher_.FullAttrAt(::dirfd(d), entry.name(), entry.mutable_attr(), limit) != 0) continue;
+    *out->Add() = std::move(entry);
   }
+  return 0;
+}
+
+grpc::Status WorkspaceFsService::ReadDir(grpc::ServerContext* ctx, const v1::ReadDirRequest* req,
+                                         v1::ReadDirResponse* resp) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  int64_t limit = req->hash_limit_bytes();
+  resp->set_error(ListDir(*(*ws)->dir, req->path(), [limit](const std::string&) { return limit; },
+                          resp->mutable_dir(), resp->mutable_entries()));
+  if (resp->error() != 0) resp->clear_entries();
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::ListTreeRequest* req,
+                                          grpc::ServerWriter<v1::ListTreeChunk>* writer) {
+  auto ws = Authorize(ctx, req->workspace(), {req->path()});
+  if (!ws.ok()) return ToGrpc(ws.status());
+  if (req->globs_size() > kMaxGlobs) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at most " + std::to_string(kMaxGlobs) + " patterns");
+  }
+  for (const auto& g : req->globs()) {
+    if (g.empty() || g.size() > kMaxWorkspacePath) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "an empty or over-long pattern");
+    }
+  }
+  auto hash_limit = [req](const std::string& path) -> int64_t {
+    if (req->globs().empty()) return INT64_MAX;
+    for (const auto& g : req->globs()) {
+      if (::fnmatch(g.c_str(), path.c_str(), 0) == 0) return INT64_MAX;
+    }
+    return 0;  // only a hash the farm remembers
+  };
+  // Depth first, a directory before those below it, so the mount always
+  // knows a directory's parent when it arrives.
+  std::vector<std::string> stack{req->path()};
+  v1::ListTreeChunk chunk;
+  int entries = 0;
+  bool first = true;
+  auto last_write = std::chrono::steady_clock::now();
+  while (!stack.empty()) {
+    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
+    v1::TreeDir dir;
+    dir.set_path(std::move(stack.back()));
+    stack.pop_back();
+    int e = ListDir(*(*ws)->dir, dir.path(), hash_limit, dir.mutable_dir(), dir.mutable_entries());
+    if (e != 0) {
+      if (!first) continue;  // removed while we walked: left out, as ReadDir would
+      chunk.set_error(e);
+      writer->Write(chunk);
+      return grpc::Status::OK;
+    }
+    first = false;
+    for (auto it = dir.entries().rbegin(); it != dir.entries().rend(); ++it) {
+      if (it->attr().type() == v1::Attr::DIRECTORY) {
+        stack.push_back(dir.path().empty() ? it->name() : dir.path() + "/" + it->name());
+      }
+    }
+    entries += dir.entries_size() + 1;
+    *chunk.add_dirs() = std::move(dir);
+    // Sent when full, and at least every second: the mount takes a silent
+    // stream for a farm that went away.
+    if (entries >= kTreeChunkEntries || std::chrono::steady_clock::now() - last_write > kTreeChunkEvery) {
+      if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+      chunk.Clear();
+      entries = 0;
+      last_write = std::chrono::steady_clock::now();
+    }
+  }
+  if (chunk.dirs_size() > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
 }
 

@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+
 #include "cifs/v1/fs.grpc.pb.h"
 #include "farmserver/auth.h"
 #include "farmserver/fs/file_hasher.h"
@@ -24,6 +26,8 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
   grpc::Status Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* req, v1::FetchResponse* resp) override;
   grpc::Status ReadFile(grpc::ServerContext* ctx, const v1::ReadFileRequest* req,
                         grpc::ServerWriter<v1::ReadFileChunk>* writer) override;
+  grpc::Status ListTree(grpc::ServerContext* ctx, const v1::ListTreeRequest* req,
+                        grpc::ServerWriter<v1::ListTreeChunk>* writer) override;
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateRequest* req, v1::EntryResponse* resp) override;
   grpc::Status Mkdir(grpc::ServerContext* ctx, const v1::CreateRequest* req, v1::EntryResponse* resp) override;
   grpc::Status Symlink(grpc::ServerContext* ctx, const v1::SymlinkRequest* req, v1::EntryResponse* resp) override;
@@ -44,6 +48,11 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
   // failed to, numbering it as a mutation either way.
   void Made(OpenWorkspace& ws, std::string_view path, int err, v1::EntryResponse* resp);
   void Changed(OpenWorkspace& ws, int err, v1::ChangeResponse* resp);
+  // Lists the directory `path` into `out` (entries' attributes); files up
+  // to `hash_limit(entry path, size)` bytes are hashed. Returns 0 or errno.
+  int ListDir(const WorkspaceDir& dir, const std::string& path,
+              const std::function<int64_t(const std::string&)>& hash_limit, v1::Attr* dir_attr,
+              google::protobuf::RepeatedPtrField<v1::Entry>* out);
   // Reads a blob for Fetch: from the content store, else from the file.
   int ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item& item, std::string* data);
 

@@ -14,5 +14,13 @@ TEST(OptionsTest, ByteSizes) {
   EXPECT_FALSE(ParseByteSize("99999999999T").ok());
 }
 
+TEST(OptionsTest, ByteSizesForPeople) {
+  EXPECT_EQ(FormatByteSize(0), "0 B");
+  EXPECT_EQ(FormatByteSize(1023), "1023 B");
+  EXPECT_EQ(FormatByteSize(1024), "1.0 KiB");
+  EXPECT_EQ(FormatByteSize(1288490189), "1.2 GiB");
+  EXPECT_EQ(FormatByteSize(INT64_MAX), "8388608.0 TiB");
+}
+
 }  // namespace
 }  // namespace cifs

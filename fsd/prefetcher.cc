@@ -1,0 +1,224 @@
+#include "fsd/prefetcher.h"
+
+#include <fnmatch.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "farmclient/routing.h"
+
+namespace cifs {
+namespace {
+
+// A listing's whole stream may take minutes on a cold farm (it hashes what
+// it lists), so it is bounded by this rather than by one call's timeout. A
+// farm that goes away ends the stream at once, with an error.
+constexpr auto kListBudget = std::chrono::minutes(10);
+
+bool Matches(const std::vector<std::string>& globs, const std::string& path) {
+  if (globs.empty()) return true;
+  for (const auto& g : globs) {
+    if (::fnmatch(g.c_str(), path.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string Describe(int err, const FarmFs& farm) {
+  if (err == EIO) {
+    return "the farm did not answer within " + std::to_string(farm.timeout().count() / 1000) + " s";
+  }
+  return std::strerror(err);
+}
+
+}  // namespace
+
+void PrefetchJob::Listed(int64_t files, int64_t bytes) {
+  files_total_ = files;
+  bytes_total_ = bytes;
+  listed_ = true;
+}
+
+void PrefetchJob::Done(int64_t files, int64_t bytes, int64_t fetched_bytes) {
+  files_done_ += files;
+  bytes_done_ += bytes;
+  bytes_fetched_ += fetched_bytes;
+}
+
+void PrefetchJob::Finish(std::string error) {
+  std::lock_guard lock(mu_);
+  finished_ = true;
+  error_ = std::move(error);
+  elapsed_ms_ =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+  cv_.notify_all();
+}
+
+bool PrefetchJob::WaitFor(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, wait, [this] { return finished_; });
+}
+
+v1::PrefetchProgress PrefetchJob::Snapshot() {
+  v1::PrefetchProgress p;
+  p.set_listed(listed_);
+  p.set_files_total(files_total_);
+  p.set_files_done(files_done_);
+  p.set_bytes_total(bytes_total_);
+  p.set_bytes_done(bytes_done_);
+  p.set_bytes_fetched(bytes_fetched_);
+  std::lock_guard lock(mu_);
+  p.set_done(finished_);
+  p.set_error(error_);
+  p.set_elapsed_ms(finished_ ? elapsed_ms_
+                             : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - started_)
+                                   .count());
+  return p;
+}
+
+void Prefetcher::Run(PrefetchJob* job) {
+  std::vector<ContentWant> wants;
+  std::string error = ListTree(job, &wants);
+  if (error.empty() && !job->cancelled()) error = FetchAll(job, wants);
+  if (error.empty() && job->cancelled()) error = "cancelled";
+  job->Finish(std::move(error));
+}
+
+std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wants) {
+  if (resolve_(job->path()) == 0) return job->path() + ": no such directory in the workspace";
+  v1::ListTreeRequest req;
+  req.set_workspace(farm_->workspace());
+  req.set_path(job->path());
+  for (const auto& g : job->globs()) req.add_globs(g);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() + kListBudget);
+  ctx.set_wait_for_ready(true);
+  RouteToWorkspace(&ctx, farm_->workspace());
+  auto reader = farm_->stub()->ListTree(&ctx, req);
+  // The farm sends something every second while it walks: silence for the
+  // mount's timeout means it went away (or never answered).
+  std::atomic<int64_t> last_heard = NowMs();
+  std::atomic<bool> listing = true, silent = false;
+  std::thread watchdog([&] {
+    while (listing) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (listing && NowMs() - last_heard > farm_->timeout().count()) {
+        silent = true;
+        ctx.TryCancel();
+        return;
+      }
+    }
+  });
+  struct Join {
+    std::atomic<bool>* flag;
+    std::thread* t;
+    ~Join() {
+      *flag = false;
+      t->join();
+    }
+  } join{&listing, &watchdog};
+  std::unordered_set<std::string> seen;  // one fetch per content, however many files hold it
+  int64_t bytes = 0;
+  v1::ListTreeChunk chunk;
+  int err = 0;
+  while (reader->Read(&chunk)) {
+    last_heard = NowMs();
+    if (job->cancelled()) {
+      ctx.TryCancel();
+      break;
+    }
+    if (chunk.error() != 0) {
+      err = chunk.error();
+      break;
+    }
+    for (const auto& dir : chunk.dirs()) {
+      fuse_ino_t ino = table_->FindPath(dir.path());
+      if (ino == 0) continue;  // moved away meanwhile: listed when next walked
+      notifier_->Push(table_->SetListing(ino, dir.dir(), dir.entries()));
+      for (const auto& e : dir.entries()) {
+        const v1::Attr& a = e.attr();
+        if (a.type() != v1::Attr::FILE || a.hash().empty() || a.size() == 0) continue;
+        std::string path = dir.path().empty() ? e.name() : dir.path() + "/" + e.name();
+        if (!Matches(job->globs(), path) || !seen.insert(a.hash()).second) continue;
+        wants->push_back({std::move(path), a.hash(), a.size()});
+        bytes += a.size();
+      }
+    }
+  }
+  if (err != 0) {
+    ctx.TryCancel();
+    (void)reader->Finish();  // cancelled by us: its status says nothing new
+    return job->path() + ": " + std::strerror(err);
+  }
+  grpc::Status s = reader->Finish();
+  if (job->cancelled()) return "";
+  if (silent) return "listing: " + Describe(EIO, *farm_);
+  if (!s.ok()) return "listing " + (job->path().empty() ? "the workspace" : job->path()) + ": " +
+                      Describe(farm_->FromGrpc(s), *farm_) + " (" + s.error_message() + ")";
+  job->Listed(static_cast<int64_t>(wants->size()), bytes);
+  return "";
+}
+
+std::string Prefetcher::FetchAll(PrefetchJob* job, const std::vector<ContentWant>& wants) {
+  std::vector<DigestRef> refs;
+  refs.reserve(wants.size());
+  for (const auto& w : wants) refs.push_back({w.hash, w.size});
+  std::vector<size_t> missing = local_->FindMissing(refs);
+  int64_t missing_bytes = 0;
+  for (size_t i : missing) missing_bytes += wants[i].size;
+  int64_t held_bytes = 0;
+  for (const auto& w : wants) held_bytes += w.size;
+  job->Done(static_cast<int64_t>(wants.size() - missing.size()), held_bytes - missing_bytes, 0);
+
+  std::mutex mu;
+  size_t next = 0;  // into `missing`, under mu
+  std::string error;
+  std::atomic<bool> stop{false};
+  auto take = [&](std::vector<ContentWant>* batch) {
+    std::lock_guard lock(mu);
+    int64_t bytes = 0;
+    while (next < missing.size()) {
+      const ContentWant& w = wants[missing[next]];
+      if (w.size > ContentFetcher::kBatchBytes) {
+        if (batch->empty()) {  // a large file travels alone, as a stream
+          batch->push_back(w);
+          ++next;
+        }
+        return;
+      }
+      if (batch->size() >= ContentFetcher::kMaxBatchFiles || bytes + w.size > ContentFetcher::kBatchBytes) return;
+      batch->push_back(w);
+      bytes += w.size;
+      ++next;
+    }
+  };
+  auto work = [&] {
+    std::vector<ContentWant> batch;
+    while (!stop && !job->cancelled()) {
+      batch.clear();
+      take(&batch);
+      if (batch.empty()) return;
+      int e = batch.size() == 1 && batch[0].size > ContentFetcher::kBatchBytes ? fetcher_->Stream(batch[0])
+                                                                               : fetcher_->FetchBatch(batch);
+      if (e == ESTALE) e = 0;  // changed since it was listed: fetched when read
+      if (e != 0) {
+        std::lock_guard lock(mu);
+        if (error.empty()) error = "fetching " + batch[0].path + ": " + Describe(e, *farm_);
+        stop = true;
+        return;
+      }
+      int64_t bytes = 0;
+      for (const auto& w : batch) bytes += w.size;
+      job->Done(static_cast<int64_t>(batch.size()), bytes, bytes);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kParallel; ++i) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  return error;
+}
+
+}  // namespace cifs

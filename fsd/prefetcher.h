@@ -1,0 +1,92 @@
+// Makes a subtree of a mounted workspace local in few large calls: one
+// ListTree stream fills the inode table (every directory listed, so a walk
+// afterwards asks the farm nothing), then the contents not held yet come in
+// batches over several calls at once. Memory stays bounded: at most
+// kParallel batches of ContentFetcher::kBatchBytes are in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cifs/v1/fs.pb.h"
+#include "fsd/content_fetcher.h"
+#include "fsd/farm_fs.h"
+#include "fsd/inode_table.h"
+#include "fsd/notifier.h"
+#include "store/content_store.h"
+
+namespace cifs {
+
+// One prefetch's progress, shared by the thread doing it and whoever
+// reports it (a `cifs prefetch` waiting, or `cifs status`).
+class PrefetchJob {
+ public:
+  PrefetchJob(std::string path, std::vector<std::string> globs) : path_(std::move(path)), globs_(std::move(globs)) {}
+
+  const std::string& path() const { return path_; }
+  const std::vector<std::string>& globs() const { return globs_; }
+
+  void Cancel() { cancelled_ = true; }
+  bool cancelled() const { return cancelled_; }
+
+  void Listed(int64_t files, int64_t bytes);
+  void Done(int64_t files, int64_t bytes, int64_t fetched_bytes);
+  // Ends the job; `error` empty when it completed.
+  void Finish(std::string error);
+  // Waits until the job ends or `wait` passes; true once it has ended.
+  bool WaitFor(std::chrono::milliseconds wait);
+  v1::PrefetchProgress Snapshot();
+
+ private:
+  const std::string path_;
+  const std::vector<std::string> globs_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int64_t> files_total_{0}, bytes_total_{0}, files_done_{0}, bytes_done_{0}, bytes_fetched_{0};
+  std::atomic<bool> listed_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  std::string error_;
+  int64_t elapsed_ms_ = 0;
+};
+
+class Prefetcher {
+ public:
+  // `resolve` finds the node of a workspace path, listing what leads to it
+  // (0 when there is none).
+  Prefetcher(FarmFs* farm, InodeTable* table, Notifier* notifier, ContentStore* local, ContentFetcher* fetcher,
+             std::function<fuse_ino_t(const std::string&)> resolve)
+      : farm_(farm),
+        table_(table),
+        notifier_(notifier),
+        local_(local),
+        fetcher_(fetcher),
+        resolve_(std::move(resolve)) {}
+
+  // Runs `job` to its end (job->Finish is called).
+  void Run(PrefetchJob* job);
+
+  static constexpr int kParallel = 4;
+
+ private:
+  // Lists the job's subtree into the table; `wants` gets each matching
+  // file's contents once. Returns "" or why it failed.
+  std::string ListTree(PrefetchJob* job, std::vector<ContentWant>* wants);
+  // Fetches `wants` on kParallel calls at once. Returns "" or why it failed.
+  std::string FetchAll(PrefetchJob* job, const std::vector<ContentWant>& wants);
+
+  FarmFs* farm_;
+  InodeTable* table_;
+  Notifier* notifier_;
+  ContentStore* local_;
+  ContentFetcher* fetcher_;
+  std::function<fuse_ino_t(const std::string&)> resolve_;
+};
+
+}  // namespace cifs
