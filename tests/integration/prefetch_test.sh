@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# `cifs prefetch`: a subtree or a pattern made local in bulk, so that it
+# reads with the farm gone; what another workspace of the repository fetched
+# is not fetched again; a store smaller than the tree stays in its bound; a
+# farm that stops answering fails the prefetch after the mount's timeout, one
+# back in time lets it finish; Ctrl-C stops it; --background runs on.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+test_setup "${1:?usage: $0 BUILD_DIR}"
+export XDG_CACHE_HOME=$TMP/cache
+start_farm || { echo "cannot start the dev farm"; exit 1; }
+
+before_teardown() {
+  kill -CONT "$(cat "$FARM/farmserver.pid" 2>/dev/null)" 2>/dev/null
+  local m
+  for m in "$TMP"/mnt*; do
+    mountpoint -q "$m" 2>/dev/null && { as_user alice "$CIFS" unmount "$m" || fusermount3 -u -z "$m"; }
+  done
+  pkill -f "fsd --dir $TMP/" || true
+}
+alice() { as_user alice "$CIFS" "$@"; }
+json() { alice status --json | jq -r --arg m "$1" ".mounts[] | select(.mountpoint == \$m) | $2"; }
+
+# 1,200 small files in 40 directories, 3 files of 5 MiB (streamed), and
+# copies of the same contents (fetched once).
+UP=$TMP/upstream
+for d in $(seq 1 40); do
+  mkdir -p "$UP/src/d$d/sub"
+  for f in $(seq 1 25); do printf 'file %s in %s\n' "$f" "$d" >"$UP/src/d$d/f$f.c"; done
+  for f in $(seq 1 5); do printf 'header %s %s\n' "$f" "$d" >"$UP/src/d$d/sub/h$f.h"; done
+done
+mkdir -p "$UP/assets" "$UP/copies"
+for i in 1 2 3; do head -c $((5 << 20)) /dev/urandom >"$UP/assets/big$i.bin"; done
+cp -r "$UP/src/d1" "$UP/copies/d1"
+g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m tree
+as_user admin "$CIFS" admin repo add tree --url "$UP" >/dev/null
+for ws in ws1 ws2; do as_user admin "$CIFS" admin workspace create $ws --owner alice --repo tree >/dev/null; done
+MNT=$TMP/mnt1
+mkdir -p "$MNT" "$TMP/mnt2"
+# What the whole workspace holds (with .git), counted on the farm: distinct
+# non-empty contents (copies/ repeats src/d1) and their bytes.
+WS1=$FARM/workspaces/ws1
+CONTENTS=$(find "$WS1" -type f ! -empty -print0 | xargs -0 sha256sum | awk '{ print $1 }' | sort -u | wc -l)
+run alice mount ws1 "$MNT" --timeout 3
+check "alice mounts ws1 (farm timeout 3 s)" succeeded_with "mounted"
+
+# --- a pattern, then the rest -------------------------------------------------
+run as_user alice bash -c "cd '$MNT' && '$CIFS' prefetch 'src/*.h'"
+check "a pattern prefetches only what matches: 200 headers" succeeded_with "prefetched src/\*.h: 200 files"
+check "... and fetched about their size, nothing else ($(json "$MNT" .fetched_bytes) bytes)" \
+  test "$(json "$MNT" .fetched_bytes)" -lt 8000
+run alice prefetch "$MNT"
+check "prefetching the whole mount names what it fetched ($CONTENTS files)" \
+  contains "${out//,/}" "prefetched $MNT: $CONTENTS files"
+check "... identical contents were fetched once (copies/ adds nothing)" \
+  test "$(json "$MNT" .fetched_blobs)" -eq $CONTENTS
+run alice prefetch "$MNT/src/d1/f1.c"
+check "a single file can be named" succeeded_with "prefetched .*f1.c: 1 files"
+run alice prefetch "$TMP"
+check "a path outside any mount is refused" failed_with "is not inside a cifs mount"
+run alice prefetch "$MNT/no/such/dir"
+check "a missing path is named" failed_with "no/such/dir: no such file or directory"
+
+# --- everything reads with the farm gone ---------------------------------------
+kill -STOP "$(cat "$FARM/farmserver.pid")"
+run bash -c "find '$MNT' -type f -print0 | xargs -0 cat | wc -c"
+expected=$(find "$UP" -path "$UP/.git" -prune -o -type f -print0 | xargs -0 cat | wc -c)
+check "every prefetched file reads with the farm not answering" \
+  test "$out" -ge "$expected"
+check "... byte for byte" cmp "$MNT/assets/big2.bin" "$UP/assets/big2.bin"
+
+# --- a farm that does not answer -----------------------------------------------
+kill -CONT "$(cat "$FARM/farmserver.pid")"
+run alice mount ws2 "$TMP/mnt2" --timeout 3
+check "alice mounts ws2 of the same repository" succeeded_with "mounted"
+kill -STOP "$(cat "$FARM/farmserver.pid")"
+start=$SECONDS
+run alice prefetch "$TMP/mnt2"
+check "a prefetch fails when the farm stops answering" failed_with "did not answer within 3 s"
+check "... after the mount's timeout ($((SECONDS - start)) s)" test $((SECONDS - start)) -le 8
+(sleep 1; kill -CONT "$(cat "$FARM/farmserver.pid")") &
+run alice prefetch "$TMP/mnt2"
+check "a farm back within the timeout lets the prefetch finish" succeeded_with "prefetched"
+check "... and ws2 fetched only what differs from ws1 (its .git index): $(json "$TMP/mnt2" .fetched_bytes) bytes" \
+  test "$(json "$TMP/mnt2" .fetched_bytes)" -lt 300000
+
+# --- Ctrl-C and the background ---------------------------------------------------
+alice unmount "$TMP/mnt2" >/dev/null
+alice unmount "$MNT" >/dev/null
+pkill -f "fsd --dir $TMP/" ; sleep 0.5
+rm -rf "$XDG_CACHE_HOME"  # a fresh, empty local store
+run alice mount ws1 "$MNT" --timeout 10
+kill -STOP "$(cat "$FARM/farmserver.pid")"
+# Started as a terminal would (job control on: SIGINT is not ignored), so
+# `kill -INT` is a Ctrl-C.
+set -m
+CIFS_CONFIG="$FARM/users/alice/config.toml" "$CIFS" prefetch "$MNT" >"$TMP/ctrlc.out" 2>&1 &
+pid=$!
+set +m
+sleep 1
+start=$(date +%s%N)
+kill -INT $pid
+wait $pid
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "Ctrl-C stops a prefetch (exit $rc, $ms ms)" test $rc -eq 130 -a $ms -lt 2000
+check "... and says so" grep -q "cancelled" "$TMP/ctrlc.out"
+kill -CONT "$(cat "$FARM/farmserver.pid")"
+run alice prefetch --background "$MNT/src"
+check "--background returns at once" succeeded_with "in the background"
+prefetch_done() { [[ $(json "$MNT" .prefetch.done) == true ]]; }
+wait_until 20 prefetch_done
+check "... and cifs status shows it done: 1,200 files" test "$(json "$MNT" .prefetch.files_done)" = 1200
+
+# --- a store smaller than the tree ----------------------------------------------
+alice unmount "$MNT" >/dev/null
+pkill -f "fsd --dir $TMP/" ; sleep 0.5
+rm -rf "$XDG_CACHE_HOME"
+printf 'local_cache_limit = "8MiB"\n' >>"$FARM/users/alice/config.toml"
+run alice mount ws1 "$MNT"
+run alice prefetch "$MNT"
+check "a prefetch bigger than the local store completes" succeeded_with "prefetched"
+check "... and the store stays within its bound ($(alice status --json | jq .store_bytes) bytes)" \
+  test "$(alice status --json | jq '.store_bytes <= .store_limit_bytes')" = true
+check "... and every file still reads right" \
+  cmp <(find "$MNT/assets" -type f | sort | xargs cat) <(find "$UP/assets" -type f | sort | xargs cat)
+
+finish
