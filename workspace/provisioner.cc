@@ -5,10 +5,12 @@
 #include <filesystem>
 
 #include "common/files.h"
+#include "process/child_process.h"
 
 namespace cifs {
 
 namespace fs = std::filesystem;
+
 
 Status ValidateBranchName(const std::string& branch) {
   int valid = 0;
@@ -29,6 +31,8 @@ Status Provisioner::Init() {
 }
 
 namespace {
+
+constexpr std::chrono::minutes kCheckoutTimeout{30};
 
 Status Fetch(git_remote* remote, const GitCredentials& credentials, const char* why) {
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
@@ -94,6 +98,27 @@ Status LinkObjects(const std::string& from, const std::string& to) {
     if (ec) break;
   }
   if (ec) return Status::Internal("cannot share the mirror's objects: " + ec.message());
+  return Status::Ok();
+}
+
+// Fills the empty working copy at `path` and its index from HEAD. Git's own
+// checkout writes a large tree about twice as fast as libgit2's (which is
+// what made provisioning cost several times a `git clone --local`).
+Status CheckOutHead(const std::string& path) {
+  auto git = FindExecutable("git");
+  if (!git.ok()) return Status::FailedPrecondition("git is not installed on this node: " + git.status().message());
+  ChildSpec spec;
+  spec.exe = *git;
+  spec.argv = {"git", "-C", path, "read-tree", "-u", "--reset", "HEAD"};
+  // Only the workspace's own config counts: not the farm user's nor the
+  // system's (a hook, a filter, an fsmonitor there would run here).
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "LANG=C.UTF-8", "GIT_CONFIG_NOSYSTEM=1",
+              "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"};
+  auto done = RunToEnd(spec, kCheckoutTimeout);
+  if (!done.ok()) return done.status();
+  if (done->timed_out) return Status::Unavailable("the checkout took longer than " +
+                                                       std::to_string(kCheckoutTimeout.count() / 60) + " minutes");
+  if (done->exit_code != 0) return Status::Internal("cannot check out the branch: " + done->output);
   return Status::Ok();
 }
 
@@ -220,9 +245,8 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
       git_repository_set_head(repo.get(), ("refs/heads/" + branch).c_str()) != 0) {
     return fail(git::Error("cannot set up the branch"));
   }
-  git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
-  co.checkout_strategy = GIT_CHECKOUT_FORCE;
-  if (git_checkout_head(repo.get(), &co) != 0) return fail(git::Error("cannot check out " + branch));
+  Status checked_out = CheckOutHead(path);
+  if (!checked_out.ok()) return fail(checked_out);
   char hex[GIT_OID_HEXSZ + 1] = {};
   git_oid_tostr(hex, sizeof hex, &tip);
   return std::string(hex);

@@ -1,15 +1,10 @@
 #include "farmserver/builds/bazel_label.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
 
 #include "common/files.h"
-#include "farmserver/builds/child_process.h"
+#include "process/child_process.h"
 
 namespace cifs {
 namespace {
@@ -22,27 +17,10 @@ std::string Output(const std::vector<std::string>& argv) {
   spec.exe = *exe;
   spec.argv = argv;
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/nonexistent"};
-  auto child = ChildProcess::Start(spec);
-  if (!child.ok()) return "";
-  std::string out;
-  char buf[4096];
-  // The pipe does not block; 10 s is plenty for either command.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    ssize_t n = ::read(child->output_fd(), buf, sizeof buf);
-    if (n > 0) {
-      if (out.size() < 65536) out.append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      child->SignalGroup(SIGKILL);
-      break;
-    }
-    pollfd p{child->output_fd(), POLLIN, 0};
-    ::poll(&p, 1, 200);
-  }
-  if (child->Wait() != 0) return "";
+  // 10 s is plenty for either command.
+  auto done = RunToEnd(spec, std::chrono::seconds(10));
+  if (!done.ok() || done->timed_out || done->exit_code != 0) return "";
+  std::string out = std::move(done->output);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }

@@ -40,7 +40,7 @@
 #include "farmserver/build_scopes.h"
 #include "farmserver/builds/build_queue.h"
 #include "farmserver/builds/build_uids.h"
-#include "farmserver/builds/child_process.h"
+#include "process/child_process.h"
 #include "identity/certificate_authority.h"
 
 namespace cifs {

@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/status.h"
-#include "farmserver/builds/child_process.h"
+#include "process/child_process.h"
 #include "farmserver/exec/scheduler.h"
 #include "identity/certificate_authority.h"
 

@@ -1,8 +1,9 @@
-#include "farmserver/builds/child_process.h"
+#include "process/child_process.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,6 +57,7 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::execve(spec.exe.c_str(), argv, envp);
   fail("execve");
+  ::_exit(127);  // fail() never returns; this tells the compiler
 }
 
 }  // namespace
@@ -185,6 +187,31 @@ void KillProcessTree(pid_t root) {
   }
   for (pid_t p : tree) ::kill(p, SIGKILL);
   for (pid_t p : tree) ::kill(p, SIGCONT);
+}
+
+Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output) {
+  auto child = ChildProcess::Start(spec);
+  if (!child.ok()) return child.status();
+  Finished f;
+  char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    ssize_t n = ::read(child->output_fd(), buf, sizeof buf);
+    if (n > 0) {
+      if (f.output.size() < max_output) f.output.append(buf, std::min(static_cast<size_t>(n), max_output - f.output.size()));
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      child->SignalGroup(SIGKILL);
+      f.timed_out = true;
+      break;
+    }
+    pollfd p{child->output_fd(), POLLIN, 0};
+    ::poll(&p, 1, 200);
+  }
+  f.exit_code = child->Wait();
+  return f;
 }
 
 }  // namespace cifs

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,14 @@ void KillProcessTree(pid_t pid);
 // and sends SIGKILL to all it may signal, which the kernel does in one pass,
 // so nothing forks away. Needs root.
 void KillAllProcessesOf(uid_t uid);
+
+struct Finished {
+  int exit_code = 0;   // shell convention, as ChildProcess::Wait
+  std::string output;  // stdout and stderr, at most `max_output` bytes of it
+  bool timed_out = false;
+};
+// Runs `spec` to its end, killed after `timeout`.
+Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output = 65536);
 
 
 }  // namespace cifs
