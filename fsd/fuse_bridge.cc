@@ -52,8 +52,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.write = [](fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
                  struct fuse_file_info* fi) { M(req)->Write(req, ino, buf, size, off, fi); };
   // Every write is on the farm when it returns: nothing is left to flush, so
-  // flush stays unimplemented (ENOSYS once, then the kernel stops sending it).
-  ops.release = [](fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) { M(req)->Release(req, ino); };
+  // flush stays unimplemented (ENOSYS once, then the kernel stops sending it)
+  // and release needs no work (libfuse answers it).
   ops.fsync = [](fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) { M(req)->Fsync(req, ino); };
   ops.opendir = [](fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) { M(req)->OpenDir(req, ino, fi); };
   ops.readdir = [](fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {

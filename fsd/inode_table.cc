@@ -49,7 +49,6 @@ InodeTable::NodeView InodeTable::View(fuse_ino_t ino, Node& n) {
   v.attr = n.attr;
   v.attr_stale = n.attr_stale;
   v.written = n.written;
-  v.open = n.opens > 0;
   v.path = PathOf(ino);
   v.attached = v.path.empty() || v.path[0] != '\0';
   if (!v.attached) v.path.clear();
@@ -144,16 +143,6 @@ std::optional<InodeTable::NodeView> InodeTable::Peek(fuse_ino_t dir, const std::
   Node* c = Find(it->second);
   if (c == nullptr) return std::nullopt;
   return View(it->second, *c);
-}
-
-void InodeTable::Opened(fuse_ino_t ino) {
-  std::lock_guard lock(mu_);
-  if (Node* n = Find(ino)) n->opens++;
-}
-
-void InodeTable::Released(fuse_ino_t ino) {
-  std::lock_guard lock(mu_);
-  if (Node* n = Find(ino); n != nullptr && n->opens > 0) n->opens--;
 }
 
 void InodeTable::Ref(fuse_ino_t ino) {

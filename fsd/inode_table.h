@@ -38,7 +38,6 @@ class InodeTable {
     bool written = false;  // changed through this mount since the farm last hashed it
     std::string path;  // farm path; empty for the root
     bool attached = true;  // false once removed from the tree (still open somewhere)
-    bool open = false;     // a file the kernel holds open
   };
   std::optional<NodeView> Get(fuse_ino_t ino);
 
@@ -54,10 +53,6 @@ class InodeTable {
   fuse_ino_t FindPath(const std::string& path);
   // `name` in `dir` as known, without counting a lookup.
   std::optional<NodeView> Peek(fuse_ino_t dir, const std::string& name);
-
-  // The kernel opened / released a file (open and create; release).
-  void Opened(fuse_ino_t ino);
-  void Released(fuse_ino_t ino);
 
   // For readdirplus: counts one more kernel lookup of a listed child.
   void Ref(fuse_ino_t ino);
@@ -104,7 +99,6 @@ class InodeTable {
     bool attr_stale = false;
     bool written = false;
     uint64_t nlookup = 0;
-    uint32_t opens = 0;
     bool listed = false;
     std::map<std::string, fuse_ino_t> children;
   };

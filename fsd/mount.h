@@ -76,7 +76,6 @@ class Mount {
               unsigned int flags);
   void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi);
   void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi);
-  void Release(fuse_req_t req, fuse_ino_t ino);
   void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi);
   void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_ino_t ino);
@@ -101,10 +100,15 @@ class Mount {
   // The node of workspace path `path`, listing the directories on the way
   // as needed; 0 when there is none.
   fuse_ino_t ResolvePath(const std::string& path);
-  // `name` in `dir` is about to be removed or replaced: if the kernel holds
-  // it open, its contents are made local first, so its readers keep reading
-  // it from the local store, by hash, as on a local disk.
-  void KeepContentsIfOpen(fuse_ino_t dir, const char* name);
+  // `name` in `dir` is about to be removed or replaced. A file may still be
+  // open (fsd cannot tell: see Init), and an open file must stay readable as
+  // on a local disk. Reads of a removed file are served from the local
+  // store by hash, so a file whose bytes are only on the farm (written
+  // through this mount, up to kKeepWrittenBytes) is made local first. One
+  // never read here and never written here is not: a reader that opened
+  // it but read nothing before it went gets ESTALE.
+  void KeepWrittenContents(fuse_ino_t dir, const char* name);
+  static constexpr int64_t kKeepWrittenBytes = 64 << 20;
   // What the kernel caches for an entry: the node, its attributes, timeouts.
   fuse_entry_param EntryParam(fuse_ino_t ino, const v1::Attr& attr) const;
   void ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v);
@@ -143,7 +147,8 @@ class Mount {
   std::vector<std::pair<std::thread, std::shared_ptr<PrefetchJob>>> jobs_;
   std::shared_ptr<PrefetchJob> background_;
 
-  bool no_opendir_ = false;  // the kernel skips OPENDIR/RELEASEDIR (set in Init)
+  bool no_open_ = false;     // the kernel skips OPEN/RELEASE (set in Init)
+  bool no_opendir_ = false;  // and OPENDIR/RELEASEDIR
 };
 
 }  // namespace cifs
