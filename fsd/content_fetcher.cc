@@ -11,12 +11,67 @@ constexpr int64_t kStreamBytesPerSecond = 20 << 20;
 
 }  // namespace
 
+std::vector<ContentWant> ContentFetcher::Claim(const std::vector<ContentWant>& wants) {
+  std::vector<ContentWant> mine;
+  std::lock_guard lock(inflight_mu_);
+  for (const auto& w : wants) {
+    if (inflight_.emplace(w.hash, std::make_shared<InFlight>()).second) mine.push_back(w);
+  }
+  return mine;
+}
+
+void ContentFetcher::Release(const std::vector<ContentWant>& claimed) {
+  std::lock_guard lock(inflight_mu_);
+  for (const auto& w : claimed) {
+    auto it = inflight_.find(w.hash);
+    if (it == inflight_.end()) continue;
+    it->second->done = true;
+    it->second->cv.notify_all();
+    inflight_.erase(it);
+  }
+}
+
+bool ContentFetcher::AwaitInFlight(const std::string& hash) {
+  std::unique_lock lock(inflight_mu_);
+  auto it = inflight_.find(hash);
+  if (it == inflight_.end()) return false;
+  std::shared_ptr<InFlight> f = it->second;
+  // Its fetcher gives up after the farm's timeout; so does this wait.
+  f->cv.wait_for(lock, farm_->timeout() * 2, [&] { return f->done; });
+  return true;
+}
+
+int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) {
+  std::vector<ContentWant> mine = Claim(batch);
+  if (mine.empty()) return 0;
+  int e = FetchClaimed(mine);
+  Release(mine);
+  return e;
+}
+
+int ContentFetcher::Stream(const ContentWant& want) {
+  // Twice: when the other fetch of it failed, this one tries itself.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<ContentWant> mine = Claim({want});
+    if (mine.empty()) {
+      AwaitInFlight(want.hash);
+      if (local_->Contains(Digest{want.hash, want.size})) return 0;
+      continue;
+    }
+    int e = StreamClaimed(want);
+    Release(mine);
+    return e;
+  }
+  return EIO;
+}
+
 int ContentFetcher::Ensure(const ContentWant& want,
                            const std::function<std::vector<ContentWant>()>& list_neighbours) {
   if (local_->Contains(Digest{want.hash, want.size})) {
     counters_.local_hits++;
     return 0;
   }
+  if (AwaitInFlight(want.hash) && local_->Contains(Digest{want.hash, want.size})) return 0;
   if (want.size > kBatchBytes) return Stream(want);
   std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
@@ -35,10 +90,12 @@ int ContentFetcher::Ensure(const ContentWant& want,
   }
   int e = FetchBatch(batch);
   if (e) return e;
+  // Another fetch may have claimed it just before this batch did.
+  if (!local_->Contains(Digest{want.hash, want.size})) AwaitInFlight(want.hash);
   return local_->Contains(Digest{want.hash, want.size}) ? 0 : ESTALE;
 }
 
-int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) {
+int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch) {
   v1::FetchRequest req;
   for (const auto& w : batch) {
     auto* item = req.add_items();
@@ -59,7 +116,7 @@ int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) {
   return 0;
 }
 
-int ContentFetcher::Stream(const ContentWant& want) {
+int ContentFetcher::StreamClaimed(const ContentWant& want) {
   Digest digest{want.hash, want.size};
   auto writer = local_->OpenWrite(digest);
   if (!writer.ok()) return writer.status().code() == Status::Code::kAlreadyExists ? 0 : EIO;

@@ -1,12 +1,18 @@
 // Brings file contents from the farm into the local content store, by hash:
 // a file already held (from this workspace, another one, another branch) is
 // never fetched again. Small files travel in batches together with the
-// not-yet-fetched small files beside them, large ones as a stream.
+// not-yet-fetched small files beside them, large ones as a stream. A content
+// already on its way (a read and a prefetch wanting it at once) is waited
+// for, not fetched twice.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fsd/farm_fs.h"
@@ -50,7 +56,21 @@ class ContentFetcher {
   static constexpr int64_t kBatchBytes = 3 << 20;
 
  private:
+  struct InFlight {
+    bool done = false;
+    std::condition_variable cv;
+  };
+  // Marks the contents of `wants` as on their way, except those that are
+  // already; returns the ones this caller now fetches.
+  std::vector<ContentWant> Claim(const std::vector<ContentWant>& wants);
+  void Release(const std::vector<ContentWant>& claimed);
+  // Waits for `hash` if it is on its way; true if it was.
+  bool AwaitInFlight(const std::string& hash);
+  int FetchClaimed(const std::vector<ContentWant>& batch);
+  int StreamClaimed(const ContentWant& want);
 
+  std::mutex inflight_mu_;
+  std::unordered_map<std::string, std::shared_ptr<InFlight>> inflight_;
   ContentStore* local_;
   FarmFs* farm_;
   FetchCounters counters_;

@@ -8,7 +8,7 @@
 namespace cifs {
 
 cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::string& mountpoint,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, bool guess_prefetch) {
   std::lock_guard lock(mu_);
   if (closing_) return Status::Unavailable("fsd is shutting down");
   if (mounts_.count(mountpoint)) return Status::AlreadyExists(mountpoint + " is already a cifs mount");
@@ -17,6 +17,8 @@ cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::
   o.workspace = workspace;
   o.mountpoint = mountpoint;
   o.timeout = timeout.count() > 0 ? timeout : timeout_;
+  o.guess_prefetch = guess_prefetch;
+  o.guess_limit_bytes = store_->Stats().cache_limit_bytes / 4;
   auto m = cifs::Mount::Start(o, farm_, store_, log_);
   if (!m.ok()) return m.status();
   mounts_[mountpoint] = std::move(*m);
@@ -47,7 +49,8 @@ bool FsdDaemon::ShouldExit() {
 }
 
 grpc::Status FsdDaemon::Mount(grpc::ServerContext*, const v1::MountRequest* req, v1::MountResponse*) {
-  return ToGrpc(MountWorkspace(req->workspace(), req->mountpoint(), std::chrono::milliseconds(req->timeout_ms())));
+  return ToGrpc(MountWorkspace(req->workspace(), req->mountpoint(), std::chrono::milliseconds(req->timeout_ms()),
+                               !req->no_guessed_prefetch()));
 }
 
 grpc::Status FsdDaemon::Unmount(grpc::ServerContext*, const v1::UnmountRequest* req, v1::UnmountResponse* resp) {

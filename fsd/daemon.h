@@ -37,7 +37,7 @@ class FsdDaemon final : public v1::FsdControl::Service {
                         grpc::ServerWriter<v1::PrefetchProgress>* writer) override;
 
   cifs::Status MountWorkspace(const std::string& workspace, const std::string& mountpoint,
-                              std::chrono::milliseconds timeout = {});
+                              std::chrono::milliseconds timeout = {}, bool guess_prefetch = true);
   void UnmountAll();
   // True once the last mount has gone, or none came for a while: the
   // daemon has nothing left to do.

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/clock.h"
@@ -187,6 +188,48 @@ v1::MountStatus Mount::Report() {
   return s;
 }
 
+namespace {
+
+bool Within(const std::string& path, const std::string& dir) {
+  return dir.empty() || path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
+}
+
+// The deepest directory holding both.
+std::string CommonDir(const std::string& a, const std::string& b) {
+  std::string common = a;
+  while (!Within(b, common)) {
+    size_t slash = common.rfind('/');
+    common = slash == std::string::npos ? "" : common.substr(0, slash);
+  }
+  return common;
+}
+
+}  // namespace
+
+void Mount::NoteColdRead(const std::string& dir) {
+  if (!options_.guess_prefetch) return;
+  std::string subtree;
+  {
+    std::lock_guard lock(guess_mu_);
+    for (const auto& g : guessed_) {
+      if (Within(dir, g)) return;
+    }
+    if (std::find(cold_dirs_.begin(), cold_dirs_.end(), dir) == cold_dirs_.end()) cold_dirs_.push_back(dir);
+    if (cold_dirs_.size() < kGuessAfterDirs) return;
+    // With the last guess too: a walk that has moved on from it to a
+    // sibling is walking their parent.
+    subtree = guessed_.empty() ? cold_dirs_[0] : guessed_.back();
+    for (const auto& d : cold_dirs_) subtree = CommonDir(subtree, d);
+    cold_dirs_.clear();
+    std::erase_if(guessed_, [&](const std::string& g) { return Within(g, subtree); });
+    guessed_.push_back(subtree);
+  }
+  auto started = StartPrefetch(subtree, {}, /*background=*/true, options_.guess_limit_bytes);
+  log_->Info("guessed prefetch", {{"mountpoint", options_.mountpoint},
+                                  {"path", subtree},
+                                  {"started", started.ok() ? "" : started.status().message()}});
+}
+
 fuse_ino_t Mount::ResolvePath(const std::string& path) {
   fuse_ino_t ino = FUSE_ROOT_ID;
   size_t start = 0;
@@ -207,7 +250,7 @@ fuse_ino_t Mount::ResolvePath(const std::string& path) {
 }
 
 Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                          bool background) {
+                                                          bool background, int64_t max_bytes) {
   std::lock_guard lock(jobs_mu_);
   std::erase_if(jobs_, [](auto& j) {
     if (!j.second->WaitFor(std::chrono::milliseconds(0))) return false;
@@ -217,7 +260,7 @@ Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std:
   if (jobs_.size() >= kMaxPrefetches) {
     return Status::Unavailable(std::to_string(kMaxPrefetches) + " prefetches are running on this mount already");
   }
-  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs));
+  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs), max_bytes);
   if (background) background_ = job;
   jobs_.emplace_back(std::thread([this, job] {
     Prefetcher(&farm_, table_.get(), &notifier_, local_, &fetcher_, [this](const std::string& p) {

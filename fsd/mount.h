@@ -37,6 +37,8 @@ struct MountOptions {
   std::string mountpoint;
   std::chrono::milliseconds timeout{15000};  // per farm call; then EIO
   double cache_timeout_s = 3600;              // kernel entry/attr caching
+  bool guess_prefetch = true;                 // see Mount::NoteColdRead
+  int64_t guess_limit_bytes = 0;              // a guessed subtree bigger than this is not fetched
 };
 
 class Mount {
@@ -56,8 +58,9 @@ class Mount {
   // Starts making `path`'s files (those matching `globs`) local on a thread
   // of its own; the job reports progress and can be cancelled. The latest
   // background one shows in Report. Unavailable while kMaxPrefetches run.
+  // A subtree bigger than `max_bytes` (when set) is listed, not fetched.
   Result<std::shared_ptr<PrefetchJob>> StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                     bool background);
+                                                     bool background, int64_t max_bytes = 0);
   static constexpr size_t kMaxPrefetches = 4;
   const MountOptions& options() const { return options_; }
 
@@ -100,6 +103,16 @@ class Mount {
   // The node of workspace path `path`, listing the directories on the way
   // as needed; 0 when there is none.
   fuse_ino_t ResolvePath(const std::string& path);
+  // A read of a file under `dir` had to fetch it. Once such reads came from
+  // kGuessAfterDirs directories, the subtree holding them all is prefetched
+  // in the background (a walk reading everything, an indexer, a grep -r:
+  // they all go on to read the rest), once per subtree.
+  void NoteColdRead(const std::string& dir);
+  static constexpr size_t kGuessAfterDirs = 3;
+  std::mutex guess_mu_;
+  std::vector<std::string> cold_dirs_;  // distinct, since the last guess
+  std::vector<std::string> guessed_;    // subtrees prefetched by guess
+
   // `name` in `dir` is about to be removed or replaced. A file may still be
   // open (fsd cannot tell: see Init), and an open file must stay readable as
   // on a local disk. Reads of a removed file are served from the local

@@ -424,6 +424,10 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
     if (!held) return (void)fuse_reply_err(req, ESTALE);
   } else if (cur.attr_stale || !held) {
     if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
+    if (!held) {
+      size_t slash = cur.path.rfind('/');
+      NoteColdRead(slash == std::string::npos ? "" : cur.path.substr(0, slash));
+    }
   }
   if (cur.attr.size() == 0) return (void)fuse_reply_buf(req, nullptr, 0);
   auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});

@@ -7,6 +7,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/byte_size.h"
 #include "common/clock.h"
 #include "farmclient/routing.h"
 
@@ -159,6 +160,11 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
   if (!s.ok()) return "listing " + (job->path().empty() ? "the workspace" : job->path()) + ": " +
                       Describe(farm_->FromGrpc(s), *farm_) + " (" + s.error_message() + ")";
   job->Listed(static_cast<int64_t>(wants->size()), bytes);
+  if (job->max_bytes() > 0 && bytes > job->max_bytes()) {
+    wants->clear();
+    return "it holds " + FormatByteSize(bytes) + ", more than " + FormatByteSize(job->max_bytes()) +
+           " (a quarter of the local store): only listed";
+  }
   return "";
 }
 

@@ -26,10 +26,12 @@ namespace cifs {
 // reports it (a `cifs prefetch` waiting, or `cifs status`).
 class PrefetchJob {
  public:
-  PrefetchJob(std::string path, std::vector<std::string> globs) : path_(std::move(path)), globs_(std::move(globs)) {}
+  PrefetchJob(std::string path, std::vector<std::string> globs, int64_t max_bytes = 0)
+      : path_(std::move(path)), globs_(std::move(globs)), max_bytes_(max_bytes) {}
 
   const std::string& path() const { return path_; }
   const std::vector<std::string>& globs() const { return globs_; }
+  int64_t max_bytes() const { return max_bytes_; }
 
   void Cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
@@ -45,6 +47,7 @@ class PrefetchJob {
  private:
   const std::string path_;
   const std::vector<std::string> globs_;
+  const int64_t max_bytes_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> cancelled_{false};
   std::atomic<int64_t> files_total_{0}, bytes_total_{0}, files_done_{0}, bytes_done_{0}, bytes_fetched_{0};

@@ -116,7 +116,8 @@ Status StartFsd(const std::string& fsd_dir, const ClientConfig& config) {
   return Status::Unavailable("fsd did not start (see " + log_path + ")" + tail);
 }
 
-int MountCmd(const std::string& workspace, const std::string& dir_arg, bool foreground, double timeout_s) {
+int MountCmd(const std::string& workspace, const std::string& dir_arg, bool foreground, double timeout_s,
+             bool no_guess) {
   auto config = LoadClientConfig(DefaultClientConfigPath());
   if (!config.ok()) return Fail(config.status().message());
   std::string dir = StripSlash(Absolute(dir_arg));
@@ -146,6 +147,7 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     req.set_workspace(workspace);
     req.set_mountpoint(dir);
     req.set_timeout_ms(static_cast<int64_t>(timeout_s * 1000));
+    req.set_no_guessed_prefetch(no_guess);
     v1::MountResponse resp;
     s = FsdControlStub(fsd_dir)->Mount(&ctx, req, &resp);
     // UNAVAILABLE from the daemon we found running, and not about the farm:
@@ -289,16 +291,20 @@ void RegisterMountCommands(CLI::App& app, ExitCode* exit_code) {
     std::string workspace, dir;
     bool foreground = false;
     double timeout_s = 0;
+    bool no_guess = false;
   };
   auto args = std::make_shared<MountArgs>();
   auto* mount = app.add_subcommand("mount", "mount a workspace of yours on a local directory");
   mount->add_option("WORKSPACE", args->workspace, "workspace name (see `cifs ws list`)")->required();
   mount->add_option("DIR", args->dir, "an empty directory")->required();
   mount->add_flag("--foreground", args->foreground, "run fsd in this terminal with its log (debugging)");
+  mount->add_flag("--no-guessed-prefetch", args->no_guess,
+                  "fetch only what is read and what `cifs prefetch` asks for; by default, cold reads in three "
+                  "directories start a background prefetch of the subtree holding them");
   mount->add_option("--timeout", args->timeout_s,
                     "seconds a file operation waits for an unreachable farm before failing with EIO (default 15)");
   mount->callback([args, exit_code] {
-    *exit_code = MountCmd(args->workspace, args->dir, args->foreground, args->timeout_s);
+    *exit_code = MountCmd(args->workspace, args->dir, args->foreground, args->timeout_s, args->no_guess);
   });
 
   auto unmount_dir = std::make_shared<std::string>();
