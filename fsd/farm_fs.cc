@@ -25,7 +25,14 @@ void FarmFs::EnterMutation() {
   std::unique_lock gate(gate_mu_);
   gate_cv_.wait(gate, [&] { return !batch_waiting_; });
   ++in_flight_;
+  ++mutations_begun_;
 }
+
+uint64_t FarmFs::QuietMark() {
+  std::lock_guard gate(gate_mu_);
+  return in_flight_ == 0 ? mutations_begun_ : UINT64_MAX;
+}
+
 
 void FarmFs::LeaveMutation() {
   std::lock_guard gate(gate_mu_);

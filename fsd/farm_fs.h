@@ -78,6 +78,21 @@ class FarmFs {
   };
   [[nodiscard]] MutationScope BeginMutation() { return MutationScope(this); }
 
+  // For a long listing (a prefetch's): a mark taken before it starts, and
+  // whether this mount has changed nothing since. A listing read on the
+  // farm while the mount made a change could put the old state over it, so
+  // it is applied only while the mount stays quiet.
+  uint64_t QuietMark();
+  // Runs `apply` (in memory only) if the mount stayed quiet since `mark`;
+  // no change can begin meanwhile.
+  template <typename Apply>
+  bool IfQuietSince(uint64_t mark, Apply apply) {
+    std::lock_guard gate(gate_mu_);
+    if (mark == UINT64_MAX || mutations_begun_ != mark) return false;
+    apply();
+    return true;
+  }
+
   // Changes the farm reported, applied by `apply` unless this mount changed
   // the path, or a directory above it, later than the batch's attributes
   // were read (the batch would put older attributes over newer ones).
@@ -116,6 +131,7 @@ class FarmFs {
   std::mutex gate_mu_;
   std::condition_variable gate_cv_;
   int in_flight_ = 0;
+  uint64_t mutations_begun_ = 0;
   bool batch_waiting_ = false;
 };
 

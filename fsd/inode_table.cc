@@ -225,6 +225,23 @@ std::vector<Invalidation> InodeTable::SetListing(fuse_ino_t dir, const v1::Attr&
   return invals;
 }
 
+void InodeTable::LearnHashes(fuse_ino_t dir, const google::protobuf::RepeatedPtrField<v1::Entry>& entries) {
+  std::lock_guard lock(mu_);
+  Node* d = Find(dir);
+  if (d == nullptr) return;
+  for (const auto& e : entries) {
+    if (e.attr().hash().empty()) continue;
+    auto it = d->children.find(e.name());
+    if (it == d->children.end()) continue;
+    Node* c = Find(it->second);
+    if (c == nullptr || c->written || !c->attr.hash().empty() || c->attr.type() != e.attr().type() ||
+        !SameContents(c->attr, e.attr())) {
+      continue;
+    }
+    c->attr.set_hash(e.attr().hash());
+  }
+}
+
 std::vector<InodeTable::Child> InodeTable::Children(fuse_ino_t dir) {
   std::lock_guard lock(mu_);
   std::vector<Child> out;

@@ -65,6 +65,10 @@ class InodeTable {
   // numbers; those whose contents changed are returned for invalidation.
   std::vector<Invalidation> SetListing(fuse_ino_t dir, const v1::Attr& dir_attr,
                                        const google::protobuf::RepeatedPtrField<v1::Entry>& entries);
+  // Gives the files of `dir` the hashes in `entries` where the table knows
+  // the same file (same size and mtime, not written through this mount)
+  // without one: nothing it knows is replaced.
+  void LearnHashes(fuse_ino_t dir, const google::protobuf::RepeatedPtrField<v1::Entry>& entries);
   struct Child {
     std::string name;
     fuse_ino_t ino;

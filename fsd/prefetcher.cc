@@ -98,6 +98,7 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
   ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() + kListBudget);
   ctx.set_wait_for_ready(true);
   RouteToWorkspace(&ctx, farm_->workspace());
+  const uint64_t quiet = farm_->QuietMark();
   auto reader = farm_->stub()->ListTree(&ctx, req);
   // The farm sends something every second while it walks: silence for the
   // mount's timeout means it went away (or never answered).
@@ -136,9 +137,16 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
       break;
     }
     for (const auto& dir : chunk.dirs()) {
+      // Fills directories not listed yet, while the mount changes nothing
+      // (see FarmFs::QuietMark); the others are the Watch stream's to keep.
       fuse_ino_t ino = table_->FindPath(dir.path());
-      if (ino == 0) continue;  // moved away meanwhile: listed when next walked
-      notifier_->Push(table_->SetListing(ino, dir.dir(), dir.entries()));
+      if (ino != 0 && !table_->Listed(ino)) {
+        std::vector<Invalidation> stale;
+        farm_->IfQuietSince(quiet, [&] { stale = table_->SetListing(ino, dir.dir(), dir.entries()); });
+        notifier_->Push(std::move(stale));
+      } else if (ino != 0) {
+        table_->LearnHashes(ino, dir.entries());  // so that reads find what is fetched here
+      }
       for (const auto& e : dir.entries()) {
         const v1::Attr& a = e.attr();
         if (a.type() != v1::Attr::FILE || a.hash().empty() || a.size() == 0) continue;
