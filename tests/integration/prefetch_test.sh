@@ -63,7 +63,7 @@ check "a missing path is named" failed_with "no/such/dir: no such file or direct
 
 # --- everything reads with the farm gone ---------------------------------------
 kill -STOP "$(cat "$FARM/farmserver.pid")"
-run bash -c "find '$MNT' -type f -print0 | xargs -0 cat | wc -c"
+run timeout 60 bash -c "find '$MNT' -type f -print0 | xargs -0 cat | wc -c"
 expected=$(find "$UP" -path "$UP/.git" -prune -o -type f -print0 | xargs -0 cat | wc -c)
 check "every prefetched file reads with the farm not answering" \
   test "$out" -ge "$expected"

@@ -70,6 +70,25 @@ TEST_F(FarmFsTest, BatchReadBeforeOurRenameSkipsBothNamesAndWhatIsBelowThem) {
   EXPECT_EQ(Applied(Batch(1, {"d0", "d1/x"})), (std::vector<std::string>{"d0", "d1/x"}));
 }
 
+TEST_F(FarmFsTest, ALongListingAppliesOnlyWhileTheMountIsQuiet) {
+  uint64_t mark = fs_->QuietMark();
+  bool applied = false;
+  EXPECT_TRUE(fs_->IfQuietSince(mark, [&] { applied = true; }));
+  EXPECT_TRUE(applied);
+  {
+    auto change = fs_->BeginMutation();  // as a FUSE handler does around its call
+    Rename("a", "b");
+  }
+  applied = false;
+  EXPECT_FALSE(fs_->IfQuietSince(mark, [&] { applied = true; })) << "a change began after the mark";
+  EXPECT_FALSE(applied);
+  {
+    auto in_flight = fs_->BeginMutation();
+    EXPECT_FALSE(fs_->IfQuietSince(fs_->QuietMark(), [] {})) << "a change in flight at the mark";
+  }
+  EXPECT_TRUE(fs_->IfQuietSince(fs_->QuietMark(), [] {}));
+}
+
 TEST_F(FarmFsTest, BatchWaitsForAChangeInFlight) {
   std::promise<void> release;
   std::promise<void> entered;

@@ -61,6 +61,41 @@ TEST(InodeTableTest, ListingAnswersLookupsIncludingAbsentNames) {
   EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "missing", &v), InodeTable::Found::kNo);
 }
 
+TEST(InodeTableTest, LearnsHashesOnlyForTheSameFileWithoutOne) {
+  InodeTable t(Dir());
+  t.SetListing(FUSE_ROOT_ID, Dir(),
+               Entries({{"same", File(3, 1)}, {"changed", File(3, 1)}, {"known", File(3, 1, "h0")}, {"w", File(3, 1)}}));
+  InodeTable::NodeView w;
+  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "w", &w), InodeTable::Found::kYes);
+  t.MarkWritten(w.ino);
+  t.LearnHashes(FUSE_ROOT_ID, Entries({{"same", File(3, 1, "h1")},
+                                       {"changed", File(4, 2, "h2")},
+                                       {"known", File(3, 1, "h3")},
+                                       {"w", File(3, 1, "h4")},
+                                       {"new", File(3, 1, "h5")}}));
+  auto hash = [&](const std::string& name) {
+    auto v = t.Peek(FUSE_ROOT_ID, name);
+    return v ? v->attr.hash() : std::string("(none)");
+  };
+  EXPECT_EQ(hash("same"), "h1");
+  EXPECT_EQ(hash("changed"), "") << "another version of the file";
+  EXPECT_EQ(hash("known"), "h0") << "what the table knows is kept";
+  EXPECT_EQ(hash("w"), "") << "written through the mount: its bytes are the farm's";
+  EXPECT_EQ(hash("new"), "(none)") << "nothing is added";
+}
+
+TEST(InodeTableTest, FindsPathsItKnows) {
+  InodeTable t(Dir());
+  t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"src", Dir()}}));
+  fuse_ino_t src = t.FindPath("src");
+  ASSERT_NE(src, 0u);
+  t.SetListing(src, Dir(), Entries({{"a.c", File(1, 1)}}));
+  EXPECT_EQ(t.FindPath(""), FUSE_ROOT_ID);
+  EXPECT_NE(t.FindPath("src/a.c"), 0u);
+  EXPECT_EQ(t.FindPath("src/b.c"), 0u);
+  EXPECT_EQ(t.FindPath("src/a.c/x"), 0u);
+}
+
 TEST(InodeTableTest, RelistingKeepsNumbersAndReportsChangedContents) {
   InodeTable t(Dir());
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a", File(3, 1, "h1")}, {"b", File(3, 1, "h2")}}));

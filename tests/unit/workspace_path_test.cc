@@ -16,6 +16,13 @@ TEST(WorkspacePathTest, OnlyPlainRelativePathsPass) {
   }
   EXPECT_FALSE(ValidateWorkspacePath(std::string("a\0b", 3)).ok());
   EXPECT_FALSE(ValidateWorkspacePath(std::string(256, 'x')).ok());
+  // Deeper than PATH_MAX, as a local disk allows; bounded all the same.
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += (i ? "/" : "") + std::string(200, 'd');
+  EXPECT_TRUE(ValidateWorkspacePath(deep).ok());
+  std::string huge;
+  while (huge.size() <= kMaxWorkspacePath) huge += (huge.empty() ? "" : "/") + std::string(200, 'd');
+  EXPECT_FALSE(ValidateWorkspacePath(huge).ok());
 }
 
 TEST(ChangeJournalTest, DeliversEachPathOnceAndResetsLaggards) {
