@@ -101,6 +101,33 @@ Status LinkObjects(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+// A local upstream (a path on this node): its object files are shared by
+// hard link and its branches copied first, as `git clone --local` does, so
+// the fetch that follows only confirms them instead of packing every object
+// (libgit2 packs a local repository over again: 23 s for 85 MB).
+// Best effort: whatever this leaves undone, the fetch does.
+void SeedFromLocal(const std::string& url, git_repository* mirror, const std::string& mirror_path) {
+  if (url.empty() || url[0] != '/') return;
+  git_repository* raw = nullptr;
+  if (git_repository_open_ext(&raw, url.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0) return;
+  git::Repository upstream(raw);
+  if (!LinkObjects(std::string(git_repository_path(upstream.get())) + "objects", mirror_path + "/objects").ok()) {
+    return;
+  }
+  git_reference_iterator* it = nullptr;
+  if (git_reference_iterator_glob_new(&it, upstream.get(), "refs/heads/*") != 0) return;
+  git_reference* ref = nullptr;
+  while (git_reference_next(&ref, it) == 0) {
+    git::Reference owned(ref);
+    const git_oid* target = git_reference_target(ref);
+    git_reference* made = nullptr;
+    if (target != nullptr && git_reference_create(&made, mirror, git_reference_name(ref), target, 1, "cifs: local") == 0) {
+      git_reference_free(made);
+    }
+  }
+  git_reference_iterator_free(it);
+}
+
 // Fills the empty working copy at `path` and its index from HEAD. Git's own
 // checkout writes a large tree about twice as fast as libgit2's (which is
 // what made provisioning cost several times a `git clone --local`).
@@ -155,6 +182,7 @@ Result<MirrorInfo> Provisioner::Mirror(const std::string& name, const std::strin
     return fail(git::Error("cannot add the upstream"));
   }
   git::Remote remote(rraw);
+  SeedFromLocal(url, repo.get(), path);
   Status s = Fetch(remote.get(), *credentials_, "cifs: mirror");
   if (!s.ok()) return fail(Status::FailedPrecondition("cannot clone " + url + ": " + s.message()));
   MirrorInfo info;
