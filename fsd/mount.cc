@@ -147,6 +147,7 @@ void Mount::FollowChanges(std::string epoch, uint64_t seq) {
       backoff = kMinBackoff;
       if (batch.reset()) {
         notifier_.Push(table_->InvalidateAll());
+        ForgetListedAhead();
       } else {
         std::vector<Invalidation> invals;
         farm_.ApplyBatch(batch, [&](const v1::Change& change) {
@@ -230,6 +231,24 @@ void Mount::NoteColdRead(const std::string& dir) {
                                   {"started", started.ok() ? "" : started.status().message()}});
 }
 
+void Mount::ListAhead(const std::string& dir) {
+  {
+    std::lock_guard lock(guess_mu_);
+    for (const auto& d : listed_ahead_) {
+      if (Within(dir, d)) return;
+    }
+    std::erase_if(listed_ahead_, [&](const std::string& d) { return Within(d, dir); });
+    listed_ahead_.push_back(dir);
+  }
+  // Refused while kMaxPrefetches run: the walk then lists as it goes.
+  (void)StartPrefetch(dir, {}, /*background=*/false, /*max_bytes=*/0, /*list_only=*/true);
+}
+
+void Mount::ForgetListedAhead() {
+  std::lock_guard lock(guess_mu_);
+  listed_ahead_.clear();
+}
+
 fuse_ino_t Mount::ResolvePath(const std::string& path) {
   fuse_ino_t ino = FUSE_ROOT_ID;
   size_t start = 0;
@@ -250,7 +269,7 @@ fuse_ino_t Mount::ResolvePath(const std::string& path) {
 }
 
 Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                          bool background, int64_t max_bytes) {
+                                                          bool background, int64_t max_bytes, bool list_only) {
   std::lock_guard lock(jobs_mu_);
   std::erase_if(jobs_, [](auto& j) {
     if (!j.second->WaitFor(std::chrono::milliseconds(0))) return false;
@@ -260,7 +279,7 @@ Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std:
   if (jobs_.size() >= kMaxPrefetches) {
     return Status::Unavailable(std::to_string(kMaxPrefetches) + " prefetches are running on this mount already");
   }
-  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs), max_bytes);
+  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs), max_bytes, list_only);
   if (background) background_ = job;
   jobs_.emplace_back(std::thread([this, job] {
     Prefetcher(&farm_, table_.get(), &notifier_, local_, &fetcher_, [this](const std::string& p) {

@@ -59,8 +59,9 @@ class Mount {
   // of its own; the job reports progress and can be cancelled. The latest
   // background one shows in Report. Unavailable while kMaxPrefetches run.
   // A subtree bigger than `max_bytes` (when set) is listed, not fetched.
+  // A list_only job fills the table and fetches nothing.
   Result<std::shared_ptr<PrefetchJob>> StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                     bool background, int64_t max_bytes = 0);
+                                                     bool background, int64_t max_bytes = 0, bool list_only = false);
   static constexpr size_t kMaxPrefetches = 4;
   const MountOptions& options() const { return options_; }
 
@@ -112,6 +113,12 @@ class Mount {
   std::mutex guess_mu_;
   std::vector<std::string> cold_dirs_;  // distinct, since the last guess
   std::vector<std::string> guessed_;    // subtrees prefetched by guess
+  // The first listing of a directory lists its whole subtree ahead, in one
+  // stream (a walk, git status: they go on to every directory below), once
+  // per subtree until a reset drops the listings.
+  void ListAhead(const std::string& dir);
+  void ForgetListedAhead();
+  std::vector<std::string> listed_ahead_;
 
   // `name` in `dir` is about to be removed or replaced. A file may still be
   // open (fsd cannot tell: see Init), and an open file must stay readable as
@@ -149,7 +156,8 @@ class Mount {
   grpc::ClientContext* follower_ctx_ = nullptr;  // the Watch call in flight
   bool stopping_ = false;
 
-  // Lists the subdirectories of a directory being read, ahead of the walk.
+  // Lists the subdirectories of a directory being read, ahead of the walk
+  // (while a ListAhead job has not reached them yet).
   WorkQueue list_ahead_{4, 4096};
   void PrefetchSubdirectories(fuse_ino_t dir);
 

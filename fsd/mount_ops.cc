@@ -122,6 +122,7 @@ int Mount::List(fuse_ino_t dir, int64_t hash_limit) {
     v1::ReadDirResponse resp;
     err = farm_.Call(&v1::WorkspaceFs::Stub::ReadDir, req, &resp);
     if (err == 0) notifier_.Push(table_->SetListing(dir, resp.dir(), resp.entries()));
+    if (err == 0) ListAhead(v->path);
   }
   {
     std::lock_guard lock(listing_mu_);

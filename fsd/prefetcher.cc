@@ -36,11 +36,12 @@ std::string Describe(int err, const FarmFs& farm) {
 
 }  // namespace
 
-void PrefetchJob::Listed(int64_t files, int64_t bytes) {
-  files_total_ = files;
-  bytes_total_ = bytes;
-  listed_ = true;
+void PrefetchJob::Found(int64_t files, int64_t bytes) {
+  files_total_ += files;
+  bytes_total_ += bytes;
 }
+
+void PrefetchJob::Listed() { listed_ = true; }
 
 void PrefetchJob::Done(int64_t files, int64_t bytes, int64_t fetched_bytes) {
   files_done_ += files;
@@ -81,19 +82,98 @@ v1::PrefetchProgress PrefetchJob::Snapshot() {
 }
 
 void Prefetcher::Run(PrefetchJob* job) {
-  std::vector<ContentWant> wants;
-  std::string error = ListTree(job, &wants);
-  if (error.empty() && !job->cancelled()) error = FetchAll(job, wants);
+  // Contents are fetched while the listing goes on: each listed chunk's
+  // missing files join the queue the workers take batches from.
+  Pipeline line;
+  std::vector<std::thread> workers;
+  if (!job->list_only()) {
+    for (int i = 0; i < kParallel; ++i) workers.emplace_back([&] { FetchFrom(job, &line); });
+  }
+  std::string error = ListTree(job, &line);
+  {
+    std::lock_guard lock(line.mu);
+    line.listed = true;
+    if (!error.empty()) line.stop = true;
+  }
+  line.cv.notify_all();
+  for (auto& t : workers) t.join();
+  if (error.empty()) error = line.error;
   if (error.empty() && job->cancelled()) error = "cancelled";
   job->Finish(std::move(error));
 }
 
-std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wants) {
+void Prefetcher::Queue(PrefetchJob* job, Pipeline* line, std::vector<ContentWant> found) {
+  std::vector<DigestRef> refs;
+  refs.reserve(found.size());
+  int64_t bytes = 0;
+  for (const auto& w : found) {
+    refs.push_back({w.hash, w.size});
+    bytes += w.size;
+  }
+  job->Found(static_cast<int64_t>(found.size()), bytes);
+  std::vector<size_t> missing = local_->FindMissing(refs);
+  int64_t missing_bytes = 0;
+  {
+    std::lock_guard lock(line->mu);
+    for (size_t i : missing) {
+      missing_bytes += found[i].size;
+      line->pending.push_back(std::move(found[i]));
+    }
+  }
+  line->cv.notify_all();
+  job->Done(static_cast<int64_t>(found.size() - missing.size()), bytes - missing_bytes, 0);  // held already
+}
+
+void Prefetcher::FetchFrom(PrefetchJob* job, Pipeline* line) {
+  std::vector<ContentWant> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(line->mu);
+      line->cv.wait(lock, [&] { return line->stop || !line->pending.empty() || line->listed || job->cancelled(); });
+      if (line->stop || job->cancelled()) return;
+      if (line->pending.empty()) return;  // listed, and nothing left
+      int64_t bytes = 0;
+      while (!line->pending.empty()) {
+        const ContentWant& w = line->pending.front();
+        if (w.size > ContentFetcher::kBatchBytes) {
+          if (batch.empty()) {  // a large file travels alone, as a stream
+            batch.push_back(std::move(line->pending.front()));
+            line->pending.pop_front();
+          }
+          break;
+        }
+        if (batch.size() >= ContentFetcher::kMaxBatchFiles || bytes + w.size > ContentFetcher::kBatchBytes) break;
+        bytes += w.size;
+        batch.push_back(std::move(line->pending.front()));
+        line->pending.pop_front();
+      }
+    }
+    int e = batch.size() == 1 && batch[0].size > ContentFetcher::kBatchBytes ? fetcher_->Stream(batch[0])
+                                                                             : fetcher_->FetchBatch(batch);
+    if (e == ESTALE) e = 0;  // changed since it was listed: fetched when read
+    if (e != 0) {
+      {
+        std::lock_guard lock(line->mu);
+        if (line->error.empty()) line->error = "fetching " + batch[0].path + ": " + Describe(e, *farm_);
+        line->stop = true;
+      }
+      line->cv.notify_all();
+      return;
+    }
+    int64_t bytes = 0;
+    for (const auto& w : batch) bytes += w.size;
+    job->Done(static_cast<int64_t>(batch.size()), bytes, bytes);
+  }
+}
+
+std::string Prefetcher::ListTree(PrefetchJob* job, Pipeline* line) {
   if (resolve_(job->path()) == 0) return job->path() + ": no such directory in the workspace";
   v1::ListTreeRequest req;
   req.set_workspace(farm_->workspace());
   req.set_path(job->path());
   for (const auto& g : job->globs()) req.add_globs(g);
+  req.set_listing_only(job->list_only());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() + kListBudget);
   ctx.set_wait_for_ready(true);
@@ -107,6 +187,10 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
   std::thread watchdog([&] {
     while (listing) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (job->cancelled()) {  // an unmount, a Ctrl-C: the stream ends now
+        ctx.TryCancel();
+        return;
+      }
       if (listing && NowMs() - last_heard > farm_->timeout().count()) {
         silent = true;
         ctx.TryCancel();
@@ -123,12 +207,13 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
     }
   } join{&listing, &watchdog};
   std::unordered_set<std::string> seen;  // one fetch per content, however many files hold it
-  int64_t bytes = 0;
+  int64_t bytes = 0, entries = 0;
   v1::ListTreeChunk chunk;
   int err = 0;
+  std::string over;
   while (reader->Read(&chunk)) {
     last_heard = NowMs();
-    if (job->cancelled()) {
+    if (job->cancelled() || line->stopped()) {
       ctx.TryCancel();
       break;
     }
@@ -136,10 +221,12 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
       err = chunk.error();
       break;
     }
+    std::vector<ContentWant> found;
     for (const auto& dir : chunk.dirs()) {
       // Fills directories not listed yet, while the mount changes nothing
       // (see FarmFs::QuietMark); the others are the Watch stream's to keep.
       fuse_ino_t ino = table_->FindPath(dir.path());
+      entries += dir.entries_size();
       if (ino != 0 && !table_->Listed(ino)) {
         std::vector<Invalidation> stale;
         farm_->IfQuietSince(quiet, [&] { stale = table_->SetListing(ino, dir.dir(), dir.entries()); });
@@ -147,14 +234,25 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
       } else if (ino != 0) {
         table_->LearnHashes(ino, dir.entries());  // so that reads find what is fetched here
       }
+      if (job->list_only()) continue;
       for (const auto& e : dir.entries()) {
         const v1::Attr& a = e.attr();
         if (a.type() != v1::Attr::FILE || a.hash().empty() || a.size() == 0) continue;
         std::string path = dir.path().empty() ? e.name() : dir.path() + "/" + e.name();
         if (!Matches(job->globs(), path) || !seen.insert(a.hash()).second) continue;
-        wants->push_back({std::move(path), a.hash(), a.size()});
         bytes += a.size();
+        found.push_back({std::move(path), a.hash(), a.size()});
       }
+    }
+    if (!found.empty()) Queue(job, line, std::move(found));
+    if (job->max_bytes() > 0 && bytes > job->max_bytes()) {
+      over = "it holds more than " + FormatByteSize(job->max_bytes()) + " (a quarter of the local store)";
+    } else if (job->list_only() && entries > kMaxListAheadEntries) {
+      over = "more than " + std::to_string(kMaxListAheadEntries) + " entries: the rest is listed when walked";
+    }
+    if (!over.empty()) {
+      ctx.TryCancel();
+      break;
     }
   }
   if (err != 0) {
@@ -163,76 +261,13 @@ std::string Prefetcher::ListTree(PrefetchJob* job, std::vector<ContentWant>* wan
     return job->path() + ": " + std::strerror(err);
   }
   grpc::Status s = reader->Finish();
-  if (job->cancelled()) return "";
+  if (!over.empty()) return over;
+  if (job->cancelled() || line->stopped()) return "";
   if (silent) return "listing: " + Describe(EIO, *farm_);
   if (!s.ok()) return "listing " + (job->path().empty() ? "the workspace" : job->path()) + ": " +
                       Describe(farm_->FromGrpc(s), *farm_) + " (" + s.error_message() + ")";
-  job->Listed(static_cast<int64_t>(wants->size()), bytes);
-  if (job->max_bytes() > 0 && bytes > job->max_bytes()) {
-    wants->clear();
-    return "it holds " + FormatByteSize(bytes) + ", more than " + FormatByteSize(job->max_bytes()) +
-           " (a quarter of the local store): only listed";
-  }
+  job->Listed();
   return "";
-}
-
-std::string Prefetcher::FetchAll(PrefetchJob* job, const std::vector<ContentWant>& wants) {
-  std::vector<DigestRef> refs;
-  refs.reserve(wants.size());
-  for (const auto& w : wants) refs.push_back({w.hash, w.size});
-  std::vector<size_t> missing = local_->FindMissing(refs);
-  int64_t missing_bytes = 0;
-  for (size_t i : missing) missing_bytes += wants[i].size;
-  int64_t held_bytes = 0;
-  for (const auto& w : wants) held_bytes += w.size;
-  job->Done(static_cast<int64_t>(wants.size() - missing.size()), held_bytes - missing_bytes, 0);
-
-  std::mutex mu;
-  size_t next = 0;  // into `missing`, under mu
-  std::string error;
-  std::atomic<bool> stop{false};
-  auto take = [&](std::vector<ContentWant>* batch) {
-    std::lock_guard lock(mu);
-    int64_t bytes = 0;
-    while (next < missing.size()) {
-      const ContentWant& w = wants[missing[next]];
-      if (w.size > ContentFetcher::kBatchBytes) {
-        if (batch->empty()) {  // a large file travels alone, as a stream
-          batch->push_back(w);
-          ++next;
-        }
-        return;
-      }
-      if (batch->size() >= ContentFetcher::kMaxBatchFiles || bytes + w.size > ContentFetcher::kBatchBytes) return;
-      batch->push_back(w);
-      bytes += w.size;
-      ++next;
-    }
-  };
-  auto work = [&] {
-    std::vector<ContentWant> batch;
-    while (!stop && !job->cancelled()) {
-      batch.clear();
-      take(&batch);
-      if (batch.empty()) return;
-      int e = batch.size() == 1 && batch[0].size > ContentFetcher::kBatchBytes ? fetcher_->Stream(batch[0])
-                                                                               : fetcher_->FetchBatch(batch);
-      if (e == ESTALE) e = 0;  // changed since it was listed: fetched when read
-      if (e != 0) {
-        std::lock_guard lock(mu);
-        if (error.empty()) error = "fetching " + batch[0].path + ": " + Describe(e, *farm_);
-        stop = true;
-        return;
-      }
-      int64_t bytes = 0;
-      for (const auto& w : batch) bytes += w.size;
-      job->Done(static_cast<int64_t>(batch.size()), bytes, bytes);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kParallel; ++i) threads.emplace_back(work);
-  for (auto& t : threads) t.join();
-  return error;
 }
 
 }  // namespace cifs

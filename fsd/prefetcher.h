@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -26,17 +27,21 @@ namespace cifs {
 // reports it (a `cifs prefetch` waiting, or `cifs status`).
 class PrefetchJob {
  public:
-  PrefetchJob(std::string path, std::vector<std::string> globs, int64_t max_bytes = 0)
-      : path_(std::move(path)), globs_(std::move(globs)), max_bytes_(max_bytes) {}
+  PrefetchJob(std::string path, std::vector<std::string> globs, int64_t max_bytes = 0, bool list_only = false)
+      : path_(std::move(path)), globs_(std::move(globs)), max_bytes_(max_bytes), list_only_(list_only) {}
 
   const std::string& path() const { return path_; }
   const std::vector<std::string>& globs() const { return globs_; }
   int64_t max_bytes() const { return max_bytes_; }
+  // Fills the table only (no hashes, no contents): a walk's listing ahead.
+  bool list_only() const { return list_only_; }
 
   void Cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
 
-  void Listed(int64_t files, int64_t bytes);
+  // More files to fetch were found; the listing is complete.
+  void Found(int64_t files, int64_t bytes);
+  void Listed();
   void Done(int64_t files, int64_t bytes, int64_t fetched_bytes);
   // Ends the job; `error` empty when it completed.
   void Finish(std::string error);
@@ -48,6 +53,7 @@ class PrefetchJob {
   const std::string path_;
   const std::vector<std::string> globs_;
   const int64_t max_bytes_;
+  const bool list_only_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> cancelled_{false};
   std::atomic<int64_t> files_total_{0}, bytes_total_{0}, files_done_{0}, bytes_done_{0}, bytes_fetched_{0};
@@ -76,13 +82,30 @@ class Prefetcher {
   void Run(PrefetchJob* job);
 
   static constexpr int kParallel = 4;
+  // A listing ahead stops there: the table stays bounded in a huge tree.
+  static constexpr int64_t kMaxListAheadEntries = 250000;
 
  private:
-  // Lists the job's subtree into the table; `wants` gets each matching
-  // file's contents once. Returns "" or why it failed.
-  std::string ListTree(PrefetchJob* job, std::vector<ContentWant>* wants);
-  // Fetches `wants` on kParallel calls at once. Returns "" or why it failed.
-  std::string FetchAll(PrefetchJob* job, const std::vector<ContentWant>& wants);
+  // Listed contents on their way to the workers.
+  struct Pipeline {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<ContentWant> pending;
+    bool listed = false;  // nothing more will come
+    bool stop = false;    // a failure: everyone stops
+    std::string error;
+    bool stopped() {
+      std::lock_guard lock(mu);
+      return stop;
+    }
+  };
+  // Lists the job's subtree into the table, queueing each matching file's
+  // contents once. Returns "" or why it stopped.
+  std::string ListTree(PrefetchJob* job, Pipeline* line);
+  // Counts what is held already and queues the rest.
+  void Queue(PrefetchJob* job, Pipeline* line, std::vector<ContentWant> found);
+  // A worker: fetches batches from the queue until it is done.
+  void FetchFrom(PrefetchJob* job, Pipeline* line);
 
   FarmFs* farm_;
   InodeTable* table_;

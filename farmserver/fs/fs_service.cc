@@ -144,6 +144,7 @@ grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::Li
     }
   }
   auto hash_limit = [req](const std::string& path) -> int64_t {
+    if (req->listing_only()) return 0;
     if (req->globs().empty()) return INT64_MAX;
     for (const auto& g : req->globs()) {
       if (::fnmatch(g.c_str(), path.c_str(), 0) == 0) return INT64_MAX;
