@@ -36,8 +36,8 @@ bool ContentFetcher::AwaitInFlight(const std::string& hash) {
   auto it = inflight_.find(hash);
   if (it == inflight_.end()) return false;
   std::shared_ptr<InFlight> f = it->second;
-  // Its fetcher gives up after the farm's timeout; so does this wait.
-  f->cv.wait_for(lock, farm_->timeout() * 2, [&] { return f->done; });
+  // Its fetcher gives up within the farm's timeout; so does this wait.
+  f->cv.wait_for(lock, farm_->timeout() + std::chrono::seconds(1), [&] { return f->done; });
   return true;
 }
 
@@ -56,6 +56,7 @@ int ContentFetcher::Stream(const ContentWant& want) {
     if (mine.empty()) {
       AwaitInFlight(want.hash);
       if (local_->Contains(Digest{want.hash, want.size})) return 0;
+      if (!farm_->connected()) return EIO;  // that fetch waited out the farm already
       continue;
     }
     int e = StreamClaimed(want);
@@ -71,7 +72,11 @@ int ContentFetcher::Ensure(const ContentWant& want,
     counters_.local_hits++;
     return 0;
   }
-  if (AwaitInFlight(want.hash) && local_->Contains(Digest{want.hash, want.size})) return 0;
+  if (AwaitInFlight(want.hash)) {
+    if (local_->Contains(Digest{want.hash, want.size})) return 0;
+    // The fetch it waited for waited out an absent farm: one timeout, not two.
+    if (!farm_->connected()) return EIO;
+  }
   if (want.size > kBatchBytes) return Stream(want);
   std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
