@@ -33,7 +33,6 @@ uint64_t FarmFs::QuietMark() {
   return in_flight_ == 0 ? mutations_begun_ : UINT64_MAX;
 }
 
-
 void FarmFs::LeaveMutation() {
   std::lock_guard gate(gate_mu_);
   if (--in_flight_ == 0) gate_cv_.notify_all();

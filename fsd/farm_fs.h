@@ -78,10 +78,10 @@ class FarmFs {
   };
   [[nodiscard]] MutationScope BeginMutation() { return MutationScope(this); }
 
-  // For a long listing (a prefetch's): a mark taken before it starts, and
-  // whether this mount has changed nothing since. A listing read on the
-  // farm while the mount made a change could put the old state over it, so
-  // it is applied only while the mount stays quiet.
+  // For a long listing (a prefetch's): a mark taken before it starts (none
+  // while a change is in flight). A listing read on the farm while the mount
+  // made a change could put the old state over it, so it is applied only
+  // while the mount stays quiet (IfQuietSince).
   uint64_t QuietMark();
   // Runs `apply` (in memory only) if the mount stayed quiet since `mark`;
   // no change can begin meanwhile.

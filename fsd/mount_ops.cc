@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/clock.h"
+#include "common/rel_path.h"
 #include "fsd/mount.h"
 
 namespace cifs {
@@ -23,8 +24,6 @@ mode_t TypeBits(v1::Attr::Type t) {
       return S_IFREG;
   }
 }
-
-std::string Join(const std::string& dir, const char* name) { return dir.empty() ? name : dir + "/" + name; }
 
 }  // namespace
 
@@ -89,7 +88,7 @@ int Mount::PathIn(fuse_ino_t parent, const char* name, std::string* path) {
   if (!v || !v->attached) return ENOENT;
   if (v->attr.type() != v1::Attr::DIRECTORY) return ENOTDIR;
   if (std::strlen(name) > 255) return ENAMETOOLONG;
-  *path = Join(v->path, name);
+  *path = JoinRelPath(v->path, name);
   return 0;
 }
 
@@ -365,12 +364,11 @@ int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
     auto neighbours = [&] {
       // Small files beside it come along in the same call.
       std::vector<ContentWant> out;
-      size_t slash = cur->path.rfind('/');
-      std::string dir = slash == std::string::npos ? "" : cur->path.substr(0, slash);
+      std::string dir = ParentRelPath(cur->path);
       for (const auto& c : table_->Children(cur->parent)) {
         if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
         if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
-        out.push_back({Join(dir, c.name.c_str()), c.attr.hash(), c.attr.size()});
+        out.push_back({JoinRelPath(dir, c.name), c.attr.hash(), c.attr.size()});
       }
       return out;
     };
@@ -425,10 +423,7 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
     if (!held) return (void)fuse_reply_err(req, ESTALE);
   } else if (cur.attr_stale || !held) {
     if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
-    if (!held) {
-      size_t slash = cur.path.rfind('/');
-      NoteColdRead(slash == std::string::npos ? "" : cur.path.substr(0, slash));
-    }
+    if (!held) NoteColdRead(ParentRelPath(cur.path));
   }
   if (cur.attr.size() == 0) return (void)fuse_reply_buf(req, nullptr, 0);
   auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});

@@ -1,7 +1,5 @@
 #include "fsd/prefetcher.h"
 
-#include <fnmatch.h>
-
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -9,6 +7,7 @@
 
 #include "common/byte_size.h"
 #include "common/clock.h"
+#include "common/rel_path.h"
 #include "farmclient/routing.h"
 
 namespace cifs {
@@ -18,14 +17,6 @@ namespace {
 // it lists), so it is bounded by this rather than by one call's timeout. A
 // farm that goes away ends the stream at once, with an error.
 constexpr auto kListBudget = std::chrono::minutes(10);
-
-bool Matches(const std::vector<std::string>& globs, const std::string& path) {
-  if (globs.empty()) return true;
-  for (const auto& g : globs) {
-    if (::fnmatch(g.c_str(), path.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
 
 std::string Describe(int err, const FarmFs& farm) {
   if (err == EIO) {
@@ -238,8 +229,8 @@ std::string Prefetcher::ListTree(PrefetchJob* job, Pipeline* line) {
       for (const auto& e : dir.entries()) {
         const v1::Attr& a = e.attr();
         if (a.type() != v1::Attr::FILE || a.hash().empty() || a.size() == 0) continue;
-        std::string path = dir.path().empty() ? e.name() : dir.path() + "/" + e.name();
-        if (!Matches(job->globs(), path) || !seen.insert(a.hash()).second) continue;
+        std::string path = JoinRelPath(dir.path(), e.name());
+        if (!MatchesAnyGlob(job->globs(), path) || !seen.insert(a.hash()).second) continue;
         bytes += a.size();
         found.push_back({std::move(path), a.hash(), a.size()});
       }

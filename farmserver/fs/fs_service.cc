@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/rel_path.h"
 
 namespace cifs {
 namespace {
@@ -117,7 +117,7 @@ int WorkspaceFsService::ListDir(const WorkspaceDir& dir, const std::string& path
     std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
     std::string n(name);
-    int64_t limit = hash_limit(path.empty() ? n : path + "/" + n);
+    int64_t limit = hash_limit(JoinRelPath(path, n));
     names.push_back({std::move(n), limit, e->d_type == DT_REG});
   }
   // Files about to be hashed are read ahead a few at a time: the disk then
@@ -168,12 +168,8 @@ grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::Li
     }
   }
   auto hash_limit = [req](const std::string& path) -> int64_t {
-    if (req->listing_only()) return 0;
-    if (req->globs().empty()) return INT64_MAX;
-    for (const auto& g : req->globs()) {
-      if (::fnmatch(g.c_str(), path.c_str(), 0) == 0) return INT64_MAX;
-    }
-    return 0;  // only a hash the farm remembers
+    if (req->listing_only() || !MatchesAnyGlob(req->globs(), path)) return 0;  // only a hash the farm remembers
+    return INT64_MAX;
   };
   // Depth first, a directory before those below it, so the mount always
   // knows a directory's parent when it arrives.
@@ -197,7 +193,7 @@ grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::Li
     first = false;
     for (auto it = dir.entries().rbegin(); it != dir.entries().rend(); ++it) {
       if (it->attr().type() == v1::Attr::DIRECTORY) {
-        stack.push_back(dir.path().empty() ? it->name() : dir.path() + "/" + it->name());
+        stack.push_back(JoinRelPath(dir.path(), it->name()));
       }
     }
     entries += dir.entries_size() + 1;

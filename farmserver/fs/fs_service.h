@@ -48,8 +48,9 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
   // failed to, numbering it as a mutation either way.
   void Made(OpenWorkspace& ws, std::string_view path, int err, v1::EntryResponse* resp);
   void Changed(OpenWorkspace& ws, int err, v1::ChangeResponse* resp);
-  // Lists the directory `path` into `out` (entries' attributes); files up
-  // to `hash_limit(entry path, size)` bytes are hashed. Returns 0 or errno.
+  // Lists the directory `path` into `out` (entries' attributes); a file is
+  // hashed when its size is at most `hash_limit(its path)`. Returns 0 or
+  // errno.
   int ListDir(const WorkspaceDir& dir, const std::string& path,
               const std::function<int64_t(const std::string&)>& hash_limit, v1::Attr* dir_attr,
               google::protobuf::RepeatedPtrField<v1::Entry>* out);

@@ -1,5 +1,7 @@
 #include "farmserver/fs/tree_watcher.h"
 
+#include "common/rel_path.h"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -14,8 +16,6 @@ namespace {
 
 constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |
                            IN_DONT_FOLLOW | IN_ONLYDIR | IN_EXCL_UNLINK;
-
-std::string Join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
 
 }  // namespace
 
@@ -55,7 +55,7 @@ void TreeWatcher::WatchTree(const std::string& rel, bool report) {
   paths_[wd] = rel;  // a moved directory keeps its descriptor: this renames it
   std::error_code ec;
   for (fs::directory_iterator it(abs, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string child = Join(rel, it->path().filename().string());
+    std::string child = JoinRelPath(rel, it->path().filename().string());
     if (report) journal_->Add(child);
     if (it->is_directory(ec) && !it->is_symlink(ec)) WatchTree(child, report);
   }
@@ -72,7 +72,7 @@ void TreeWatcher::Handle(const struct inotify_event& ev) {
     return;
   }
   if (it == paths_.end() || ev.len == 0) return;
-  std::string path = Join(it->second, ev.name);
+  std::string path = JoinRelPath(it->second, ev.name);
   journal_->Add(path);
   if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO))) WatchTree(path, true);
 }

@@ -1,6 +1,7 @@
 // Paths a mount may send the farm, and the change journal's contract.
 #include <gtest/gtest.h>
 
+#include "common/rel_path.h"
 #include "farmserver/fs/change_journal.h"
 #include "farmserver/fs/workspace_dir.h"
 
@@ -23,6 +24,20 @@ TEST(WorkspacePathTest, OnlyPlainRelativePathsPass) {
   std::string huge;
   while (huge.size() <= kMaxWorkspacePath) huge += (huge.empty() ? "" : "/") + std::string(200, 'd');
   EXPECT_FALSE(ValidateWorkspacePath(huge).ok());
+}
+
+TEST(RelPathTest, JoinsSplitsAndMatches) {
+  EXPECT_EQ(JoinRelPath("", "a"), "a");
+  EXPECT_EQ(JoinRelPath("a/b", "c"), "a/b/c");
+  EXPECT_EQ(ParentRelPath("a"), "");
+  EXPECT_EQ(ParentRelPath("a/b/c"), "a/b");
+  std::vector<std::string> none;
+  EXPECT_TRUE(MatchesAnyGlob(none, "anything"));
+  std::vector<std::string> cc{"src/*.cc", "BUILD"};
+  EXPECT_TRUE(MatchesAnyGlob(cc, "src/a/b.cc")) << "* crosses directories";
+  EXPECT_TRUE(MatchesAnyGlob(cc, "BUILD"));
+  EXPECT_FALSE(MatchesAnyGlob(cc, "src/a.h"));
+  EXPECT_FALSE(MatchesAnyGlob(cc, "lib/BUILD"));
 }
 
 TEST(ChangeJournalTest, DeliversEachPathOnceAndResetsLaggards) {
