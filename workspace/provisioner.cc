@@ -143,8 +143,10 @@ Status CheckOutHead(const std::string& path) {
               "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"};
   auto done = RunToEnd(spec, kCheckoutTimeout);
   if (!done.ok()) return done.status();
-  if (done->timed_out) return Status::Unavailable("the checkout took longer than " +
-                                                       std::to_string(kCheckoutTimeout.count() / 60) + " minutes");
+  if (done->timed_out) {
+    return Status::Unavailable("the checkout took longer than " + std::to_string(kCheckoutTimeout.count()) +
+                               " minutes");
+  }
   if (done->exit_code != 0) return Status::Internal("cannot check out the branch: " + done->output);
   return Status::Ok();
 }
