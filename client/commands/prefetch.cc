@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "cifs/v1/fs.grpc.pb.h"
@@ -95,14 +96,29 @@ void ShowProgress(const Target& t, const v1::PrefetchProgress& p) {
   std::fflush(stderr);
 }
 
-int Prefetch(v1::FsdControl::Stub& stub, const Target& t, bool background, std::atomic<grpc::ClientContext*>* live) {
+// The call in flight, for the Ctrl-C watcher: cancelled under the lock, so
+// never after the call's context is gone.
+struct LiveCall {
+  std::mutex mu;
+  grpc::ClientContext* ctx = nullptr;
+  void Set(grpc::ClientContext* c) {
+    std::lock_guard lock(mu);
+    ctx = c;
+  }
+  void Cancel() {
+    std::lock_guard lock(mu);
+    if (ctx != nullptr) ctx->TryCancel();
+  }
+};
+
+int Prefetch(v1::FsdControl::Stub& stub, const Target& t, bool background, LiveCall* live) {
   v1::PrefetchRequest req;
   req.set_mountpoint(t.mountpoint);
   req.set_path(t.path);
   for (const auto& g : t.globs) req.add_globs(g);
   req.set_background(background);
   grpc::ClientContext ctx;
-  live->store(&ctx);
+  live->Set(&ctx);
   auto reader = stub.Prefetch(&ctx, req);
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   v1::PrefetchProgress p;
@@ -117,7 +133,7 @@ int Prefetch(v1::FsdControl::Stub& stub, const Target& t, bool background, std::
     if (p.done()) break;
   }
   grpc::Status s = reader->Finish();
-  live->store(nullptr);
+  live->Set(nullptr);
   if (tty && !background) std::fprintf(stderr, "\r\033[K");
   if (background && any) {
     std::cout << "prefetching " << t.shown << " in the background (`cifs status` shows its progress)\n";
@@ -164,7 +180,7 @@ int PrefetchCmd(std::vector<std::string> args, bool background) {
     targets.push_back(std::move(*t));
   }
 
-  std::atomic<grpc::ClientContext*> live{nullptr};
+  LiveCall live;
   std::atomic<bool> done{false};
   std::atomic<bool> interrupted{false};
   std::thread watcher([&] {
@@ -172,7 +188,7 @@ int PrefetchCmd(std::vector<std::string> args, bool background) {
       int sig = sigwaitinfo(&watched, nullptr);
       if (sig < 0 || sig == SIGUSR1) continue;
       interrupted = true;
-      if (grpc::ClientContext* ctx = live.load()) ctx->TryCancel();
+      live.Cancel();
     }
   });
   int rc = 0;
