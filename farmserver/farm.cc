@@ -99,9 +99,13 @@ Status Farm::Start() {
   WebSessionOptions wo;
   wo.session_ttl_ms = int64_t{options_.web_session_hours} * 3600 * 1000;
   sessions_ = std::make_unique<WebSessions>(metadata_.sessions, auth_.get(), wo);
-  http_ = std::make_unique<HttpServer>(
-      HttpServerOptions{options_.listen, options_.http_port, options_.tls_cert, options_.tls_key, options_.client_ca},
-      auth_.get(), sessions_.get(), metadata_.changes, store_.get(), &metrics_, log_);
+  HttpsServerOptions https;
+  https.listen = options_.listen;
+  https.port = options_.http_port;
+  https.cert_file = options_.tls_cert;
+  https.key_file = options_.tls_key;
+  https.client_ca_file = options_.client_ca;
+  http_ = std::make_unique<HttpServer>(std::move(https), auth_.get(), sessions_.get(), metadata_.changes, store_.get(), &metrics_, log_);
   CIFS_RETURN_IF_ERROR(http_->Bind());
   web_api_ = std::make_unique<WebService>(auth_.get(), sessions_.get(), WebUrl());
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -47,6 +48,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& v) {
   if (null < 0 || ::dup2(null, 0) < 0) fail("stdin");
   if (::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) fail("stdout");
   if (spec.cwd_fd >= 0 && ::fchdir(spec.cwd_fd) < 0) fail("fchdir");
+  // The child gets stdin, stdout and stderr, nothing else of the parent's:
+  // a descriptor opened without O_CLOEXEC (a library's socket, a user's
+  // connection) must not reach a build. The error pipe closes at exec too.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail("close_range");
   if (spec.run_as) {
     if (::setgroups(spec.run_as->groups.size(), spec.run_as->groups.data()) < 0) fail("setgroups");
     if (::setgid(spec.run_as->gid) < 0) fail("setgid");

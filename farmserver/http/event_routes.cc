@@ -7,7 +7,6 @@
 //   GET /events/changes: a `change` event whenever builds, workspaces or pull
 //     requests changed (at most two a second); pages then fetch what they
 //     show again through the REST API, with the caller's rights.
-#include <httplib.h>
 #include <openssl/evp.h>
 
 #include <chrono>
@@ -22,16 +21,16 @@
 namespace cifs {
 namespace {
 
-bool SendEvent(httplib::DataSink& sink, const char* event, const std::string& data, const std::string& id = "") {
+bool SendEvent(StreamSink& sink, const char* event, const std::string& data, const std::string& id = "") {
   std::string msg;
   if (!id.empty()) msg += "id: " + id + "\n";
   msg += std::string("event: ") + event + "\ndata: " + data + "\n\n";
-  return sink.write(msg.data(), msg.size());
+  return sink.Write(std::move(msg));
 }
 
-int64_t ResumeOffset(const httplib::Request& req) {
-  std::string v = req.get_header_value("Last-Event-ID");
-  if (v.empty()) v = req.get_param_value("offset");
+int64_t ResumeOffset(const HttpRequest& req) {
+  std::string v = req.Header("Last-Event-ID");
+  if (v.empty()) v = req.Param("offset");
   try {
     int64_t n = v.empty() ? 0 : std::stoll(v);
     return n < 0 ? 0 : n;
@@ -43,12 +42,10 @@ int64_t ResumeOffset(const httplib::Request& req) {
 }  // namespace
 
 void HttpServer::EventRoutes() {
-  server_->Get(R"(/events/builds/([A-Za-z0-9_.-]{1,128}))", [this](const httplib::Request& req,
-                                                                  httplib::Response& res) {
-    auto caller = Authenticated(req, res);
-    if (!caller) return;
+  transport_.Route("GET", R"(/events/builds/([A-Za-z0-9_.-]{1,128}))", Access::kCaller, kSmallBody,
+                   [this](const HttpRequest& req, HttpResponse& res) {
     const RpcGateway* gw = gateway_;
-    Identity who = caller->identity;
+    Identity who = CallerOf(req).identity;
     std::string id = req.matches[1];
     auto fetch = [gw, who, id](v1::Build* b) {
       grpc::ClientContext ctx;
@@ -62,14 +59,13 @@ void HttpServer::EventRoutes() {
     grpc::Status s = fetch(first.get());
     if (!s.ok()) return SendError(res, s);  // 404 for builds the caller may not see
     int64_t offset = ResumeOffset(req);
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("X-Accel-Buffering", "no");
-    auto slot = StreamSlot();
-    if (!slot) return SendError(res, Status::Unavailable("too many live pages are open on this farm; retrying"));
-    res.set_chunked_content_provider("text/event-stream", [this, slot, gw, who, id, first, offset, fetch](
-                                                              size_t, httplib::DataSink& sink) mutable {
+    res.SetHeader("Cache-Control", "no-store");
+    res.SetHeader("X-Accel-Buffering", "no");
+    res.content_type = "text/event-stream";
+    // Follows a gRPC stream, so it blocks a thread of its own while open.
+    res.stream = [this, gw, who, id, first, offset, fetch](StreamSink& sink) {
       std::string last = RpcGateway::ToJson(*first);
-      if (!SendEvent(sink, "build", last)) return false;
+      if (!SendEvent(sink, "build", last)) return;
       grpc::ClientContext ctx;
       gw->ActAs(who, &ctx);
       v1::GetBuildLogRequest r;
@@ -107,41 +103,20 @@ void HttpServer::EventRoutes() {
       }
       grpc::Status done = reader->Finish();
       Untrack(&ctx);
-      if (stopping()) return false;
+      if (stopping()) return;
       if (!done.ok() && done.error_code() != grpc::StatusCode::CANCELLED) {
         SendEvent(sink, "error", ErrorJson(done));
       }
       refresh();
       SendEvent(sink, "end", "{}");
-      sink.done();
-      return true;
-    });
+    };
   });
 
-  server_->Get("/events/changes", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!Authenticated(req, res)) return;
-    auto slot = StreamSlot();
-    if (!slot) return SendError(res, Status::Unavailable("too many live pages are open on this farm; retrying"));
-    res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("text/event-stream", [this, slot](size_t, httplib::DataSink& sink) {
-      uint64_t seen = changes_->Generation();
-      if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
-      auto quiet_since = std::chrono::steady_clock::now();
-      while (!stopping()) {
-        uint64_t now = changes_->WaitForChange(seen, std::chrono::seconds(1));
-        if (now > seen) {
-          seen = now;
-          if (!SendEvent(sink, "change", R"({"generation":)" + std::to_string(seen) + "}")) return false;
-          quiet_since = std::chrono::steady_clock::now();
-          if (!Pause(std::chrono::milliseconds(500))) break;  // a burst of changes is one event
-        } else if (std::chrono::steady_clock::now() - quiet_since > std::chrono::seconds(15)) {
-          // A comment now and then finds a closed connection (the write fails).
-          if (!sink.write(": keep-alive\n\n", 14)) return false;
-          quiet_since = std::chrono::steady_clock::now();
-        }
-      }
-      return false;
-    });
+  transport_.Route("GET", "/events/changes", Access::kCaller, kSmallBody, [this](const HttpRequest&, HttpResponse& res) {
+    res.SetHeader("Cache-Control", "no-store");
+    res.content_type = "text/event-stream";
+    // No thread: the broadcaster writes to every open stream when there is news.
+    res.attach = [this](std::shared_ptr<StreamSink> sink) { broadcaster_.Add(std::move(sink)); };
   });
 }
 

@@ -1,6 +1,4 @@
 // Health and Prometheus metrics, for any authenticated caller.
-#include <httplib.h>
-
 #include <sstream>
 
 #include "farmserver/http/http_server.h"
@@ -9,15 +7,13 @@
 namespace cifs {
 
 void HttpServer::OpsRoutes() {
-  server_->Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!Authenticated(req, res)) return;
+  transport_.Route("GET", "/healthz", Access::kCaller, kSmallBody, [this](const HttpRequest&, HttpResponse& res) {
     auto stats = store_->Stats();
     nlohmann::json j = {{"status", "ok"}, {"version", CIFS_VERSION}, {"blobs", stats.blobs}};
     SendJson(res, j.dump());
   });
 
-  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!Authenticated(req, res)) return;
+  transport_.Route("GET", "/metrics", Access::kCaller, kSmallBody, [this](const HttpRequest&, HttpResponse& res) {
     auto s = store_->Stats();
     std::ostringstream o;
     auto line = [&](const char* name, const char* type, int64_t v) {
@@ -41,7 +37,7 @@ void HttpServer::OpsRoutes() {
     line("cifs_store_pinned_bytes", "gauge", s.pinned_bytes);
     line("cifs_store_cache_limit_bytes", "gauge", s.cache_limit_bytes);
     line("cifs_store_evicted_blobs_total", "counter", s.evicted_blobs);
-    res.set_content(o.str(), "text/plain; version=0.0.4");
+    res.SetContent(o.str(), "text/plain; version=0.0.4");
   });
 }
 

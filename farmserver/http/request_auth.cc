@@ -1,28 +1,11 @@
 #include "farmserver/http/request_auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-
-#include <memory>
 
 namespace cifs {
 
-std::string PeerCertificatePem(const httplib::Request& req) {
-  if (!req.ssl) return {};
-  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(req.ssl), X509_free);
-  if (!cert) return {};
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(bio.get(), cert.get());
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
-}
-
-std::string RequestAuth::CookieValue(const httplib::Request& req, const std::string& name) {
-  auto range = req.headers.equal_range("Cookie");
-  for (auto it = range.first; it != range.second; ++it) {
-    std::string_view all = it->second;
+std::string RequestAuth::CookieValue(const HttpRequest& req, const std::string& name) {
+  for (std::string_view all : req.HeaderValues("Cookie")) {
     while (!all.empty()) {
       size_t semi = all.find(';');
       std::string_view part = all.substr(0, semi);
@@ -37,12 +20,12 @@ std::string RequestAuth::CookieValue(const httplib::Request& req, const std::str
   return {};
 }
 
-Result<Caller> RequestAuth::Authenticate(const httplib::Request& req) const {
+Result<Caller> RequestAuth::Authenticate(const HttpRequest& req) const {
   Caller c;
-  std::string pem = PeerCertificatePem(req);
+  const std::string& pem = req.peer_cert_pem;
   if (!pem.empty()) {
-    std::string forwarded = req.get_header_value(Authenticator::kForwardedCert);
-    bool has_forwarded = req.has_header(Authenticator::kForwardedCert);
+    std::string forwarded = req.Header(Authenticator::kForwardedCert);
+    bool has_forwarded = req.HasHeader(Authenticator::kForwardedCert);
     auto id = auth_->FromPeer(pem, has_forwarded ? &forwarded : nullptr);
     if (!id.ok()) return id.status();
     if (id->has_value()) {
@@ -67,13 +50,13 @@ Result<Caller> RequestAuth::Authenticate(const httplib::Request& req) const {
   return c;
 }
 
-Status RequestAuth::CheckChange(const Caller& caller, const httplib::Request& req) const {
-  std::string type = req.get_header_value("Content-Type");
+Status RequestAuth::CheckChange(const Caller& caller, const HttpRequest& req) const {
+  std::string type = req.Header("Content-Type");
   if (type.rfind("application/json", 0) != 0) {
     return Status::InvalidArgument("send the request body as JSON (Content-Type: application/json)");
   }
   if (caller.by_cookie) {
-    std::string got = req.get_header_value(kCsrfHeader);
+    std::string got = req.Header(kCsrfHeader);
     if (got.size() != caller.csrf.size() || CRYPTO_memcmp(got.data(), caller.csrf.data(), got.size()) != 0) {
       return Status::PermissionDenied(std::string("missing or wrong ") + kCsrfHeader +
                                       " header (the page's session token)");

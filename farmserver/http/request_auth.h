@@ -4,12 +4,11 @@
 // cookie to requests other sites make it send.
 #pragma once
 
-#include <httplib.h>
-
 #include <string>
 
 #include "common/status.h"
 #include "farmserver/auth.h"
+#include "farmserver/http/http_message.h"
 #include "farmserver/web/sessions.h"
 
 namespace cifs {
@@ -28,19 +27,18 @@ class RequestAuth {
  public:
   RequestAuth(Authenticator* auth, WebSessions* sessions) : auth_(auth), sessions_(sessions) {}
 
-  Result<Caller> Authenticate(const httplib::Request& req) const;
+  // From the headers and the connection's certificate alone (the body is
+  // not read until the caller is known).
+  Result<Caller> Authenticate(const HttpRequest& req) const;
   // For requests that change something: a cookie caller's CSRF token, and a
   // JSON body (a form another site posts cannot set that content type).
-  Status CheckChange(const Caller& caller, const httplib::Request& req) const;
+  Status CheckChange(const Caller& caller, const HttpRequest& req) const;
 
-  static std::string CookieValue(const httplib::Request& req, const std::string& name);
+  static std::string CookieValue(const HttpRequest& req, const std::string& name);
 
  private:
   Authenticator* auth_;
   WebSessions* sessions_;
 };
-
-// The client certificate of the TLS connection as PEM, or "".
-std::string PeerCertificatePem(const httplib::Request& req);
 
 }  // namespace cifs

@@ -49,19 +49,20 @@ const char* CodeName(grpc::StatusCode code) {
 
 std::string ErrorJson(const grpc::Status& s) {
   nlohmann::json j = {{"error", {{"code", CodeName(s.error_code())}, {"message", s.error_message()}}}};
-  return j.dump();
+  // A message may quote the caller's input, which need not be UTF-8.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void SendJson(httplib::Response& res, const std::string& json, int status) {
+void SendJson(HttpResponse& res, const std::string& json, int status) {
   res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(json + "\n", "application/json");
+  res.SetHeader("Cache-Control", "no-store");
+  res.SetContent(json + "\n", "application/json");
 }
 
-void SendError(httplib::Response& res, const grpc::Status& s) {
+void SendError(HttpResponse& res, const grpc::Status& s) {
   SendJson(res, ErrorJson(s), HttpStatusOf(s.error_code()));
 }
 
-void SendError(httplib::Response& res, const Status& s) { SendError(res, ToGrpc(s)); }
+void SendError(HttpResponse& res, const Status& s) { SendError(res, ToGrpc(s)); }
 
 }  // namespace cifs

@@ -4,19 +4,19 @@
 #pragma once
 
 #include <grpcpp/support/status.h>
-#include <httplib.h>
 
 #include <string>
 
 #include "common/status.h"
+#include "farmserver/http/http_message.h"
 
 namespace cifs {
 
 int HttpStatusOf(grpc::StatusCode code);
 const char* CodeName(grpc::StatusCode code);
-void SendJson(httplib::Response& res, const std::string& json, int status = 200);
-void SendError(httplib::Response& res, const grpc::Status& s);
-void SendError(httplib::Response& res, const Status& s);
+void SendJson(HttpResponse& res, const std::string& json, int status = 200);
+void SendError(HttpResponse& res, const grpc::Status& s);
+void SendError(HttpResponse& res, const Status& s);
 // An error as one JSON object, for streams that already answered 200.
 std::string ErrorJson(const grpc::Status& s);
 

@@ -1,8 +1,6 @@
 // Browser sign-in and the web UI's pages. The pages are one static shell
 // (assets compiled in) that fetches everything it shows from the REST API,
 // so they hold no data and need no sign-in themselves.
-#include <httplib.h>
-
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -25,16 +23,16 @@ const char* ContentTypeOf(const std::string& path) {
   return "text/html; charset=utf-8";
 }
 
-void SendAsset(httplib::Response& res, const std::string& path) {
+void SendAsset(HttpResponse& res, const std::string& path) {
   const auto& assets = WebAssets();
   auto it = assets.find(path);
   if (it == assets.end()) {
     res.status = 404;
-    res.set_content("not found\n", "text/plain");
+    res.SetContent("not found\n", "text/plain");
     return;
   }
-  res.set_header("Cache-Control", "no-cache");
-  res.set_content(std::string(it->second), ContentTypeOf(path));
+  res.SetHeader("Cache-Control", "no-cache");
+  res.SetContent(std::string(it->second), ContentTypeOf(path));
 }
 
 std::string SessionCookie(const std::string& value, int64_t max_age_s) {
@@ -48,40 +46,38 @@ std::string SessionCookie(const std::string& value, int64_t max_age_s) {
 }  // namespace
 
 void HttpServer::WebRoutes() {
-  server_->Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
+  transport_.Route("GET", "/login", Access::kPublic, kSmallBody, [this](const HttpRequest& req, HttpResponse& res) {
     BrowserSession session;
-    auto token = sessions_->Redeem(req.get_param_value("token"), &session);
+    auto token = sessions_->Redeem(req.Param("token"), &session);
     if (!token.ok()) {
       metrics_->auth_refused++;
       log_->Info("web_sign_in_refused", {{"reason", token.status().message()}});
-      res.set_header("Cache-Control", "no-store");
-      res.set_redirect("/signin-failed", 303);
+      res.SetHeader("Cache-Control", "no-store");
+      res.Redirect("/signin-failed", 303);
       return;
     }
     log_->Info("web_signed_in", {{"user", session.identity.name}, {"role", RoleName(session.identity.role)}});
-    res.set_header("Set-Cookie", SessionCookie(*token, sessions_->options().session_ttl_ms / 1000));
-    res.set_header("Cache-Control", "no-store");
-    res.set_redirect("/", 303);
+    res.SetHeader("Set-Cookie", SessionCookie(*token, sessions_->options().session_ttl_ms / 1000));
+    res.SetHeader("Cache-Control", "no-store");
+    res.Redirect("/", 303);
   });
 
-  server_->Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
-    auto caller = Authenticated(req, res);
-    if (!caller) return;
-    if (Status s = request_auth_.CheckChange(*caller, req); !s.ok()) return SendError(res, s);
+  transport_.Route("POST", "/logout", Access::kCaller, kSmallBody, [this](const HttpRequest& req, HttpResponse& res) {
+    if (Status s = request_auth_.CheckChange(CallerOf(req), req); !s.ok()) return SendError(res, s);
     if (Status s = sessions_->End(RequestAuth::CookieValue(req, kSessionCookie)); !s.ok()) return SendError(res, s);
-    res.set_header("Set-Cookie", SessionCookie("", 0));
+    res.SetHeader("Set-Cookie", SessionCookie("", 0));
     SendJson(res, R"({"signed_out": true})");
   });
 
   for (const char* asset : {"/app.js", "/app.css"}) {
-    server_->Get(asset, [path = std::string(asset)](const httplib::Request&, httplib::Response& res) {
-      SendAsset(res, path);
-    });
+    transport_.Route("GET", asset, Access::kPublic, kSmallBody,
+                     [path = std::string(asset)](const HttpRequest&, HttpResponse& res) { SendAsset(res, path); });
   }
-  server_->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  transport_.Route("GET", "/favicon.ico", Access::kPublic, kSmallBody,
+                   [](const HttpRequest&, HttpResponse& res) { res.status = 204; });
   // Every page of the UI is the same shell; it routes on the path itself.
-  server_->Get(R"(/|/signin-failed|/prs|/workspaces|/invocations|/builds/[A-Za-z0-9_.-]{1,128}|/prs/[0-9]{1,18})",
-               [](const httplib::Request&, httplib::Response& res) { SendAsset(res, "/index.html"); });
+  transport_.Route("GET", R"(/|/signin-failed|/prs|/workspaces|/invocations|/builds/[A-Za-z0-9_.-]{1,128}|/prs/[0-9]{1,18})",
+                   Access::kPublic, kSmallBody, [](const HttpRequest&, HttpResponse& res) { SendAsset(res, "/index.html"); });
 }
 
 }  // namespace cifs
