@@ -1,6 +1,8 @@
 // farmserver: a cifs farm node. See `farmserver --help`.
 #include <malloc.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -22,6 +24,14 @@ int main(int argc, char** argv) {
   // fixed mmap threshold hands them back to the kernel when freed instead of
   // letting glibc's per-thread arenas keep them resident.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+
+  // Every open connection is a descriptor; the soft limit (often 1024) is
+  // raised to what the system allows this process.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;

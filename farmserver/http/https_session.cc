@@ -67,6 +67,8 @@ void Session::Run() {
 void Session::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(server_->options().header_limit));
+  // The route decides the body's limit once the headers are in.
+  parser_->body_limit(boost::none);
   req_ = HttpRequest{};
   route_ = nullptr;
   body_read_ = false;
@@ -101,7 +103,7 @@ void Session::OnHeader(beast::error_code ec) {
   }
   auto declared = parser_->content_length();
   if (declared && *declared > route_->body_limit) {
-    return Refuse(413, Status::InvalidArgument("request body of " + std::to_string(*declared) +
+    return Refuse(413, Status::ResourceExhausted("request body of " + std::to_string(*declared) +
                                                " bytes is over this route's limit of " +
                                                std::to_string(route_->body_limit)));
   }
@@ -148,7 +150,7 @@ void Session::ReadBody() {
 
 void Session::OnBody(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) {
-    return Refuse(413, Status::InvalidArgument("request body is over this route's limit of " +
+    return Refuse(413, Status::ResourceExhausted("request body is over this route's limit of " +
                                                std::to_string(route_->body_limit) + " bytes"));
   }
   if (ec) return Fail(ec, "read body");

@@ -32,6 +32,8 @@ void HttpServer::OpsRoutes() {
     line("cifs_bes_events_total", "counter", metrics_->bes_events);
     line("cifs_bes_invocations_total", "counter", metrics_->bes_invocations);
     line("cifs_auth_refused_total", "counter", metrics_->auth_refused);
+    line("cifs_https_connections", "gauge", static_cast<int64_t>(transport_.connections()));
+    line("cifs_https_change_streams", "gauge", static_cast<int64_t>(broadcaster_.streams()));
     line("cifs_store_blobs", "gauge", s.blobs);
     line("cifs_store_cache_bytes", "gauge", s.cache_bytes);
     line("cifs_store_pinned_bytes", "gauge", s.pinned_bytes);
