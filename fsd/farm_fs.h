@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -29,16 +30,36 @@ class FarmFs {
   bool connected() const { return connected_; }
   void set_connected(bool c) { connected_ = c; }
 
+  // Whether a call may be sent again when its connection broke under it
+  // (the farm restarted mid-call; gRPC cannot say whether it got there).
+  enum class Replay {
+    kSafe,     // doing it twice is doing it once: reads, writes at an offset, setattr
+    kRemoval,  // unlink, rmdir, rename: a replay that finds the name gone succeeded
+    kNever,    // O_EXCL create, mkdir, symlink: callers use these as locks
+  };
+
   // Makes a unary call; returns 0, the farm's errno (resp.error()) or EIO
-  // (EACCES / ENOENT when the farm refuses the workspace). `last_error` gets
-  // the gRPC failure, for logs.
+  // (EACCES / ENOENT when the farm refuses the workspace). A farm that
+  // restarts within the mount's timeout does not fail the call: it is sent
+  // again (as `replay` allows) until the one deadline it started with.
   template <typename Req, typename Resp>
   int Call(grpc::Status (v1::WorkspaceFs::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req& req,
-           Resp* resp) {
+           Resp* resp, Replay replay = Replay::kSafe) {
     req.set_workspace(workspace_);
-    grpc::ClientContext ctx;
-    Prepare(&ctx);
-    grpc::Status s = (stub_.get()->*method)(&ctx, req, resp);
+    const auto deadline = std::chrono::system_clock::now() + timeout_;
+    bool replayed = false;
+    grpc::Status s;
+    for (;;) {
+      grpc::ClientContext ctx;
+      Prepare(&ctx, deadline);
+      s = (stub_.get()->*method)(&ctx, req, resp);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE || replay == Replay::kNever ||
+          std::chrono::system_clock::now() + kReplayPause >= deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(kReplayPause);
+      replayed = true;
+    }
     if (!s.ok()) return FromGrpc(s);
     connected_ = true;
     if constexpr (requires { resp->mutation(); }) {
@@ -50,12 +71,16 @@ class FarmFs {
         }
       }
     }
-    if constexpr (requires { resp->error(); }) return resp->error();
+    if constexpr (requires { resp->error(); }) {
+      if (replayed && replay == Replay::kRemoval && resp->error() == ENOENT) return 0;
+      return resp->error();
+    }
     return 0;
   }
 
-  void Prepare(grpc::ClientContext* ctx) const {
-    ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+  void Prepare(grpc::ClientContext* ctx) const { Prepare(ctx, std::chrono::system_clock::now() + timeout_); }
+  void Prepare(grpc::ClientContext* ctx, std::chrono::system_clock::time_point deadline) const {
+    ctx->set_deadline(deadline);
     ctx->set_wait_for_ready(true);
     RouteToWorkspace(ctx, workspace_);
   }
@@ -125,6 +150,7 @@ class FarmFs {
   std::unique_ptr<v1::WorkspaceFs::Stub> stub_;
   std::string workspace_;
   std::chrono::milliseconds timeout_;
+  static constexpr std::chrono::milliseconds kReplayPause{200};
   std::atomic<bool> connected_{true};
   std::mutex recent_mu_;
   std::unordered_map<std::string, uint64_t> recent_;  // path -> latest mutation by this mount

@@ -244,7 +244,7 @@ void Mount::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mo
   r.set_mode(mode & 07777);
   r.set_exclusive(true);
   v1::EntryResponse resp;
-  int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp);
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp, FarmFs::Replay::kNever);
   Made(req, parent, name, e, resp.attr());
 }
 
@@ -254,7 +254,7 @@ void Mount::MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mo
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   r.set_mode(mode & 07777);
   v1::EntryResponse resp;
-  int e = farm_.Call(&v1::WorkspaceFs::Stub::Mkdir, r, &resp);
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Mkdir, r, &resp, FarmFs::Replay::kNever);
   fuse_ino_t made = Made(req, parent, name, e, resp.attr());
   // A new directory is empty: its listing is known without asking.
   if (made != 0) table_->SetListing(made, resp.attr(), {});
@@ -266,7 +266,7 @@ void Mount::Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   r.set_target(target);
   v1::EntryResponse resp;
-  int e = farm_.Call(&v1::WorkspaceFs::Stub::Symlink, r, &resp);
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Symlink, r, &resp, FarmFs::Replay::kNever);
   Made(req, parent, name, e, resp.attr());
 }
 
@@ -276,7 +276,8 @@ void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
   if (!dir) KeepWrittenContents(parent, name);
   v1::ChangeResponse resp;
-  int e = farm_.Call(dir ? &v1::WorkspaceFs::Stub::Rmdir : &v1::WorkspaceFs::Stub::Unlink, r, &resp);
+  int e = farm_.Call(dir ? &v1::WorkspaceFs::Stub::Rmdir : &v1::WorkspaceFs::Stub::Unlink, r, &resp,
+                     FarmFs::Replay::kRemoval);
   if (e == 0) table_->Remove(parent, name);
   fuse_reply_err(req, e);
 }
@@ -290,7 +291,7 @@ void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino
   r.set_flags(flags);
   if (!(flags & RENAME_EXCHANGE)) KeepWrittenContents(newparent, newname);  // an editor's save over it
   v1::ChangeResponse resp;
-  int e = farm_.Call(&v1::WorkspaceFs::Stub::Rename, r, &resp);
+  int e = farm_.Call(&v1::WorkspaceFs::Stub::Rename, r, &resp, FarmFs::Replay::kRemoval);
   if (e == 0) table_->Move(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
   fuse_reply_err(req, e);
 }
@@ -302,7 +303,11 @@ void Mount::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t m
   r.set_mode(mode & 07777);
   r.set_exclusive((fi->flags & O_EXCL) != 0);
   v1::EntryResponse resp;
-  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp)) return (void)fuse_reply_err(req, e);
+  // Without O_EXCL a create is an open-or-create, so a replay is harmless.
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Create, r, &resp,
+                         (fi->flags & O_EXCL) ? FarmFs::Replay::kNever : FarmFs::Replay::kSafe)) {
+    return (void)fuse_reply_err(req, e);
+  }
   if ((fi->flags & O_TRUNC) && resp.attr().size() > 0) {
     // O_CREAT|O_TRUNC on a name another client just made: still truncate.
     v1::SetAttrRequest t;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Restarts race nothing: a farm killed with kill -9 and started again at once
+# always comes up (its content store's LOCK may still be held by the dying
+# process); `cifs mount` right after `cifs unmount`, and right after its fsd
+# was killed, always works; an operation in flight while the farm restarts
+# completes once the farm is back within the mount's timeout, instead of
+# failing with EIO. CYCLES (default 100) sets how many of each.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+test_setup "${1:?usage: $0 BUILD_DIR}"
+CYCLES=${CYCLES:-100}
+export XDG_CACHE_HOME=$TMP/cache
+start_farm || { echo "cannot start the dev farm"; exit 1; }
+MNT=$TMP/mnt
+mkdir -p "$MNT"
+before_teardown() {
+  local m
+  for m in "$TMP/mnt" "$TMP/mnt2"; do
+    mountpoint -q "$m" 2>/dev/null && { as_user alice "$CIFS" unmount "$m" || fusermount3 -u -z "$m"; }
+  done
+  pkill -f "fsd --dir $TMP/" || true
+}
+alice() { as_user alice "$CIFS" "$@"; }
+
+UP=$TMP/upstream
+sample_upstream "$UP"
+g clone -q --bare "$UP" "$TMP/up.git"
+as_user admin "$CIFS" admin repo add sample --url "file://$TMP/up.git" >/dev/null
+as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample >/dev/null
+WS=$FARM/workspaces/alice-ws
+
+# --- the farm: kill -9, start again at once ----------------------------------------
+failed=0 first=""
+for i in $(seq 1 "$CYCLES"); do
+  kill -9 "$(cat "$FARM/farmserver.pid")" 2>/dev/null
+  if ! out=$("$SRC_DIR/scripts/dev-farm" start "$FARM" 2>&1) || ! alice ws list >/dev/null 2>&1; then
+    failed=$((failed + 1))
+    [[ -z $first ]] && first="cycle $i: $out"
+  fi
+done
+check "$CYCLES kill -9/start cycles of the farm: all came up and answered ($failed failed${first:+; $first})" \
+  test "$failed" = 0
+
+# --- mounts: unmount then mount at once; fsd killed then mount at once -----------
+alice mount alice-ws "$MNT" >/dev/null
+failed=0 first=""
+for i in $(seq 1 "$CYCLES"); do
+  if ! out=$(alice unmount "$MNT" 2>&1 && alice mount alice-ws "$MNT" 2>&1) || ! test -f "$MNT/app/BUILD"; then
+    failed=$((failed + 1))
+    [[ -z $first ]] && first="cycle $i: $out"
+  fi
+done
+check "$CYCLES unmount/mount cycles: every mount worked ($failed failed${first:+; $first})" test "$failed" = 0
+# An fsd killed under its mount: a mount elsewhere right after starts a fresh
+# one (the dying one may still hold the socket), and the dead mount unmounts.
+MNT2=$TMP/mnt2
+mkdir -p "$MNT2"
+failed=0 first=""
+for i in $(seq 1 "$CYCLES"); do
+  pid=$(alice status --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
+  [[ -n $pid ]] && kill -9 "$pid"
+  if ! out=$(alice mount alice-ws "$MNT2" 2>&1) || ! test -f "$MNT2/app/BUILD" ||
+     ! out=$(alice unmount "$MNT" 2>&1) || mountpoint -q "$MNT"; then
+    failed=$((failed + 1))
+    [[ -z $first ]] && first="cycle $i: $out"
+  fi
+  t=$MNT; MNT=$MNT2; MNT2=$t
+done
+check "$CYCLES fsd kill -9 cycles: a mount right after always worked, the dead one unmounted ($failed failed${first:+; $first})" \
+  test "$failed" = 0
+test -f "$MNT/app/BUILD" || alice mount alice-ws "$MNT" >/dev/null
+
+# --- an operation in flight while the farm restarts --------------------------------
+failed=0 first=""
+for i in $(seq 1 10); do
+  kill -9 "$(cat "$FARM/farmserver.pid")"
+  (sleep 1; "$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null 2>&1) &
+  if ! out=$(sh -c "echo line $i >>'$MNT/inflight.txt'" 2>&1); then
+    failed=$((failed + 1))
+    [[ -z $first ]] && first="cycle $i: $out"
+  fi
+  wait
+done
+check "a write made while the farm restarts (back within 1 s) completes, 10 of 10 ($failed failed${first:+; $first})" \
+  test "$failed" = 0
+check "... and every line landed on the farm" test "$(grep -c '^line' "$WS/inflight.txt")" = 10
+finish
