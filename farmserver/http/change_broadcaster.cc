@@ -7,7 +7,9 @@ namespace cifs {
 ChangeBroadcaster::ChangeBroadcaster(ChangeSignal* changes, std::chrono::milliseconds coalesce,
                                      std::chrono::milliseconds keep_alive)
     : changes_(changes), coalesce_(coalesce), keep_alive_(keep_alive) {
-  thread_ = std::thread([this] { Run(); });
+  // Taken here, not on the thread: a change made before it runs is news.
+  uint64_t seen = changes_->Generation();
+  thread_ = std::thread([this, seen] { Run(seen); });
 }
 
 ChangeBroadcaster::~ChangeBroadcaster() { Stop(); }
@@ -59,8 +61,7 @@ void ChangeBroadcaster::Broadcast(const std::string& msg) {
   });
 }
 
-void ChangeBroadcaster::Run() {
-  uint64_t seen = changes_->Generation();
+void ChangeBroadcaster::Run(uint64_t seen) {
   auto quiet_since = std::chrono::steady_clock::now();
   for (;;) {
     uint64_t now = changes_->WaitForChange(seen, std::chrono::seconds(1));

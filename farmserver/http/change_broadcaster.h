@@ -36,7 +36,7 @@ class ChangeBroadcaster {
   static std::string Event(uint64_t generation);
 
  private:
-  void Run();
+  void Run(uint64_t seen);
   // Sends `msg` to every stream, dropping those that are gone or too slow.
   void Broadcast(const std::string& msg);
 
