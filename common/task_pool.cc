@@ -18,10 +18,16 @@ bool TaskPool::TrySubmit(std::function<void()> task) {
   return true;
 }
 
+size_t TaskPool::waiting() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void TaskPool::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    queue_.clear();
   }
   cv_.notify_all();
   for (auto& t : threads_) {
@@ -36,7 +42,7 @@ void TaskPool::Run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left
+      if (stopping_) return;
       task = std::move(queue_.front());
       queue_.pop_front();
     }

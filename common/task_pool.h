@@ -1,6 +1,7 @@
 // A fixed set of threads running queued tasks, with a bound on the queue: a
 // caller that finds it full is told so at once (and can refuse its own
-// caller) instead of queueing without limit.
+// caller, or drop work that was only an optimisation) instead of queueing
+// without limit.
 #pragma once
 
 #include <condition_variable>
@@ -22,7 +23,10 @@ class TaskPool {
 
   // False when the queue is full or the pool stopped (the task is not run).
   [[nodiscard]] bool TrySubmit(std::function<void()> task);
-  // Runs what is queued, then joins the threads. Later submissions fail.
+  // Tasks queued and not yet started.
+  size_t waiting();
+  // Drops what is still queued, waits for running tasks to end. Later
+  // submissions fail.
   void Stop();
 
  private:

@@ -27,7 +27,7 @@
 #include "fsd/inode_table.h"
 #include "fsd/notifier.h"
 #include "fsd/prefetcher.h"
-#include "fsd/work_queue.h"
+#include "common/task_pool.h"
 #include "store/content_store.h"
 
 namespace cifs {
@@ -158,7 +158,7 @@ class Mount {
 
   // Lists the subdirectories of a directory being read, ahead of the walk
   // (while a ListAhead job has not reached them yet).
-  WorkQueue list_ahead_{4, 4096};
+  TaskPool list_ahead_{4, 4096};
   void PrefetchSubdirectories(fuse_ino_t dir);
 
   std::mutex listing_mu_;

@@ -482,7 +482,7 @@ void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
   for (const auto& c : table_->Children(dir)) {
     if (c.attr.type() != v1::Attr::DIRECTORY || table_->Listed(c.ino)) continue;
     fuse_ino_t child = c.ino;
-    if (!list_ahead_.Post([this, child] { List(child); })) break;
+    if (!list_ahead_.TrySubmit([this, child] { List(child); })) break;
   }
 }
 
