@@ -4,7 +4,8 @@ scripts/bench-web use it. Each mode prints `key value` lines (figures) and
 exits non-zero only when it could not do its job (the shell script judges).
 
   idle N           hold N TCP connections open (no TLS), then time REST calls
-                   and the dashboard with and without them
+                   and the dashboard with and without them (and the farm's
+                   memory, given FARM_PID)
   streams N        open N /events/changes streams, print `ready`, wait for a
                    change on every one of them (the caller makes the change)
   refuse           oversized and unauthenticated bodies, malformed input,
@@ -69,12 +70,23 @@ async def timed_calls(n):
     return p95(api), p95(page)
 
 
+def rss_kib():
+    pid = os.environ.get("FARM_PID")
+    if not pid:
+        return 0
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+
+
 async def idle(n):
     base_api, base_page = await timed_calls(40)
+    print(f"rss_before_kib {rss_kib()}")
     conns = []
     for i in range(n):
         conns.append(await asyncio.open_connection("localhost", PORT))
     print(f"idle_connections {len(conns)}", flush=True)
+    await asyncio.sleep(0.5)  # the farm has accepted them all
+    print(f"rss_with_kib {rss_kib()}")
     api, page = await timed_calls(40)
     # Still all open: a closed one reads EOF at once.
     alive = 0
