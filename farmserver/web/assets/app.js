@@ -309,9 +309,19 @@ function onFarmChange(refresh, ms) {
     try { await refresh(); } catch (e) { /* the next change tries again */ }
     setTimeout(() => { busy = false; if (again) { again = false; run(); } }, ms);
   };
-  const es = new EventSource('/events/changes');
-  es.addEventListener('change', run);
-  return es;
+  // EventSource retries a dropped stream by itself but gives up on a refusal
+  // (429 or 503 when the farm is busy): open it again a little later.
+  const handle = { es: null, closed: false, close() { this.closed = true; if (this.es) this.es.close(); } };
+  const open = () => {
+    if (handle.closed) return;
+    handle.es = new EventSource('/events/changes');
+    handle.es.addEventListener('change', run);
+    handle.es.addEventListener('error', () => {
+      if (handle.es.readyState === EventSource.CLOSED) setTimeout(open, 2000 + Math.random() * 3000);
+    });
+  };
+  open();
+  return handle;
 }
 
 // ---- a PR's diff ------------------------------------------------------------
