@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <condition_variable>
@@ -28,7 +29,10 @@ class FarmFs {
   v1::WorkspaceFs::Stub* stub() { return stub_.get(); }
   std::chrono::milliseconds timeout() const { return timeout_; }
   bool connected() const { return connected_; }
-  void set_connected(bool c) { connected_ = c; }
+  void set_connected(bool c) {
+    connected_ = c;
+    if (c) away_ = false;
+  }
 
   // Whether a call may be sent again when its connection broke under it
   // (the farm restarted mid-call; gRPC cannot say whether it got there).
@@ -46,7 +50,10 @@ class FarmFs {
   int Call(grpc::Status (v1::WorkspaceFs::Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Req& req,
            Resp* resp, Replay replay = Replay::kSafe) {
     req.set_workspace(workspace_);
-    const auto deadline = std::chrono::system_clock::now() + timeout_;
+    // Once a call has waited out the whole timeout, the farm is known to be
+    // away (not merely restarting): later calls wait only briefly, so a command made of several
+    // operations fails after about one timeout, not one per operation.
+    const auto deadline = std::chrono::system_clock::now() + (away_ ? std::min(timeout_, kWhileAway) : timeout_);
     bool replayed = false;
     grpc::Status s;
     for (;;) {
@@ -60,8 +67,14 @@ class FarmFs {
       std::this_thread::sleep_for(kReplayPause);
       replayed = true;
     }
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) {
+      if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        away_ = true;
+      }
+      return FromGrpc(s);
+    }
     connected_ = true;
+    away_ = false;
     if constexpr (requires { resp->mutation(); }) {
       if (resp->mutation() != 0) {
         if constexpr (requires { req.from(); }) {
@@ -151,7 +164,9 @@ class FarmFs {
   std::string workspace_;
   std::chrono::milliseconds timeout_;
   static constexpr std::chrono::milliseconds kReplayPause{200};
+  static constexpr std::chrono::milliseconds kWhileAway{500};
   std::atomic<bool> connected_{true};
+  std::atomic<bool> away_{false};  // a call waited out its whole timeout
   std::mutex recent_mu_;
   std::unordered_map<std::string, uint64_t> recent_;  // path -> latest mutation by this mount
   std::mutex gate_mu_;

@@ -12,9 +12,11 @@ HttpsServer::Impl::Impl(HttpsServerOptions options, Logger* log) : options_(std:
 const RouteEntry* HttpsServer::Impl::FindRoute(HttpRequest* req, int* refusal) const {
   bool other_method = false;
   std::smatch m;
+  // HEAD is GET without the body (Session::Respond drops it).
+  const std::string method = req->method == "HEAD" ? "GET" : req->method;
   for (const RouteEntry& r : routes) {
     if (!std::regex_match(req->path, m, r.pattern)) continue;
-    if (r.method != req->method) {
+    if (r.method != method) {
       other_method = true;
       continue;
     }

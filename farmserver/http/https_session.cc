@@ -177,6 +177,10 @@ void Session::Dispatch() {
             self->server_->ReleaseCaller(self->caller_key_);
             self->caller_key_.clear();
           }
+          if (self->req_.method == "HEAD") {
+            res.stream = nullptr;
+            res.attach = nullptr;
+          }
           if (res.stream || res.attach) return self->StartStream(std::move(res));
           self->Respond(std::move(res), keep_alive);
         });
@@ -205,6 +209,7 @@ void Session::Respond(HttpResponse res, bool keep_alive) {
   res_->body() = std::move(res.body);
   res_->keep_alive(keep_alive);
   res_->prepare_payload();
+  if (req_.method == "HEAD") res_->body().clear();  // the length stays: what GET would send
   // No length on a 204: it has no body by definition (RFC 9110 8.6).
   if (res.status == 204) res_->erase(bhttp::field::content_length);
   beast::get_lowest_layer(stream_).expires_after(server_->options().write_timeout);

@@ -59,6 +59,9 @@ check "the farm logged the refusals" grep -q '"event":"https_refused".*"status":
 run curl -sS -D - -o /dev/null --cacert "$CA" -H 'Content-Type: application/json' -d $'{"id":"\xff"}' \
   --cert "$CERT" --key "$KEY" "https://localhost:$HTTPS_PORT/api/v1/Builds/GetBuild"
 check "nothing internal leaks into a refusal's headers" bash -c '! grep -qi "exception" <<<"$0"' "$out"
+run curl -sS -I --cacert "$CA" --cert "$CERT" --key "$KEY" "https://localhost:$HTTPS_PORT/healthz"
+check "HEAD answers GET's status and length without the body" \
+  bash -c 'grep -q "^HTTP/1.1 200" <<<"$0" && grep -qi "^content-length: [1-9]" <<<"$0"' "$out"
 
 # --- 300 live pages ----------------------------------------------------------------------
 UP=$TMP/upstream

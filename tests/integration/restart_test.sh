@@ -84,4 +84,17 @@ done
 check "a write made while the farm restarts (back within 1 s) completes, 10 of 10 ($failed failed${first:+; $first})" \
   test "$failed" = 0
 check "... and every line landed on the farm" test "$(grep -c '^line' "$WS/inflight.txt")" = 10
+
+# --- a farm away for longer than the timeout: EIO, not much past it ------------------
+alice unmount "$MNT" >/dev/null
+alice mount --timeout 3 alice-ws "$MNT" >/dev/null
+pid=$(cat "$FARM/farmserver.pid")
+kill -9 "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done  # gone, not dying
+start=$(date +%s%N)
+run sh -c "echo late >>'$MNT/inflight.txt'"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "with the farm gone, a write fails with EIO ($out)" failed_with "I/O error\|Input/output error"
+check "... within the 3 s timeout and a little ($ms ms)" test "$ms" -le 4500
+"$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null
 finish
