@@ -113,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void StartStream(HttpResponse res);
   void WriteNext();
   void WatchForClose();
+  void Shutdown();
   void Linger();
   void DrainSome(size_t drained);
   void Close();

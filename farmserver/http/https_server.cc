@@ -133,6 +133,9 @@ void HttpsServer::Impl::Accept() {
     // would otherwise hold users' connections open (and could write to
     // them) after the farm has closed them.
     ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+    // Answers are written whole; a small write after one (a TLS alert, a
+    // chunk) must not wait for the client's delayed ACK (Nagle).
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
     if (connections.load() >= options_.max_connections) {
       socket.close(ec);
     } else {

@@ -217,7 +217,7 @@ void Session::Respond(HttpResponse res, bool keep_alive) {
     self->res_.reset();
     if (ec) return self->Fail(ec, "write");
     if (!self->body_read_ && self->parser_ && !self->parser_->is_done()) return self->Linger();
-    if (!keep_alive || self->server_->stopping()) return self->Close();
+    if (!keep_alive || self->server_->stopping()) return self->Shutdown();
     self->ReadHeader();
   });
 }
@@ -351,9 +351,17 @@ void Session::WriteNext() {
       done = self->ending_ && self->out_.empty();
     }
     self->room_.notify_all();
-    if (done) return self->Close();
+    if (done) return self->Close();  // framed by the last chunk; a read is pending (WatchForClose)
     self->WriteNext();
   });
+}
+
+// The end of a connection that answered in full: TLS close_notify, so a
+// client reading to the end (HTTP/1.0, ab) sees a clean end rather than a
+// truncation; bounded, since the client's own close_notify may never come.
+void Session::Shutdown() {
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+  stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->Close(); });
 }
 
 void Session::Close() {
@@ -365,8 +373,8 @@ void Session::Close() {
   }
   room_.notify_all();
   beast::error_code ec;
-  // No TLS close_notify exchange: it waits on a client that may never
-  // answer, and nothing here needs it (bodies are length- or chunk-framed).
+  // No TLS close_notify here (Shutdown sends it when the answer was
+  // complete): this also ends connections that failed or timed out.
   beast::get_lowest_layer(stream_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
   beast::get_lowest_layer(stream_).close();
 }

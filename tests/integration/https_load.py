@@ -231,7 +231,7 @@ async def refuse():
 
 async def rate(clients, seconds):
     ctx = context()
-    done = []
+    done, refused = [], []
     stop = time.monotonic() + seconds
 
     async def client():
@@ -243,11 +243,11 @@ async def rate(clients, seconds):
             head = await r.readuntil(b"\r\n\r\n")
             length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
             await r.readexactly(length)
-            done.append(1)
+            (done if head.startswith(b"HTTP/1.1 200") else refused).append(1)
         w.close()
 
     await asyncio.gather(*[client() for _ in range(clients)])
-    print(f"requests_per_s_{clients}_clients {len(done) / seconds:.0f}")
+    print(f"requests_per_s_{clients}_clients {len(done) / seconds:.0f} (not 200: {len(refused)})")
 
 
 def main():
