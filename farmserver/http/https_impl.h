@@ -113,6 +113,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void StartStream(HttpResponse res);
   void WriteNext();
   void WatchForClose();
+  // Gives back the caller's in-flight slot once their request is answered.
+  void ReleaseCallerSlot();
   void Shutdown();
   void Linger();
   void DrainSome(size_t drained);

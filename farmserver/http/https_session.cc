@@ -1,21 +1,16 @@
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <cstdio>
 
 #include "farmserver/http/https_impl.h"
+#include "identity/identity.h"
 
 namespace cifs {
 namespace {
 
 std::string PeerPem(SSL* ssl) {
   std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
-  if (!cert) return {};
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(bio.get(), cert.get());
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return cert ? CertificatePem(cert.get()) : std::string();
 }
 
 std::string Chunk(std::string_view data) {
@@ -49,8 +44,14 @@ Session::Session(HttpsServer::Impl* server, net::ip::tcp::socket socket, net::ss
 }
 
 Session::~Session() {
-  if (!caller_key_.empty()) server_->ReleaseCaller(caller_key_);
+  ReleaseCallerSlot();
   server_->connections--;
+}
+
+void Session::ReleaseCallerSlot() {
+  if (caller_key_.empty()) return;
+  server_->ReleaseCaller(caller_key_);
+  caller_key_.clear();
 }
 
 void Session::Run() {
@@ -173,10 +174,7 @@ void Session::Dispatch() {
           res = self->server_->Refusal(500, Status::Internal("internal error; the farm's log has the details"));
         }
         net::post(self->stream_.get_executor(), [self, keep_alive, res = std::move(res)]() mutable {
-          if (!self->caller_key_.empty()) {
-            self->server_->ReleaseCaller(self->caller_key_);
-            self->caller_key_.clear();
-          }
+          self->ReleaseCallerSlot();
           if (self->req_.method == "HEAD") {
             res.stream = nullptr;
             res.attach = nullptr;
@@ -193,10 +191,7 @@ void Session::Refuse(int http_status, const Status& why) {
   if (http_status != 404 && http_status != 405 && http_status != 0) {
     server_->log()->Info("https_refused", {{"status", http_status}, {"path", req_.path}, {"reason", why.message()}});
   }
-  if (!caller_key_.empty()) {
-    server_->ReleaseCaller(caller_key_);
-    caller_key_.clear();
-  }
+  ReleaseCallerSlot();
   bool keep_alive = body_read_ && parser_ && parser_->get().keep_alive();
   Respond(server_->Refusal(http_status, why), keep_alive);
 }
@@ -216,7 +211,7 @@ void Session::Respond(HttpResponse res, bool keep_alive) {
   bhttp::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
     self->res_.reset();
     if (ec) return self->Fail(ec, "write");
-    if (!self->body_read_ && self->parser_ && !self->parser_->is_done()) return self->Linger();
+    if (self->parser_ && !self->parser_->is_done()) return self->Linger();  // a body left unread
     if (!keep_alive || self->server_->stopping()) return self->Shutdown();
     self->ReadHeader();
   });
