@@ -35,14 +35,6 @@ std::string PemOf(EVP_PKEY* key) {
   return std::string(data, len);
 }
 
-std::string PemOf(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
-}
-
 // The serial carries the issue time in milliseconds in its high bits, then
 // 64 random bits: revocation by cut-off compares exact issue times.
 bool SetSerial(X509* cert) {
@@ -119,7 +111,7 @@ Result<CertificateAuthority> CertificateAuthority::Create(const std::string& com
             AddExt(c, c, NID_authority_key_identifier, "keyid:always");
   if (!ok || X509_sign(c, key.get(), EVP_sha256()) == 0) return Status::Internal("cannot sign CA certificate");
   CertificateAuthority ca;
-  ca.ca_ = {PemOf(key.get()), PemOf(c)};
+  ca.ca_ = {PemOf(key.get()), CertificatePem(c)};
   return ca;
 }
 
@@ -146,7 +138,7 @@ Result<KeyAndCert> Issue(const KeyAndCert& ca_pems, const std::vector<std::pair<
     if (!AddExt(c, ca->cert.get(), nid, value)) return Status::Internal("cannot add certificate extension " + value);
   }
   if (X509_sign(c, ca->key.get(), EVP_sha256()) == 0) return Status::Internal("cannot sign certificate");
-  return KeyAndCert{PemOf(key.get()), PemOf(c)};
+  return KeyAndCert{PemOf(key.get()), CertificatePem(c)};
 }
 }  // namespace
 

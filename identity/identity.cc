@@ -66,8 +66,12 @@ Result<std::string> VerifiedCertificatePem(const std::string& der, const std::st
     return Status::Unauthenticated(std::string("the forwarded client certificate is not valid: ") +
                                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
   }
+  return CertificatePem(cert.get());
+}
+
+std::string CertificatePem(X509* cert) {
   std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(out.get(), cert.get());
+  PEM_write_bio_X509(out.get(), cert);
   char* data = nullptr;
   long len = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<size_t>(len));

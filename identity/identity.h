@@ -2,6 +2,8 @@
 // common name and the role in its organizational unit; nothing else is trusted.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -38,6 +40,9 @@ Result<Identity> IdentityFromPem(const std::string& pem);
 // The PEM of a DER certificate (as a proxy forwards it, base64-decoded)
 // that chains to `ca_pem` and is valid now; Unauthenticated otherwise.
 Result<std::string> VerifiedCertificatePem(const std::string& der, const std::string& ca_pem);
+
+// A certificate as PEM text.
+std::string CertificatePem(X509* cert);
 
 // User names become file names and certificate subjects: keep them boring.
 Status ValidateUserName(const std::string& name);
