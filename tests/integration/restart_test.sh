@@ -21,6 +21,10 @@ before_teardown() {
   pkill -f "fsd --dir $TMP/" || true
 }
 alice() { as_user alice "$CIFS" "$@"; }
+# A series of cycles: how many failed, and the first failure's output.
+tally_reset() { failed=0 first=""; }
+tally_fail() { failed=$((failed + 1)); [[ -n $first ]] || first="cycle $1: $out"; }
+tally() { echo "$failed failed${first:+; $first}"; }
 
 UP=$TMP/upstream
 sample_upstream "$UP"
@@ -30,58 +34,54 @@ as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sampl
 WS=$FARM/workspaces/alice-ws
 
 # --- the farm: kill -9, start again at once ----------------------------------------
-failed=0 first=""
+tally_reset
 for i in $(seq 1 "$CYCLES"); do
   kill -9 "$(cat "$FARM/farmserver.pid")" 2>/dev/null
   if ! out=$("$SRC_DIR/scripts/dev-farm" start "$FARM" 2>&1) || ! alice ws list >/dev/null 2>&1; then
-    failed=$((failed + 1))
-    [[ -z $first ]] && first="cycle $i: $out"
+    tally_fail "$i"
   fi
 done
-check "$CYCLES kill -9/start cycles of the farm: all came up and answered ($failed failed${first:+; $first})" \
+check "$CYCLES kill -9/start cycles of the farm: all came up and answered ($(tally))" \
   test "$failed" = 0
 
 # --- mounts: unmount then mount at once; fsd killed then mount at once -----------
 alice mount alice-ws "$MNT" >/dev/null
-failed=0 first=""
+tally_reset
 for i in $(seq 1 "$CYCLES"); do
   if ! out=$(alice unmount "$MNT" 2>&1 && alice mount alice-ws "$MNT" 2>&1) || ! test -f "$MNT/app/BUILD"; then
-    failed=$((failed + 1))
-    [[ -z $first ]] && first="cycle $i: $out"
+    tally_fail "$i"
   fi
 done
-check "$CYCLES unmount/mount cycles: every mount worked ($failed failed${first:+; $first})" test "$failed" = 0
+check "$CYCLES unmount/mount cycles: every mount worked ($(tally))" test "$failed" = 0
 # An fsd killed under its mount: a mount elsewhere right after starts a fresh
 # one (the dying one may still hold the socket), and the dead mount unmounts.
 MNT2=$TMP/mnt2
 mkdir -p "$MNT2"
-failed=0 first=""
+tally_reset
 for i in $(seq 1 "$CYCLES"); do
   pid=$(alice status --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
   [[ -n $pid ]] && kill -9 "$pid"
   if ! out=$(alice mount alice-ws "$MNT2" 2>&1) || ! test -f "$MNT2/app/BUILD" ||
      ! out=$(alice unmount "$MNT" 2>&1) || mountpoint -q "$MNT"; then
-    failed=$((failed + 1))
-    [[ -z $first ]] && first="cycle $i: $out"
+    tally_fail "$i"
   fi
   t=$MNT; MNT=$MNT2; MNT2=$t
 done
-check "$CYCLES fsd kill -9 cycles: a mount right after always worked, the dead one unmounted ($failed failed${first:+; $first})" \
+check "$CYCLES fsd kill -9 cycles: a mount right after always worked, the dead one unmounted ($(tally))" \
   test "$failed" = 0
 test -f "$MNT/app/BUILD" || alice mount alice-ws "$MNT" >/dev/null
 
 # --- an operation in flight while the farm restarts --------------------------------
-failed=0 first=""
+tally_reset
 for i in $(seq 1 10); do
   kill -9 "$(cat "$FARM/farmserver.pid")"
   (sleep 1; "$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null 2>&1) &
   if ! out=$(sh -c "echo line $i >>'$MNT/inflight.txt'" 2>&1); then
-    failed=$((failed + 1))
-    [[ -z $first ]] && first="cycle $i: $out"
+    tally_fail "$i"
   fi
   wait
 done
-check "a write made while the farm restarts (back within 1 s) completes, 10 of 10 ($failed failed${first:+; $first})" \
+check "a write made while the farm restarts (back within 1 s) completes, 10 of 10 ($(tally))" \
   test "$failed" = 0
 check "... and every line landed on the farm" test "$(grep -c '^line' "$WS/inflight.txt")" = 10
 
