@@ -22,6 +22,9 @@ cifs::Status FsdDaemon::MountWorkspace(const std::string& workspace, const std::
   auto m = cifs::Mount::Start(o, farm_, store_, log_);
   if (!m.ok()) return m.status();
   mounts_[mountpoint] = std::move(*m);
+  // A mount that came in right after the last unmount keeps the daemon: an
+  // exit decided on the stale flag would take this mount down with it.
+  last_unmounted_ = false;
   SaveRecordsLocked();
   return Status::Ok();
 }

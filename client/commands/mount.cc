@@ -191,6 +191,9 @@ int UnmountCmd(const std::string& dir_arg) {
   std::string dir = StripSlash(Absolute(dir_arg));
   std::string fsd_dir = FsdDir(*config);
   auto stub = FsdControlStub(fsd_dir);
+  bool interrupted = false;  // the fsd went away while it was unmounting
+  // Read before asking: an fsd that exits on the way rewrites them empty.
+  auto records = LoadMountRecords(fsd_dir);
   if (Probe(*stub)) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -208,9 +211,9 @@ int UnmountCmd(const std::string& dir_arg) {
     if (s.error_code() != grpc::StatusCode::NOT_FOUND && !fsd_gone) {
       return Fail("cannot unmount " + dir + ": " + s.error_message());
     }
+    interrupted = fsd_gone;
   }
   // No fsd serves it (killed, say): detach what the kernel still has.
-  auto records = LoadMountRecords(fsd_dir);
   bool recorded = false;
   std::vector<MountRecord> kept;
   for (const auto& r : records) {
@@ -219,6 +222,11 @@ int UnmountCmd(const std::string& dir_arg) {
   }
   if (!IsCifsMount(dir)) {
     if (recorded) (void)SaveMountRecords(fsd_dir, kept);
+    // The fsd had it and exited while taking it down: it is gone, as asked.
+    if (interrupted && recorded) {
+      std::cout << "unmounted " << dir << "\n";
+      return 0;
+    }
     return Fail(dir + " is not a cifs mount");
   }
   if (int rc = ForceUnmount(dir)) return rc;
