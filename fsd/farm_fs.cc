@@ -38,6 +38,31 @@ void FarmFs::LeaveMutation() {
   if (--in_flight_ == 0) gate_cv_.notify_all();
 }
 
+void FarmFs::Touched(std::initializer_list<std::string> paths) {
+  std::lock_guard gate(gate_mu_);
+  for (const auto& p : paths) touched_.emplace_back(mutations_begun_, p);
+  while (touched_.size() > kMaxTouched) {
+    touched_floor_ = touched_.front().first;
+    touched_.pop_front();
+  }
+}
+
+void FarmFs::TouchedUnknown() {
+  std::lock_guard gate(gate_mu_);
+  touched_floor_ = mutations_begun_;
+}
+
+bool FarmFs::Touches(const std::string& path, const std::string& dir) {
+  auto within = [](const std::string& p, const std::string& d) {
+    return d.empty() || p == d || (p.size() > d.size() && p.starts_with(d) && p[d.size()] == '/');
+  };
+  // The directory itself or one above it (renamed, removed, its mode
+  // changed), or an entry directly in it.
+  if (within(dir, path)) return true;
+  size_t slash = path.rfind('/');
+  return (slash == std::string::npos ? std::string() : path.substr(0, slash)) == dir;
+}
+
 bool FarmFs::ChangedSince(const std::string& path, uint64_t stat_after) const {
   // A rename of a directory above moves the path too.
   for (size_t end = path.size(); end != std::string::npos && end > 0; end = path.rfind('/', end - 1)) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,8 @@ class FarmFs {
       if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
         away_ = true;
       }
+      // A change may have happened on the farm without an answer saying so.
+      if constexpr (requires { resp->mutation(); }) TouchedUnknown();
       return FromGrpc(s);
     }
     connected_ = true;
@@ -117,19 +120,30 @@ class FarmFs {
   [[nodiscard]] MutationScope BeginMutation() { return MutationScope(this); }
 
   // For a long listing (a prefetch's): a mark taken before it starts (none
-  // while a change is in flight). A listing read on the farm while the mount
-  // made a change could put the old state over it, so it is applied only
-  // while the mount stays quiet (IfQuietSince).
+  // while a change is in flight). A directory's listing read on the farm
+  // while the mount changed something in it could put the old state over
+  // the new, so it is applied only if no change since the mark touched it
+  // (IfUntouchedSince). Other changes do not hold it back: `git status`
+  // takes its index lock while the tree is being listed.
   uint64_t QuietMark();
-  // Runs `apply` (in memory only) if the mount stayed quiet since `mark`;
-  // no change can begin meanwhile.
+  // Runs `apply` (in memory only) unless, since `mark`, a change of this
+  // mount touched `dir` itself, an entry in it or a directory above it, or
+  // one is in flight; no change can begin meanwhile.
   template <typename Apply>
-  bool IfQuietSince(uint64_t mark, Apply apply) {
+  bool IfUntouchedSince(uint64_t mark, const std::string& dir, Apply apply) {
     std::lock_guard gate(gate_mu_);
-    if (mark == UINT64_MAX || mutations_begun_ != mark) return false;
+    if (mark == UINT64_MAX) return false;
+    if (mutations_begun_ != mark) {
+      if (in_flight_ > 0 || touched_floor_ > mark) return false;
+      for (auto it = touched_.rbegin(); it != touched_.rend() && it->first > mark; ++it) {
+        if (Touches(it->second, dir)) return false;
+      }
+    }
     apply();
     return true;
   }
+  // Whether a change to `path` can change the listing of `dir`.
+  static bool Touches(const std::string& path, const std::string& dir);
 
   // Changes the farm reported, applied by `apply` unless this mount changed
   // the path, or a directory above it, later than the batch's attributes
@@ -152,9 +166,17 @@ class FarmFs {
   // Records this mount's change to `paths`, before the caller updates its
   // table with the result.
   void Mutated(std::initializer_list<std::string> paths, uint64_t mutation) {
-    std::lock_guard lock(recent_mu_);
-    for (const auto& p : paths) recent_[p] = std::max(recent_[p], mutation);
+    {
+      std::lock_guard lock(recent_mu_);
+      for (const auto& p : paths) recent_[p] = std::max(recent_[p], mutation);
+    }
+    Touched(paths);
   }
+  // Records the paths of a change in flight, for IfUntouchedSince.
+  void Touched(std::initializer_list<std::string> paths);
+  // A change whose paths are not known (it failed in transit) holds back
+  // every listing whose mark is older.
+  void TouchedUnknown();
 
   void EnterMutation();
   void LeaveMutation();
@@ -173,6 +195,11 @@ class FarmFs {
   std::condition_variable gate_cv_;
   int in_flight_ = 0;
   uint64_t mutations_begun_ = 0;
+  // (mutations_begun_ when recorded, path) of recent changes; bounded, and a
+  // mark older than what was dropped counts as touched everywhere.
+  static constexpr size_t kMaxTouched = 4096;
+  std::deque<std::pair<uint64_t, std::string>> touched_;
+  uint64_t touched_floor_ = 0;
   bool batch_waiting_ = false;
 };
 

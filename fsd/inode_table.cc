@@ -191,6 +191,23 @@ bool InodeTable::Listed(fuse_ino_t dir) {
   return d != nullptr && d->listed;
 }
 
+bool InodeTable::AwaitListed(fuse_ino_t dir, std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  const uint64_t wakes = wakes_;
+  return listed_cv_.wait_until(lock, until, [&] {
+    Node* d = Find(dir);
+    return d == nullptr || d->listed || wakes_ != wakes;
+  }) && Find(dir) != nullptr && Find(dir)->listed;
+}
+
+void InodeTable::WakeListingWaiters() {
+  {
+    std::lock_guard lock(mu_);
+    ++wakes_;
+  }
+  listed_cv_.notify_all();
+}
+
 InodeTable::DirKind InodeTable::DirState(fuse_ino_t ino) {
   std::lock_guard lock(mu_);
   Node* n = Find(ino);
@@ -222,6 +239,7 @@ std::vector<Invalidation> InodeTable::SetListing(fuse_ino_t dir, const v1::Attr&
     invals.push_back({dir, name});
   }
   Find(dir)->listed = true;
+  listed_cv_.notify_all();
   return invals;
 }
 

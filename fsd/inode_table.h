@@ -7,6 +7,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -59,6 +61,10 @@ class InodeTable {
   void Forget(fuse_ino_t ino, uint64_t n);
 
   bool Listed(fuse_ino_t dir);
+  // Waits until `dir` is listed, `until` passes or WakeListingWaiters is
+  // called; true when it is listed.
+  bool AwaitListed(fuse_ino_t dir, std::chrono::steady_clock::time_point until);
+  void WakeListingWaiters();
   enum class DirKind { kGone, kNotDir, kUnlisted, kListed };
   DirKind DirState(fuse_ino_t ino);
   // Replaces `dir`'s children with a fresh listing. Known nodes keep their
@@ -115,6 +121,8 @@ class InodeTable {
   void MaybeErase(fuse_ino_t ino);
 
   std::mutex mu_;
+  std::condition_variable listed_cv_;  // a listing was set
+  uint64_t wakes_ = 0;
   fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;
   std::unordered_map<fuse_ino_t, Node> nodes_;
 };

@@ -119,6 +119,14 @@ class Mount {
   void ListAhead(const std::string& dir);
   void ForgetListedAhead();
   std::vector<std::string> listed_ahead_;
+  // A directory (workspace path `path`) not listed yet that a running
+  // listing ahead covers: waits for the stream to reach it rather than
+  // asking the farm beside it (git status's twenty threads stat the whole
+  // tree at once, and their own listings slowed the stream that would have
+  // answered them all). True once it is listed; false after
+  // kListAheadWait, or when the stream ended without it.
+  bool AwaitListAhead(fuse_ino_t dir, const std::string& path);
+  static constexpr auto kListAheadWait = std::chrono::milliseconds(50);
 
   // `name` in `dir` is about to be removed or replaced. A file may still be
   // open (fsd cannot tell: see Init), and an open file must stay readable as

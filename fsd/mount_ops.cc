@@ -114,6 +114,8 @@ int Mount::List(fuse_ino_t dir, int64_t hash_limit) {
     err = ENOENT;
   } else if (v->attr.type() != v1::Attr::DIRECTORY) {
     err = ENOTDIR;
+  } else if (hash_limit == 0 && AwaitListAhead(dir, v->path)) {
+    err = 0;
   } else {
     v1::ReadDirRequest req;
     req.set_path(v->path);

@@ -214,13 +214,14 @@ std::string Prefetcher::ListTree(PrefetchJob* job, Pipeline* line) {
     }
     std::vector<ContentWant> found;
     for (const auto& dir : chunk.dirs()) {
-      // Fills directories not listed yet, while the mount changes nothing
-      // (see FarmFs::QuietMark); the others are the Watch stream's to keep.
+      // Fills directories not listed yet that the mount has not changed
+      // since (see FarmFs::QuietMark); the others are the Watch stream's.
       fuse_ino_t ino = table_->FindPath(dir.path());
       entries += dir.entries_size();
       if (ino != 0 && !table_->Listed(ino)) {
         std::vector<Invalidation> stale;
-        farm_->IfQuietSince(quiet, [&] { stale = table_->SetListing(ino, dir.dir(), dir.entries()); });
+        farm_->IfUntouchedSince(quiet, dir.path(),
+                                [&] { stale = table_->SetListing(ino, dir.dir(), dir.entries()); });
         notifier_->Push(std::move(stale));
       } else if (ino != 0) {
         table_->LearnHashes(ino, dir.entries());  // so that reads find what is fetched here

@@ -35,6 +35,7 @@ class PrefetchJob {
   int64_t max_bytes() const { return max_bytes_; }
   // Fills the table only (no hashes, no contents): a walk's listing ahead.
   bool list_only() const { return list_only_; }
+  bool ended() { return WaitFor(std::chrono::milliseconds(0)); }
 
   void Cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }

@@ -24,7 +24,7 @@ constexpr size_t kMaxChangesPerBatch = 20000;
 constexpr std::chrono::milliseconds kWatchPoll{1000};
 // ListTree: entries per streamed message (about 200 bytes each), and
 // patterns per request.
-constexpr int kTreeChunkEntries = 4096;
+constexpr int kTreeChunkEntries = 1024;
 constexpr int kMaxGlobs = 64;
 constexpr std::chrono::seconds kTreeChunkEvery{1};
 // Files read ahead of the one being hashed in a listing.

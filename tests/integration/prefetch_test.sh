@@ -3,7 +3,9 @@
 # reads with the farm gone; what another workspace of the repository fetched
 # is not fetched again; a store smaller than the tree stays in its bound; a
 # farm that stops answering fails the prefetch after the mount's timeout, one
-# back in time lets it finish; Ctrl-C stops it; --background runs on.
+# back in time lets it finish; Ctrl-C stops it; --background runs on; cold
+# reads in three directories fetch their subtree by themselves, git's own
+# reads in .git do not.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
@@ -111,6 +113,31 @@ check "--background returns at once" succeeded_with "in the background"
 prefetch_done() { [[ $(json "$MNT" .prefetch.done) == true ]]; }
 wait_until 20 prefetch_done
 check "... and cifs status shows it done: 1,200 files" test "$(json "$MNT" .prefetch.files_done)" = 1200
+
+# --- the guess: reads in three directories fetch the subtree holding them ---------
+# A fresh fsd, so nothing is local. git status first: git reads a few of its
+# own files in several directories of .git, which must not fetch the object
+# store (15 MiB of it here: the three big files). A first status settles the
+# index (entries written in the second of their files make git read those).
+sleep 1.1
+as_user alice git -C "$MNT" status >/dev/null
+alice unmount "$MNT" >/dev/null
+alice unmount "$TMP/mnt2" >/dev/null 2>&1
+wait_until 10 bash -c "! pgrep -f 'fsd --dir $TMP/' >/dev/null"
+rm -rf "$XDG_CACHE_HOME"
+alice mount ws1 "$MNT" >/dev/null
+run as_user alice git -C "$MNT" status --porcelain
+check "a cold git status in a fresh mount works, and finds the tree clean" test "$rc" = 0 -a -z "$out"
+sleep 1  # a guessed prefetch would have started by now
+check "... without fetching the object store ($(json "$MNT" .fetched_bytes) bytes fetched)" \
+  test "$(json "$MNT" .fetched_bytes)" -lt $((2 << 20))
+as_user alice cat "$MNT/src/d1/f1.c" "$MNT/src/d2/f1.c" "$MNT/src/d3/sub/h1.h" >/dev/null
+guessed() { [[ $(json "$MNT" '.prefetch.done // false') == true ]]; }
+wait_until 20 guessed
+check "cold reads in three directories fetch what holds them all in the background: src/, 1,200 files" \
+  test "$(json "$MNT" .prefetch.files_done)" = 1200
+run alice status
+check "... shown by cifs status as done" succeeded_with "ok"
 
 # --- a store smaller than the tree ----------------------------------------------
 alice unmount "$MNT" >/dev/null

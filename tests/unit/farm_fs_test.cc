@@ -1,6 +1,7 @@
 // fsd's view of the farm's change batches against its own changes: a batch
 // read before one of this mount's changes must not be applied over it, and
-// none may be applied while a change is on its way back.
+// none may be applied while a change is on its way back; a long listing
+// skips the directories this mount changed while it was read.
 #include "fsd/farm_fs.h"
 
 #include <gtest/gtest.h>
@@ -70,23 +71,44 @@ TEST_F(FarmFsTest, BatchReadBeforeOurRenameSkipsBothNamesAndWhatIsBelowThem) {
   EXPECT_EQ(Applied(Batch(1, {"d0", "d1/x"})), (std::vector<std::string>{"d0", "d1/x"}));
 }
 
-TEST_F(FarmFsTest, ALongListingAppliesOnlyWhileTheMountIsQuiet) {
+TEST_F(FarmFsTest, ALongListingSkipsOnlyWhatTheMountChangedSinceItsMark) {
   uint64_t mark = fs_->QuietMark();
   bool applied = false;
-  EXPECT_TRUE(fs_->IfQuietSince(mark, [&] { applied = true; }));
+  EXPECT_TRUE(fs_->IfUntouchedSince(mark, "src", [&] { applied = true; }));
   EXPECT_TRUE(applied);
   {
     auto change = fs_->BeginMutation();  // as a FUSE handler does around its call
-    Rename("a", "b");
+    Rename("src/a", ".git/index.lock");
   }
-  applied = false;
-  EXPECT_FALSE(fs_->IfQuietSince(mark, [&] { applied = true; })) << "a change began after the mark";
-  EXPECT_FALSE(applied);
+  auto applies = [&](const std::string& dir) { return fs_->IfUntouchedSince(mark, dir, [] {}); };
+  EXPECT_FALSE(applies("src")) << "an entry of it was renamed away";
+  EXPECT_FALSE(applies(".git")) << "an entry was renamed into it";
+  EXPECT_FALSE(applies("src/a")) << "it was renamed itself";
+  EXPECT_FALSE(applies("src/a/b")) << "a directory above it was renamed";
+  EXPECT_TRUE(applies("lib")) << "untouched";
+  EXPECT_TRUE(applies("src/ab")) << "a sibling whose name starts alike";
+  EXPECT_TRUE(applies(".git/objects")) << "below a directory that only gained an entry";
+  EXPECT_TRUE(fs_->IfUntouchedSince(fs_->QuietMark(), "src", [] {})) << "a mark after the change";
   {
     auto in_flight = fs_->BeginMutation();
-    EXPECT_FALSE(fs_->IfQuietSince(fs_->QuietMark(), [] {})) << "a change in flight at the mark";
+    EXPECT_FALSE(fs_->IfUntouchedSince(fs_->QuietMark(), "lib", [] {})) << "a change in flight at the mark";
   }
-  EXPECT_TRUE(fs_->IfQuietSince(fs_->QuietMark(), [] {}));
+  {
+    auto in_flight = fs_->BeginMutation();
+    EXPECT_FALSE(applies("lib")) << "a change in flight, its paths not known yet";
+  }
+}
+
+TEST_F(FarmFsTest, ARootChangeTouchesEveryListing) {
+  uint64_t mark = fs_->QuietMark();
+  {
+    auto change = fs_->BeginMutation();
+    v1::WriteRequest w;  // a path of "" is the workspace's root
+    v1::EntryResponse resp;
+    ASSERT_EQ(fs_->Call(&v1::WorkspaceFs::Stub::Write, w, &resp), 0);
+  }
+  EXPECT_FALSE(fs_->IfUntouchedSince(mark, "deep/dir", [] {}));
+  EXPECT_FALSE(fs_->IfUntouchedSince(mark, "", [] {}));
 }
 
 TEST_F(FarmFsTest, BatchWaitsForAChangeInFlight) {
