@@ -250,6 +250,9 @@ void Mount::ListAhead(const std::string& dir) {
 }
 
 bool Mount::AwaitListAhead(fuse_ino_t dir, const std::string& path) {
+  // The farm sends .git last, and git's own lookups there are few: waiting
+  // for the stream to get there would cost more than listing them.
+  if (path == ".git" || path.starts_with(".git/")) return false;
   bool covered = false;
   {
     std::lock_guard lock(jobs_mu_);

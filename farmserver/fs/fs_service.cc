@@ -1,5 +1,7 @@
 #include "farmserver/fs/fs_service.h"
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <cstring>
 
 #include "common/clock.h"
+#include "farmserver/fs/tree_walk.h"
 #include "common/digest.h"
 #include "common/rel_path.h"
 
@@ -27,6 +30,8 @@ constexpr std::chrono::milliseconds kWatchPoll{1000};
 constexpr int kTreeChunkEntries = 1024;
 constexpr int kMaxGlobs = 64;
 constexpr std::chrono::seconds kTreeChunkEvery{1};
+// Threads listing one ListTree's subtree.
+constexpr int kTreeListers = 2;
 // Files read ahead of the one being hashed in a listing.
 constexpr size_t kReadAheadFiles = 16;
 
@@ -120,6 +125,10 @@ int WorkspaceFsService::ListDir(const WorkspaceDir& dir, const std::string& path
     int64_t limit = hash_limit(JoinRelPath(path, n));
     names.push_back({std::move(n), limit, e->d_type == DT_REG});
   }
+  // In name order, as a mount lists them and git keeps its index: a walk or
+  // a git status through a mount then meets directories in the order a
+  // listing ahead sends them.
+  std::sort(names.begin(), names.end(), [](const Named& a, const Named& b) { return a.name < b.name; });
   // Files about to be hashed are read ahead a few at a time: the disk then
   // fetches the next ones while this thread hashes (a cold prefetch is
   // otherwise one read at a time).
@@ -171,41 +180,32 @@ grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::Li
     if (req->listing_only() || !MatchesAnyGlob(req->globs(), path)) return 0;  // only a hash the farm remembers
     return INT64_MAX;
   };
-  // Depth first, a directory before those below it, so the mount always
-  // knows a directory's parent when it arrives.
-  std::vector<std::string> stack{req->path()};
   v1::ListTreeChunk chunk;
   int entries = 0;
-  bool first = true;
   auto last_write = std::chrono::steady_clock::now();
-  while (!stack.empty()) {
-    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
-    v1::TreeDir dir;
-    dir.set_path(std::move(stack.back()));
-    stack.pop_back();
-    int e = ListDir(*(*ws)->dir, dir.path(), hash_limit, dir.mutable_dir(), dir.mutable_entries());
-    if (e != 0) {
-      if (!first) continue;  // removed while we walked: left out, as ReadDir would
-      chunk.set_error(e);
-      writer->Write(chunk);
-      return grpc::Status::OK;
-    }
-    first = false;
-    for (auto it = dir.entries().rbegin(); it != dir.entries().rend(); ++it) {
-      if (it->attr().type() == v1::Attr::DIRECTORY) {
-        stack.push_back(JoinRelPath(dir.path(), it->name()));
-      }
-    }
+  auto list = [&](const std::string& path, v1::TreeDir* dir) {
+    return ListDir(*(*ws)->dir, path, hash_limit, dir->mutable_dir(), dir->mutable_entries());
+  };
+  auto emit = [&](v1::TreeDir dir) {
     entries += dir.entries_size() + 1;
     *chunk.add_dirs() = std::move(dir);
     // Sent when full, and at least every second: the mount takes a silent
     // stream for a farm that went away.
     if (entries >= kTreeChunkEntries || std::chrono::steady_clock::now() - last_write > kTreeChunkEvery) {
-      if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+      if (!writer->Write(chunk)) return false;
       chunk.Clear();
       entries = 0;
       last_write = std::chrono::steady_clock::now();
     }
+    return true;
+  };
+  int e = TreeWalk::Run(req->path(), TreeWalkOptions{kTreeListers}, list, emit, [&] { return !ctx->IsCancelled(); });
+  if (e == ECANCELED) return grpc::Status::CANCELLED;
+  if (e != 0) {
+    chunk.Clear();
+    chunk.set_error(e);
+    writer->Write(chunk);
+    return grpc::Status::OK;
   }
   if (chunk.dirs_size() > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
