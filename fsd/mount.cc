@@ -74,6 +74,9 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
   m->notifier_.Start(m->se_);
   Mount* raw = m.get();
   m->follower_ = std::thread([raw, epoch = resp.epoch(), seq = resp.seq()] { raw->FollowChanges(epoch, seq); });
+  // The whole tree's listing starts now, not at the first command: an
+  // editor, a git status or a walk right after finds it under way or done.
+  raw->ListAhead("");
   log->Info("mounted", {{"workspace", m->options_.workspace}, {"mountpoint", m->options_.mountpoint}});
   return m;
 }
@@ -211,22 +214,33 @@ std::string CommonDir(const std::string& a, const std::string& b) {
 
 void Mount::NoteColdRead(const std::string& dir) {
   if (!options_.guess_prefetch) return;
-  // Git reads a few of its own files and objects (a status, a log): taking
-  // that for a walk would fetch the whole object store.
-  if (dir == ".git" || dir.starts_with(".git/")) return;
   std::string subtree;
   {
     std::lock_guard lock(guess_mu_);
     for (const auto& g : guessed_) {
       if (Within(dir, g)) return;
     }
-    if (std::find(cold_dirs_.begin(), cold_dirs_.end(), dir) == cold_dirs_.end()) cold_dirs_.push_back(dir);
-    if (cold_dirs_.size() < kGuessAfterDirs) return;
-    // With the last guess too: a walk that has moved on from it to a
-    // sibling is walking their parent.
-    subtree = guessed_.empty() ? cold_dirs_[0] : guessed_.back();
-    for (const auto& d : cold_dirs_) subtree = CommonDir(subtree, d);
-    cold_dirs_.clear();
+    if (Within(dir, ".git")) {
+      // Git reads a few of its own files in several directories of .git (a
+      // status reads HEAD, a ref, the index, an object or two): taken for a
+      // walk, that would fetch the whole object store. Reads in many more
+      // of its directories are a walk, or a git log: then .git is fetched
+      // whole.
+      if (std::find(git_cold_dirs_.begin(), git_cold_dirs_.end(), dir) == git_cold_dirs_.end()) {
+        git_cold_dirs_.push_back(dir);
+      }
+      if (git_cold_dirs_.size() < kGuessAfterGitDirs) return;
+      git_cold_dirs_.clear();
+      subtree = ".git";
+    } else {
+      if (std::find(cold_dirs_.begin(), cold_dirs_.end(), dir) == cold_dirs_.end()) cold_dirs_.push_back(dir);
+      if (cold_dirs_.size() < kGuessAfterDirs) return;
+      // With the last guess too: a walk that has moved on from it to a
+      // sibling is walking their parent.
+      subtree = guessed_.empty() ? cold_dirs_[0] : guessed_.back();
+      for (const auto& d : cold_dirs_) subtree = CommonDir(subtree, d);
+      cold_dirs_.clear();
+    }
     std::erase_if(guessed_, [&](const std::string& g) { return Within(g, subtree); });
     guessed_.push_back(subtree);
   }

@@ -138,6 +138,13 @@ check "cold reads in three directories fetch what holds them all in the backgrou
   test "$(json "$MNT" .prefetch.files_done)" = 1200
 run alice status
 check "... shown by cifs status as done" succeeded_with "ok"
+# Many reads in .git are a walk (or a git log): .git is then fetched whole.
+before=$(json "$MNT" .fetched_bytes)
+as_user alice bash -c "find '$MNT/.git/objects' -type f | head -200 | xargs cat" >/dev/null
+git_fetched() { (($(json "$MNT" .fetched_bytes) - before > (15 << 20))); }
+wait_until 20 git_fetched
+check "reading 200 of git's objects fetches the rest of .git in the background (the big files' 15 MiB too)" \
+  git_fetched
 
 # --- a store smaller than the tree ----------------------------------------------
 alice unmount "$MNT" >/dev/null
