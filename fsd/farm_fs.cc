@@ -57,10 +57,16 @@ bool FarmFs::Touches(const std::string& path, const std::string& dir) {
     return d.empty() || p == d || (p.size() > d.size() && p.starts_with(d) && p[d.size()] == '/');
   };
   // The directory itself or one above it (renamed, removed, its mode
-  // changed), or an entry directly in it.
+  // changed), an entry directly in it, or an entry of one of its
+  // subdirectories (whose mtime and size, in this listing, moved with it).
   if (within(dir, path)) return true;
-  size_t slash = path.rfind('/');
-  return (slash == std::string::npos ? std::string() : path.substr(0, slash)) == dir;
+  std::string p = path;
+  for (int up = 0; up < 2 && !p.empty(); ++up) {
+    size_t slash = p.rfind('/');
+    p = slash == std::string::npos ? std::string() : p.substr(0, slash);
+    if (p == dir) return true;
+  }
+  return false;
 }
 
 bool FarmFs::ChangedSince(const std::string& path, uint64_t stat_after) const {

@@ -127,8 +127,9 @@ class FarmFs {
   // takes its index lock while the tree is being listed.
   uint64_t QuietMark();
   // Runs `apply` (in memory only) unless, since `mark`, a change of this
-  // mount touched `dir` itself, an entry in it or a directory above it, or
-  // one is in flight; no change can begin meanwhile.
+  // mount touched `dir` itself, a directory above it, an entry in it or in
+  // one of its subdirectories (see Touches), or one is in flight; no change
+  // can begin meanwhile.
   template <typename Apply>
   bool IfUntouchedSince(uint64_t mark, const std::string& dir, Apply apply) {
     std::lock_guard gate(gate_mu_);

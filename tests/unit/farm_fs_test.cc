@@ -85,6 +85,7 @@ TEST_F(FarmFsTest, ALongListingSkipsOnlyWhatTheMountChangedSinceItsMark) {
   EXPECT_FALSE(applies(".git")) << "an entry was renamed into it";
   EXPECT_FALSE(applies("src/a")) << "it was renamed itself";
   EXPECT_FALSE(applies("src/a/b")) << "a directory above it was renamed";
+  EXPECT_FALSE(applies("")) << "a directory in it changed (its mtime, in this listing)";
   EXPECT_TRUE(applies("lib")) << "untouched";
   EXPECT_TRUE(applies("src/ab")) << "a sibling whose name starts alike";
   EXPECT_TRUE(applies(".git/objects")) << "below a directory that only gained an entry";
