@@ -26,6 +26,11 @@ inline std::string ParentRelPath(std::string_view path) {
   return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
 }
 
+// Whether `path` is `dir` or below it ("" holds everything).
+inline bool RelPathWithin(std::string_view path, std::string_view dir) {
+  return dir.empty() || path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
+}
+
 // Whether `path` matches one of `globs` (fnmatch(3) without FNM_PATHNAME:
 // `*` crosses '/'); no pattern at all matches everything.
 template <typename Globs>

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "common/rel_path.h"
+
 namespace cifs {
 
 int FarmFs::FromGrpc(const grpc::Status& s) {
@@ -53,20 +55,12 @@ void FarmFs::TouchedUnknown() {
 }
 
 bool FarmFs::Touches(const std::string& path, const std::string& dir) {
-  auto within = [](const std::string& p, const std::string& d) {
-    return d.empty() || p == d || (p.size() > d.size() && p.starts_with(d) && p[d.size()] == '/');
-  };
   // The directory itself or one above it (renamed, removed, its mode
   // changed), an entry directly in it, or an entry of one of its
   // subdirectories (whose mtime and size, in this listing, moved with it).
-  if (within(dir, path)) return true;
-  std::string p = path;
-  for (int up = 0; up < 2 && !p.empty(); ++up) {
-    size_t slash = p.rfind('/');
-    p = slash == std::string::npos ? std::string() : p.substr(0, slash);
-    if (p == dir) return true;
-  }
-  return false;
+  if (RelPathWithin(dir, path)) return true;
+  std::string parent = ParentRelPath(path);
+  return parent == dir || (!parent.empty() && ParentRelPath(parent) == dir);
 }
 
 bool FarmFs::ChangedSince(const std::string& path, uint64_t stat_after) const {

@@ -194,10 +194,12 @@ bool InodeTable::Listed(fuse_ino_t dir) {
 bool InodeTable::AwaitListed(fuse_ino_t dir, std::chrono::steady_clock::time_point until) {
   std::unique_lock lock(mu_);
   const uint64_t wakes = wakes_;
-  return listed_cv_.wait_until(lock, until, [&] {
+  listed_cv_.wait_until(lock, until, [&] {
     Node* d = Find(dir);
     return d == nullptr || d->listed || wakes_ != wakes;
-  }) && Find(dir) != nullptr && Find(dir)->listed;
+  });
+  Node* d = Find(dir);
+  return d != nullptr && d->listed;
 }
 
 void InodeTable::WakeListingWaiters() {

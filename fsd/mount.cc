@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/rel_path.h"
 #include "fsd/fuse_bridge.h"
 
 namespace cifs {
@@ -196,14 +197,10 @@ v1::MountStatus Mount::Report() {
 
 namespace {
 
-bool Within(const std::string& path, const std::string& dir) {
-  return dir.empty() || path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
-}
-
 // The deepest directory holding both.
 std::string CommonDir(const std::string& a, const std::string& b) {
   std::string common = a;
-  while (!Within(b, common)) {
+  while (!RelPathWithin(b, common)) {
     size_t slash = common.rfind('/');
     common = slash == std::string::npos ? "" : common.substr(0, slash);
   }
@@ -218,9 +215,9 @@ void Mount::NoteColdRead(const std::string& dir) {
   {
     std::lock_guard lock(guess_mu_);
     for (const auto& g : guessed_) {
-      if (Within(dir, g)) return;
+      if (RelPathWithin(dir, g)) return;
     }
-    if (Within(dir, ".git")) {
+    if (RelPathWithin(dir, ".git")) {
       // Git reads a few of its own files in several directories of .git (a
       // status reads HEAD, a ref, the index, an object or two): taken for a
       // walk, that would fetch the whole object store. Reads in many more
@@ -241,7 +238,7 @@ void Mount::NoteColdRead(const std::string& dir) {
       for (const auto& d : cold_dirs_) subtree = CommonDir(subtree, d);
       cold_dirs_.clear();
     }
-    std::erase_if(guessed_, [&](const std::string& g) { return Within(g, subtree); });
+    std::erase_if(guessed_, [&](const std::string& g) { return RelPathWithin(g, subtree); });
     guessed_.push_back(subtree);
   }
   auto started = StartPrefetch(subtree, {}, /*background=*/true, options_.guess_limit_bytes);
@@ -254,9 +251,9 @@ void Mount::ListAhead(const std::string& dir) {
   {
     std::lock_guard lock(guess_mu_);
     for (const auto& d : listed_ahead_) {
-      if (Within(dir, d)) return;
+      if (RelPathWithin(dir, d)) return;
     }
-    std::erase_if(listed_ahead_, [&](const std::string& d) { return Within(d, dir); });
+    std::erase_if(listed_ahead_, [&](const std::string& d) { return RelPathWithin(d, dir); });
     listed_ahead_.push_back(dir);
   }
   // Refused while kMaxPrefetches run: the walk then lists as it goes.
@@ -266,12 +263,12 @@ void Mount::ListAhead(const std::string& dir) {
 bool Mount::AwaitListAhead(fuse_ino_t dir, const std::string& path) {
   // The farm sends .git last, and git's own lookups there are few: waiting
   // for the stream to get there would cost more than listing them.
-  if (path == ".git" || path.starts_with(".git/")) return false;
+  if (RelPathWithin(path, ".git")) return false;
   bool covered = false;
   {
     std::lock_guard lock(jobs_mu_);
     for (auto& [thread, job] : jobs_) {
-      if (job->list_only() && !job->ended() && Within(path, job->path())) covered = true;
+      if (job->list_only() && !job->ended() && RelPathWithin(path, job->path())) covered = true;
     }
   }
   return covered && table_->AwaitListed(dir, std::chrono::steady_clock::now() + kListAheadWait);
@@ -305,7 +302,7 @@ Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std:
                                                           bool background, int64_t max_bytes, bool list_only) {
   std::lock_guard lock(jobs_mu_);
   std::erase_if(jobs_, [](auto& j) {
-    if (!j.second->WaitFor(std::chrono::milliseconds(0))) return false;
+    if (!j.second->ended()) return false;
     j.first.join();
     return true;
   });

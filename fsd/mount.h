@@ -113,10 +113,10 @@ class Mount {
   // Directories of .git with cold reads before it is fetched whole (see
   // NoteColdRead); a git status reads in about five.
   static constexpr size_t kGuessAfterGitDirs = 16;
-  std::vector<std::string> git_cold_dirs_;
   std::mutex guess_mu_;
-  std::vector<std::string> cold_dirs_;  // distinct, since the last guess
-  std::vector<std::string> guessed_;    // subtrees prefetched by guess
+  std::vector<std::string> cold_dirs_;      // distinct, since the last guess
+  std::vector<std::string> git_cold_dirs_;  // the same, in .git
+  std::vector<std::string> guessed_;        // subtrees prefetched by guess
   // The first listing of a directory lists its whole subtree ahead, in one
   // stream (a walk, git status: they go on to every directory below), once
   // per subtree until a reset drops the listings. The root's starts with

@@ -223,12 +223,15 @@ int WorkspaceFsService::ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item
   UniqueFd fd;
   if (int e = ws.dir->OpenFile(item.path(), O_RDONLY, 0, &fd)) return e == ENOENT ? ESTALE : e;
   // A file version hashed already (the listing that named this hash) is
-  // not hashed again: it is the same version if its size and times are the
-  // same before and after the read (as for the listing's remembered hashes,
-  // which leave out files changed within the racy window).
-  struct stat before, after;
-  std::string known;
-  bool same_version = ::fstat(fd.get(), &before) == 0 && hasher_.Known(before, &known) && known == item.hash();
+  // not hashed again: it is that version if the hasher remembers this hash
+  // for its size and times both before and after the read (it leaves out
+  // files changed within the racy window).
+  auto hashed_version = [&] {
+    struct stat st;
+    std::string known;
+    return ::fstat(fd.get(), &st) == 0 && hasher_.Known(st, &known) && known == item.hash();
+  };
+  bool hashed_before = hashed_version();
   data->resize(static_cast<size_t>(item.size()) + 1);
   size_t got = 0;
   while (got < data->size()) {
@@ -240,11 +243,7 @@ int WorkspaceFsService::ReadBlob(OpenWorkspace& ws, const v1::FetchRequest::Item
   }
   data->resize(got);
   if (static_cast<int64_t>(got) != item.size()) return ESTALE;
-  if (same_version && ::fstat(fd.get(), &after) == 0 && after.st_size == before.st_size &&
-      TimespecToNs(after.st_mtim) == TimespecToNs(before.st_mtim) &&
-      TimespecToNs(after.st_ctim) == TimespecToNs(before.st_ctim)) {
-    return 0;
-  }
+  if (hashed_before && hashed_version()) return 0;
   Sha256 sha;
   sha.Update(*data);
   if (sha.FinishHex() != item.hash()) return ESTALE;
