@@ -152,10 +152,12 @@ int MountCmd(const std::string& workspace, const std::string& dir_arg, bool fore
     s = FsdControlStub(fsd_dir)->Mount(&ctx, req, &resp);
     // UNAVAILABLE from the daemon we found running, and not about the farm:
     // it was on its way out (its last mount had just gone), said so or
-    // already closed its socket. Let it finish, then start a fresh one.
-    bool exiting = s.error_code() == grpc::StatusCode::UNAVAILABLE && running &&
-                   (s.error_message().find("shutting down") != std::string::npos ||
-                    s.error_message().find("farm") == std::string::npos);
+    // already closed its socket; CANCELLED: its server shut down under the
+    // call. Let it finish, then start a fresh one.
+    bool exiting = running && ((s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                                (s.error_message().find("shutting down") != std::string::npos ||
+                                 s.error_message().find("farm") == std::string::npos)) ||
+                               s.error_code() == grpc::StatusCode::CANCELLED);
     if (!exiting) break;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (::kill(running->pid(), 0) == 0 && std::chrono::steady_clock::now() < deadline) {
