@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   so.path = dir + "/store";
   so.cache_limit_bytes = *limit;
   so.min_free_bytes = 256LL << 20;
+  so.refetchable = true;  // it holds only what the farm has
   auto store = cifs::RocksDbStore::Open(so);
   if (!store.ok()) {
     return Fail("cannot open the local store in " + dir + " (is another fsd running there?): " +

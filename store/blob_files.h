@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -17,6 +18,8 @@ class BlobFiles {
  public:
   explicit BlobFiles(std::string dir) : dir_(std::move(dir)) {}
 
+  // Makes the directories and drops every upload left by a previous run
+  // (the store discards those uploads on open).
   Status Init();
   // Creates DIR/tmp/GEN for writing; returns its file descriptor.
   Result<int> CreateTemp(uint64_t gen);
@@ -25,6 +28,10 @@ class BlobFiles {
   void RemoveTemp(uint64_t gen);
   void RemoveFinal(const std::string& key);
   Result<int> OpenFinal(const std::string& key);
+  // Removes published files whose key `known` denies: a store without a
+  // write-ahead log can lose the record of a file it published before a
+  // crash. Returns how many it removed.
+  int64_t RemoveUnknown(const std::function<bool(const std::string& key)>& known);
 
  private:
   std::string TempPath(uint64_t gen) const;

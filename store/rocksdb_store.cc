@@ -324,6 +324,10 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   CIFS_RETURN_IF_ERROR(store->files_->Init());
   CIFS_RETURN_IF_ERROR(store->RecoverUploads());
   CIFS_RETURN_IF_ERROR(store->LoadIndex());
+  if (options.refetchable) {
+    store->unknown_files_removed_ =
+        store->files_->RemoveUnknown([&s = *store](const std::string& key) { return s.index_.Find(key) != nullptr; });
+  }
   return store;
 }
 
@@ -341,6 +345,8 @@ Status RocksDbStore::OpenDb() {
   // Bounds memtable memory across all families: a multi-GiB upload must not
   // grow the farm's resident memory.
   dbo.db_write_buffer_size = 32 << 20;
+  dbo.atomic_flush = options_.refetchable;
+  writes_.disableWAL = options_.refetchable;
 
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8 << 20;
@@ -551,11 +557,11 @@ Status RocksDbStore::Put(const Digest& digest, std::string_view data) {
 }
 
 Status RocksDbStore::BeginUpload(uint64_t gen, const std::string& key) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), uploads_cf_, GenKey(gen), key), "cannot start upload");
+  return FromRocks(db_->Put(writes_, uploads_cf_, GenKey(gen), key), "cannot start upload");
 }
 
 Status RocksDbStore::WriteChunk(const std::string& key, uint64_t gen, uint32_t index, std::string_view data) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), chunks_cf_, ChunkKey(key, gen, index), data),
+  return FromRocks(db_->Put(writes_, chunks_cf_, ChunkKey(key, gen, index), data),
                    "cannot store blob chunk");
 }
 
@@ -563,7 +569,7 @@ void RocksDbStore::DiscardGeneration(const std::string& key, uint64_t gen) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(chunks_cf_, ChunkKey(key, gen, 0), ChunkKey(key, gen, UINT32_MAX));
   batch.Delete(uploads_cf_, GenKey(gen));
-  db_->Write(rocksdb::WriteOptions(), &batch);
+  db_->Write(writes_, &batch);
   files_->RemoveTemp(gen);
 }
 
@@ -606,8 +612,8 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
       batch.Delete(uploads_cf_, GenKey(gen));
     }
     CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync_commits;
+    rocksdb::WriteOptions wo = writes_;
+    wo.sync = options_.sync_commits && !options_.refetchable;  // RocksDB refuses a sync without a log
     Status s = FromRocks(db_->Write(wo, &batch), "cannot commit blob");
     if (!s.ok()) {
       if (!inline_chunk) DiscardGeneration(key, gen);
@@ -640,7 +646,7 @@ void RocksDbStore::RemoveBlobLocked(const std::string& key, const Entry& e) {
   rocksdb::WriteBatch batch;
   batch.Delete(meta_cf_, key);
   if (!e.in_file) batch.DeleteRange(chunks_cf_, ChunkKey(key, e.gen, 0), ChunkKey(key, e.gen, UINT32_MAX));
-  db_->Write(rocksdb::WriteOptions(), &batch);
+  db_->Write(writes_, &batch);
   if (e.in_file) files_->RemoveFinal(key);
 }
 
@@ -658,7 +664,7 @@ Status RocksDbStore::Pin(const Digest& digest) {
   ++e.pins;
   rocksdb::WriteBatch batch;
   CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot pin blob");
+  return FromRocks(db_->Write(writes_, &batch), "cannot pin blob");
 }
 
 Status RocksDbStore::Unpin(const Digest& digest) {
@@ -678,7 +684,7 @@ Status RocksDbStore::Unpin(const Digest& digest) {
   }
   rocksdb::WriteBatch batch;
   CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
-  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot unpin blob");
+  Status s = FromRocks(db_->Write(writes_, &batch), "cannot unpin blob");
   EvictLocked();
   return s;
 }
@@ -718,7 +724,7 @@ Result<std::optional<std::string>> RocksDbStore::Get(const std::string& tier, co
 
 Status RocksDbStore::Put(const std::string& tier, const std::string& instance, const Digest& action,
                          const std::string& result) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), ac_cf_, AcKey(tier, instance, action), result),
+  return FromRocks(db_->Put(writes_, ac_cf_, AcKey(tier, instance, action), result),
                    "cannot write action cache");
 }
 
@@ -734,12 +740,12 @@ Result<int64_t> RocksDbStore::MoveTier(const std::string& from, const std::strin
   }
   if (!it->status().ok()) return FromRocks(it->status(), "cannot read action cache");
   batch.DeleteRange(ac_cf_, begin, end);
-  CIFS_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "cannot write action cache"));
+  CIFS_RETURN_IF_ERROR(FromRocks(db_->Write(writes_, &batch), "cannot write action cache"));
   return moved;
 }
 
 Status RocksDbStore::DropTier(const std::string& tier) {
-  return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), ac_cf_, TierBegin(tier), TierEnd(tier)),
+  return FromRocks(db_->DeleteRange(writes_, ac_cf_, TierBegin(tier), TierEnd(tier)),
                    "cannot write action cache");
 }
 
