@@ -194,7 +194,8 @@ void KillProcessTree(pid_t root) {
   for (pid_t p : tree) ::kill(p, SIGCONT);
 }
 
-Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output) {
+Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output,
+                          const std::function<void(std::string_view)>& on_output) {
   auto child = ChildProcess::Start(spec);
   if (!child.ok()) return child.status();
   Finished f;
@@ -203,6 +204,7 @@ Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeo
   for (;;) {
     ssize_t n = ::read(child->output_fd(), buf, sizeof buf);
     if (n > 0) {
+      if (on_output) on_output(std::string_view(buf, static_cast<size_t>(n)));
       if (f.output.size() < max_output) f.output.append(buf, std::min(static_cast<size_t>(n), max_output - f.output.size()));
       continue;
     }

@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -74,8 +76,10 @@ struct Finished {
   std::string output;  // stdout and stderr, at most `max_output` bytes of it
   bool timed_out = false;
 };
-// Runs `spec` to its end, killed after `timeout`.
-Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output = 65536);
+// Runs `spec` to its end, killed after `timeout`. `on_output`, when set, sees
+// the output as it comes, in the pieces it is read in.
+Result<Finished> RunToEnd(const ChildSpec& spec, std::chrono::milliseconds timeout, size_t max_output = 65536,
+                          const std::function<void(std::string_view)>& on_output = {});
 
 
 }  // namespace cifs

@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "process/child_process.h"
+#include "workspace/git_progress.h"
 
 namespace cifs {
 
@@ -131,17 +132,21 @@ void SeedFromLocal(const std::string& url, git_repository* mirror, const std::st
 // Fills the empty working copy at `path` and its index from HEAD. Git's own
 // checkout writes a large tree about twice as fast as libgit2's (which is
 // what made provisioning cost several times a `git clone --local`).
-Status CheckOutHead(const std::string& path) {
+Status CheckOutHead(const std::string& path, const ProvisionProgressFn& progress) {
   auto git = FindExecutable("git");
   if (!git.ok()) return Status::FailedPrecondition("git is not installed on this node: " + git.status().message());
   ChildSpec spec;
   spec.exe = *git;
-  spec.argv = {"git", "-C", path, "read-tree", "-u", "--reset", "HEAD"};
+  // -v: git's progress meter, read below for the admin watching.
+  spec.argv = {"git", "-C", path, "read-tree", "-v", "-u", "--reset", "HEAD"};
   // Only the workspace's own config counts: not the farm user's nor the
   // system's (a hook, a filter, an fsmonitor there would run here).
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "LANG=C.UTF-8", "GIT_CONFIG_NOSYSTEM=1",
-              "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"};
-  auto done = RunToEnd(spec, kCheckoutTimeout);
+              "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "GIT_PROGRESS_DELAY=0"};
+  GitProgressReader meter([&](int64_t done, int64_t total) {
+    if (progress) progress({ProvisionProgress::Phase::kCheckingOut, done, total});
+  });
+  auto done = RunToEnd(spec, kCheckoutTimeout, 65536, [&](std::string_view piece) { meter.Feed(piece); });
   if (!done.ok()) return done.status();
   if (done->timed_out) {
     return Status::Unavailable("the checkout took longer than " + std::to_string(kCheckoutTimeout.count()) +
@@ -206,9 +211,14 @@ Status Provisioner::Refresh(const std::string& name) {
 }
 
 Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, const std::string& upstream_url,
-                                                 const std::string& ws, const std::string& branch) {
+                                                 const std::string& ws, const std::string& branch,
+                                                 const ProvisionProgressFn& progress) {
   CIFS_RETURN_IF_ERROR(ValidateName("workspace", ws));
   CIFS_RETURN_IF_ERROR(ValidateBranchName(branch));
+  auto tell = [&](ProvisionProgress::Phase phase) {
+    if (progress) progress({phase, 0, 0});
+  };
+  tell(ProvisionProgress::Phase::kUpdatingMirror);
   // Start from the upstream's tip, not from whenever the mirror last fetched.
   Status refreshed = Refresh(repo_name);
   if (!refreshed.ok()) return Status::Unavailable("cannot update the mirror: " + refreshed.message());
@@ -241,6 +251,7 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
   // objects must sit inside the workspace so that git run in a mount (on a
   // machine where the farm's paths do not exist) finds them, and links cost
   // no disk.
+  tell(ProvisionProgress::Phase::kSharingObjects);
   Status linked = LinkObjects(MirrorPath(repo_name) + "/objects", path + "/.git/objects");
   if (!linked.ok()) return fail(linked);
   // Git in a mount sees other inode numbers, owners and ctimes than git on
@@ -275,7 +286,8 @@ Result<std::string> Provisioner::CreateWorkspace(const std::string& repo_name, c
       git_repository_set_head(repo.get(), ("refs/heads/" + branch).c_str()) != 0) {
     return fail(git::Error("cannot set up the branch"));
   }
-  Status checked_out = CheckOutHead(path);
+  tell(ProvisionProgress::Phase::kCheckingOut);
+  Status checked_out = CheckOutHead(path, progress);
   if (!checked_out.ok()) return fail(checked_out);
   char hex[GIT_OID_HEXSZ + 1] = {};
   git_oid_tostr(hex, sizeof hex, &tip);

@@ -7,6 +7,8 @@
 //   STATE/workspaces/NAME/      working copy, remote `origin` = upstream
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -20,6 +22,15 @@ namespace cifs {
 struct MirrorInfo {
   std::string default_branch;
 };
+
+// Where a workspace's creation is, for an admin watching it.
+struct ProvisionProgress {
+  enum class Phase { kUpdatingMirror, kSharingObjects, kCheckingOut };
+  Phase phase = Phase::kUpdatingMirror;
+  int64_t files_done = 0;   // checking out: files written so far
+  int64_t files_total = 0;  // checking out: files in the commit (0 until git says)
+};
+using ProvisionProgressFn = std::function<void(const ProvisionProgress&)>;
 
 class Provisioner {
  public:
@@ -35,9 +46,11 @@ class Provisioner {
   // Fetches new commits of every branch into the mirror.
   Status Refresh(const std::string& name);
   // Creates workspace `ws` on `branch` of repository `repo`; returns the
-  // checked-out commit.
+  // checked-out commit. `progress` (may be empty) hears of each phase and,
+  // while checking out, of the files written, from this thread.
   Result<std::string> CreateWorkspace(const std::string& repo, const std::string& upstream_url,
-                                      const std::string& ws, const std::string& branch);
+                                      const std::string& ws, const std::string& branch,
+                                      const ProvisionProgressFn& progress = {});
   Status DeleteWorkspace(const std::string& ws);
 
   std::string MirrorPath(const std::string& repo) const { return state_dir_ + "/repos/" + repo + ".git"; }

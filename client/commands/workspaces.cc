@@ -1,4 +1,6 @@
 // cifs admin repo ..., cifs admin workspace ..., cifs ws list.
+#include <unistd.h>
+
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,53 @@ constexpr std::chrono::seconds kProvisionDeadline = std::chrono::minutes(30);
 template <typename Call>
 int WithAdmin(Call call) {
   return CallFarm<v1::Admin>(kProvisionDeadline, call);
+}
+
+const char* PhaseText(v1::ProvisionUpdate::Phase phase) {
+  switch (phase) {
+    case v1::ProvisionUpdate::UPDATING_MIRROR: return "updating the mirror";
+    case v1::ProvisionUpdate::SHARING_OBJECTS: return "sharing the mirror's objects";
+    case v1::ProvisionUpdate::CHECKING_OUT: return "checking out";
+    default: return "working";
+  }
+}
+
+// Shows the farm's progress on stderr: one line per phase, and on a terminal
+// the files checked out so far on that line.
+grpc::Status CreateWithProgress(v1::Admin::Stub& stub, grpc::ClientContext& ctx, const v1::CreateWorkspaceRequest& req) {
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  auto stream = stub.ProvisionWorkspace(&ctx, req);
+  v1::ProvisionUpdate u;
+  v1::Workspace made;
+  auto shown = v1::ProvisionUpdate::PHASE_UNSPECIFIED;
+  bool line_open = false, all_shown = false;
+  while (stream->Read(&u)) {
+    if (u.phase() == v1::ProvisionUpdate::CREATED) {
+      made = u.workspace();
+      continue;
+    }
+    std::string text = "creating " + req.name() + ": " + PhaseText(u.phase());
+    if (u.files_total() > 0) {
+      text += " " + std::to_string(u.files_done()) + "/" + std::to_string(u.files_total()) + " files";
+    }
+    if (tty) {
+      std::cerr << "\r\033[K" << text << std::flush;
+      line_open = true;
+    } else {
+      // Git says 100% twice (the last tick, then ", done").
+      bool all = u.files_total() > 0 && u.files_done() == u.files_total();
+      if (u.phase() != shown || (all && !all_shown)) std::cerr << text << "\n";
+      all_shown = all_shown || all;
+    }
+    shown = u.phase();
+  }
+  if (line_open) std::cerr << "\n";
+  grpc::Status s = stream->Finish();
+  if (s.ok()) {
+    std::cout << "created workspace " << made.name() << " for " << made.owner() << ": " << made.repo() << " "
+              << made.branch() << " at " << made.head_commit().substr(0, 12) << "\n";
+  }
+  return s;
 }
 
 nlohmann::json ToJson(const v1::Workspace& w) {
@@ -118,13 +167,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
       req.set_owner(wa->owner);
       req.set_repo(wa->repo);
       req.set_branch(wa->branch);
-      v1::Workspace resp;
-      auto s = stub.CreateWorkspace(&ctx, req, &resp);
-      if (s.ok()) {
-        std::cout << "created workspace " << resp.name() << " for " << resp.owner() << ": " << resp.repo() << " "
-                  << resp.branch() << " at " << resp.head_commit().substr(0, 12) << "\n";
-      }
-      return s;
+      return CreateWithProgress(stub, ctx, req);
     });
   });
   auto del_name = std::make_shared<std::string>();

@@ -9,6 +9,19 @@
 
 namespace cifs {
 
+namespace {
+
+v1::ProvisionUpdate::Phase ToProto(ProvisionProgress::Phase phase) {
+  switch (phase) {
+    case ProvisionProgress::Phase::kUpdatingMirror: return v1::ProvisionUpdate::UPDATING_MIRROR;
+    case ProvisionProgress::Phase::kSharingObjects: return v1::ProvisionUpdate::SHARING_OBJECTS;
+    case ProvisionProgress::Phase::kCheckingOut: return v1::ProvisionUpdate::CHECKING_OUT;
+  }
+  return v1::ProvisionUpdate::PHASE_UNSPECIFIED;
+}
+
+}  // namespace
+
 grpc::Status AdminService::AddRepo(grpc::ServerContext* ctx, const v1::AddRepoRequest* req, v1::Repo* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
@@ -44,6 +57,30 @@ grpc::Status AdminService::ListRepos(grpc::ServerContext* ctx, const v1::ListRep
 
 grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
                                            v1::Workspace* resp) {
+  return Provision(ctx, req, {}, resp);
+}
+
+grpc::Status AdminService::ProvisionWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                                              grpc::ServerWriter<v1::ProvisionUpdate>* writer) {
+  // Git's meter ticks about once a second; phases are few. Each is sent as
+  // it comes, from the provisioning thread, with no lock held.
+  auto on_progress = [&](const ProvisionProgress& p) {
+    v1::ProvisionUpdate u;
+    u.set_phase(ToProto(p.phase));
+    u.set_files_done(p.files_done);
+    u.set_files_total(p.files_total);
+    writer->Write(u);  // a caller gone away still gets its workspace made
+  };
+  v1::ProvisionUpdate last;
+  grpc::Status s = Provision(ctx, req, on_progress, last.mutable_workspace());
+  if (!s.ok()) return s;
+  last.set_phase(v1::ProvisionUpdate::CREATED);
+  writer->Write(last);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Provision(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                                     const ProvisionProgressFn& progress, v1::Workspace* resp) {
   auto id = auth_->Require(ctx, Role::kAdmin);
   if (!id.ok()) return ToGrpc(id.status());
   for (Status s : {ValidateName("workspace", req->name()), ValidateUserName(req->owner())}) {
@@ -71,7 +108,7 @@ grpc::Status AdminService::CreateWorkspace(grpc::ServerContext* ctx, const v1::C
   }
   std::string branch = req->branch().empty() ? (*repo)->default_branch() : req->branch();
   if (Status s = provisioner_->EnsureMirror(req->repo(), (*repo)->url()); !s.ok()) return ToGrpc(s);
-  auto head = provisioner_->CreateWorkspace(req->repo(), (*repo)->url(), req->name(), branch);
+  auto head = provisioner_->CreateWorkspace(req->repo(), (*repo)->url(), req->name(), branch, progress);
   if (!head.ok()) return ToGrpc(head.status());
   resp->set_name(req->name());
   resp->set_owner(req->owner());

@@ -76,10 +76,16 @@ class AdminService final : public v1::Admin::Service {
                          v1::ListReposResponse* resp) override;
   grpc::Status CreateWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
                                v1::Workspace* resp) override;
+  grpc::Status ProvisionWorkspace(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                                  grpc::ServerWriter<v1::ProvisionUpdate>* writer) override;
   grpc::Status DeleteWorkspace(grpc::ServerContext* ctx, const v1::DeleteWorkspaceRequest* req,
                                v1::DeleteWorkspaceResponse* resp) override;
 
  private:
+  // CreateWorkspace and ProvisionWorkspace: checks, makes, records.
+  grpc::Status Provision(grpc::ServerContext* ctx, const v1::CreateWorkspaceRequest* req,
+                         const ProvisionProgressFn& progress, v1::Workspace* resp);
+
   const std::string node_;
   const ProxyMap* proxy_map_;
   RepoStore* repos_;

@@ -66,6 +66,7 @@ role_ok=1
 for spec in "Admin/RevokeUser|{\"name\":\"alice\"}|needs admin" "Admin/ListRevocations|{}|needs admin" \
   "Admin/AddRepo|{\"name\":\"x\",\"url\":\"file:///tmp\"}|needs admin" "Admin/ListRepos|{}|needs admin" \
   "Admin/CreateWorkspace|{\"name\":\"x\",\"owner\":\"bob\",\"repo\":\"sample\"}|needs admin" \
+  "Admin/ProvisionWorkspace|{\"name\":\"x\",\"owner\":\"bob\",\"repo\":\"sample\"}|needs admin" \
   "Admin/DeleteWorkspace|{\"name\":\"alice-ws\"}|needs admin" \
   "Builds/ListBuilds|{\"all_users\":true}|needs lead" "Workspaces/ListWorkspaces|{\"all_users\":true}|needs lead" \
   "PullRequests/Approve|{\"number\":1}|only a lead or an admin may approve" \

@@ -34,6 +34,9 @@ check "a repository name with a path is refused" failed_with "may only hold"
 
 run as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample
 check "admin creates alice's workspace on the default branch" succeeded_with "sample main"
+check "... and sees each phase as it comes" \
+  grep -qz "creating alice-ws: updating the mirror.*sharing the mirror's objects.*checking out" <<<"$out"
+check "... and the files checked out, as git counts them" grep -q "checking out 2/2 files" <<<"$out"
 WS=$FARM/workspaces/alice-ws
 check "the farm-side copy has the files" test -f "$WS/src/main.cc"
 check "it is at the upstream's main" test "$(git -C "$WS" rev-parse HEAD)" = "$main_head"
