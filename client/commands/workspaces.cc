@@ -32,9 +32,11 @@ const char* PhaseText(v1::ProvisionUpdate::Phase phase) {
   }
 }
 
-// Shows the farm's progress on stderr: one line per phase, and on a terminal
-// the files checked out so far on that line.
-grpc::Status CreateWithProgress(v1::Admin::Stub& stub, grpc::ClientContext& ctx, const v1::CreateWorkspaceRequest& req) {
+// Shows the farm's progress on stderr, as git does: on a terminal, one line
+// that follows each phase and the files checked out so far; elsewhere only
+// when asked (`progress`), a line per phase.
+grpc::Status CreateWithProgress(v1::Admin::Stub& stub, grpc::ClientContext& ctx, const v1::CreateWorkspaceRequest& req,
+                                bool progress) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   auto stream = stub.ProvisionWorkspace(&ctx, req);
   v1::ProvisionUpdate u;
@@ -53,7 +55,7 @@ grpc::Status CreateWithProgress(v1::Admin::Stub& stub, grpc::ClientContext& ctx,
     if (tty) {
       std::cerr << "\r\033[K" << text << std::flush;
       line_open = true;
-    } else {
+    } else if (progress) {
       // Git says 100% twice (the last tick, then ", done").
       bool all = u.files_total() > 0 && u.files_done() == u.files_total();
       if (u.phase() != shown || (all && !all_shown)) std::cerr << text << "\n";
@@ -151,6 +153,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
   ws->require_subcommand(1);
   struct WsArgs {
     std::string name, owner, repo, branch, node;
+    bool progress = false;
   };
   auto wa = std::make_shared<WsArgs>();
   auto* create = ws->add_subcommand("create", "create a workspace for a user from a registered repository");
@@ -158,6 +161,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
   create->add_option("--owner", wa->owner, "the user who may mount and change it")->required();
   create->add_option("--repo", wa->repo, "registered repository")->required();
   create->add_option("--branch", wa->branch, "branch to check out (default: the repository's default branch)");
+  create->add_flag("--progress", wa->progress, "show progress even when stderr is not a terminal");
   create->add_option("--node", wa->node, "in a cluster: the node to hold it (default: the one the proxy picks)");
   create->callback([wa, exit_code] {
     *exit_code = WithAdmin([&](v1::Admin::Stub& stub, grpc::ClientContext& ctx) {
@@ -167,7 +171,7 @@ void RegisterWorkspaceCommands(CLI::App& app, CLI::App& admin, ExitCode* exit_co
       req.set_owner(wa->owner);
       req.set_repo(wa->repo);
       req.set_branch(wa->branch);
-      return CreateWithProgress(stub, ctx, req);
+      return CreateWithProgress(stub, ctx, req, wa->progress);
     });
   });
   auto del_name = std::make_shared<std::string>();

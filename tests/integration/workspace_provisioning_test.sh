@@ -32,11 +32,15 @@ check "... and leaves no mirror behind" test ! -e "$FARM/repos/ghost.git"
 run as_user admin "$CIFS" admin repo add "../evil" --url "$UP"
 check "a repository name with a path is refused" failed_with "may only hold"
 
-run as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample
+run as_user admin "$CIFS" admin workspace create alice-ws --owner alice --repo sample --progress
 check "admin creates alice's workspace on the default branch" succeeded_with "sample main"
 check "... and sees each phase as it comes" \
   grep -qz "creating alice-ws: updating the mirror.*sharing the mirror's objects.*checking out" <<<"$out"
 check "... and the files checked out, as git counts them" grep -q "checking out 2/2 files" <<<"$out"
+run as_user admin "$CIFS" admin workspace create bob-quiet --owner bob --repo sample
+check "without --progress and not on a terminal, only the result is said" \
+  test "$(grep -c . <<<"$out") $rc" = "1 0"
+as_user admin "$CIFS" admin workspace delete bob-quiet >/dev/null
 WS=$FARM/workspaces/alice-ws
 check "the farm-side copy has the files" test -f "$WS/src/main.cc"
 check "it is at the upstream's main" test "$(git -C "$WS" rev-parse HEAD)" = "$main_head"
