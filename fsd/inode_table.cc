@@ -52,6 +52,8 @@ InodeTable::NodeView InodeTable::View(fuse_ino_t ino, Node& n) {
   v.path = PathOf(ino);
   v.attached = v.path.empty() || v.path[0] != '\0';
   if (!v.attached) v.path.clear();
+  v.kernel_holds = n.nlookup > 0;
+  v.kept = n.kept;
   return v;
 }
 
@@ -172,7 +174,7 @@ void InodeTable::MaybeErase(fuse_ino_t ino) {
   }
 }
 
-void InodeTable::Detach(fuse_ino_t dir, const std::string& name) {
+void InodeTable::Detach(fuse_ino_t dir, const std::string& name, uint64_t kept) {
   Node* d = Find(dir);
   if (d == nullptr) return;
   auto it = d->children.find(name);
@@ -181,6 +183,7 @@ void InodeTable::Detach(fuse_ino_t dir, const std::string& name) {
   d->children.erase(it);
   if (Node* c = Find(ino)) {
     c->parent = 0;
+    c->kept = kept;
     MaybeErase(ino);
   }
 }
@@ -295,14 +298,14 @@ void InodeTable::MarkStale(fuse_ino_t ino) {
   if (Node* n = Find(ino)) n->attr_stale = true;
 }
 
-void InodeTable::Remove(fuse_ino_t dir, const std::string& name) {
+void InodeTable::Remove(fuse_ino_t dir, const std::string& name, uint64_t kept) {
   std::lock_guard lock(mu_);
-  Detach(dir, name);
+  Detach(dir, name, kept);
   if (Node* d = Find(dir)) d->attr_stale = true;
 }
 
 void InodeTable::Move(fuse_ino_t from_dir, const std::string& from, fuse_ino_t to_dir, const std::string& to,
-                      bool exchange) {
+                      bool exchange, uint64_t kept_replaced) {
   std::lock_guard lock(mu_);
   Node* fd = Find(from_dir);
   Node* td = Find(to_dir);
@@ -317,7 +320,7 @@ void InodeTable::Move(fuse_ino_t from_dir, const std::string& from, fuse_ino_t t
   };
   fuse_ino_t moving = take(fd, from);
   fuse_ino_t other = exchange ? take(td, to) : 0;
-  if (!exchange) Detach(to_dir, to);
+  if (!exchange) Detach(to_dir, to, kept_replaced);
   auto place = [&](fuse_ino_t ino, fuse_ino_t dir, const std::string& name) {
     Node* d = Find(dir);
     Node* n = Find(ino);

@@ -40,6 +40,8 @@ class InodeTable {
     bool written = false;  // changed through this mount since the farm last hashed it
     std::string path;  // farm path; empty for the root
     bool attached = true;  // false once removed from the tree (still open somewhere)
+    bool kernel_holds = false;  // looked up and not forgotten: perhaps open
+    uint64_t kept = 0;  // removed: the farm's id of the file it kept open (0: none)
   };
   std::optional<NodeView> Get(fuse_ino_t ino);
 
@@ -91,8 +93,10 @@ class InodeTable {
   void MarkWritten(fuse_ino_t ino);
 
   // Mirrors a successful unlink/rmdir/rename made through this mount.
-  void Remove(fuse_ino_t dir, const std::string& name);
-  void Move(fuse_ino_t from_dir, const std::string& from, fuse_ino_t to_dir, const std::string& to, bool exchange);
+  // `kept`: the farm's id of the removed (or replaced) file it kept open.
+  void Remove(fuse_ino_t dir, const std::string& name, uint64_t kept = 0);
+  void Move(fuse_ino_t from_dir, const std::string& from, fuse_ino_t to_dir, const std::string& to, bool exchange,
+            uint64_t kept_replaced = 0);
 
   // A change the farm reported (made there, or echoing ours).
   std::vector<Invalidation> ApplyChange(const v1::Change& change);
@@ -109,6 +113,7 @@ class InodeTable {
     bool attr_stale = false;
     bool written = false;
     uint64_t nlookup = 0;
+    uint64_t kept = 0;
     bool listed = false;
     std::map<std::string, fuse_ino_t> children;
   };
@@ -117,7 +122,7 @@ class InodeTable {
   NodeView View(fuse_ino_t ino, Node& n);
   fuse_ino_t Upsert(fuse_ino_t dir, const std::string& name, const v1::Attr& attr,
                     std::vector<Invalidation>* invals);
-  void Detach(fuse_ino_t dir, const std::string& name);
+  void Detach(fuse_ino_t dir, const std::string& name, uint64_t kept = 0);
   void MaybeErase(fuse_ino_t ino);
 
   std::mutex mu_;

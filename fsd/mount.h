@@ -133,15 +133,13 @@ class Mount {
   bool AwaitListAhead(fuse_ino_t dir, const std::string& path);
   static constexpr auto kListAheadWait = std::chrono::milliseconds(50);
 
-  // `name` in `dir` is about to be removed or replaced. A file may still be
-  // open (fsd cannot tell: see Init), and an open file must stay readable as
-  // on a local disk. Reads of a removed file are served from the local
-  // store by hash, so a file whose bytes are only on the farm (written
-  // through this mount, up to kKeepWrittenBytes) is made local first. One
-  // never read here and never written here is not: a reader that opened
-  // it but read nothing before it went gets ESTALE.
-  void KeepWrittenContents(fuse_ino_t dir, const char* name);
-  static constexpr int64_t kKeepWrittenBytes = 64 << 20;
+  // `name` in `dir` is about to be removed or replaced. An open file must
+  // stay readable as on a local disk, but fsd cannot tell whether it is
+  // open (see Init). Reads of a removed file are served from the local
+  // store by hash; a file the kernel still holds whose bytes are not all
+  // local (never read, or written through this mount) is asked to be kept
+  // open by the farm instead, and read from there (KeptFiles).
+  bool ShouldKeep(fuse_ino_t dir, const char* name);
   // What the kernel caches for an entry: the node, its attributes, timeouts.
   fuse_entry_param EntryParam(fuse_ino_t ino, const v1::Attr& attr) const;
   void ReplyEntry(fuse_req_t req, const InodeTable::NodeView& v);

@@ -47,7 +47,7 @@ void Mount::Init(struct fuse_conn_info* conn) {
   // then keeps page and readdir caches as with keep_cache. Counting opens
   // instead cost every warm open a round trip (a warm read of every file
   // went from 1.06x to 2.1x the disk's), so fsd does not know which files
-  // are open: see KeepWrittenContents.
+  // are open: see ShouldKeep.
   no_open_ = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
   no_opendir_ = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   if (no_open_) conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
@@ -276,11 +276,11 @@ void Mount::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir
   auto in_flight = farm_.BeginMutation();
   v1::PathRequest r;
   if (int e = PathIn(parent, name, r.mutable_path())) return (void)fuse_reply_err(req, e);
-  if (!dir) KeepWrittenContents(parent, name);
+  r.set_keep(!dir && ShouldKeep(parent, name));
   v1::ChangeResponse resp;
   int e = farm_.Call(dir ? &v1::WorkspaceFs::Stub::Rmdir : &v1::WorkspaceFs::Stub::Unlink, r, &resp,
                      FarmFs::Replay::kRemoval);
-  if (e == 0) table_->Remove(parent, name);
+  if (e == 0) table_->Remove(parent, name, resp.kept());
   fuse_reply_err(req, e);
 }
 
@@ -291,10 +291,11 @@ void Mount::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino
   if (int e = PathIn(parent, name, r.mutable_from())) return (void)fuse_reply_err(req, e);
   if (int e = PathIn(newparent, newname, r.mutable_to())) return (void)fuse_reply_err(req, e);
   r.set_flags(flags);
-  if (!(flags & RENAME_EXCHANGE)) KeepWrittenContents(newparent, newname);  // an editor's save over it
+  // An editor's save over a file someone reads.
+  r.set_keep_replaced(!(flags & RENAME_EXCHANGE) && ShouldKeep(newparent, newname));
   v1::ChangeResponse resp;
   int e = farm_.Call(&v1::WorkspaceFs::Stub::Rename, r, &resp, FarmFs::Replay::kRemoval);
-  if (e == 0) table_->Move(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0);
+  if (e == 0) table_->Move(parent, name, newparent, newname, (flags & RENAME_EXCHANGE) != 0, resp.kept());
   fuse_reply_err(req, e);
 }
 
@@ -336,16 +337,12 @@ void Mount::Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-void Mount::KeepWrittenContents(fuse_ino_t dir, const char* name) {
+bool Mount::ShouldKeep(fuse_ino_t dir, const char* name) {
   auto v = table_->Peek(dir, name);
-  if (!v || !v->written || v->attr.type() != v1::Attr::FILE || v->attr.size() > kKeepWrittenBytes) return;
-  InodeTable::NodeView cur = *v;
-  cur.attr_stale = true;  // its bytes are the farm's: hash them there
-  cur.attr.clear_hash();
-  if (int e = EnsureLocal(cur.ino, &cur)) {
-    // A reader still holding it will get ESTALE, as before.
-    log_->Warn("cannot keep a removed file's contents", {{"path", cur.path}, {"error", std::strerror(e)}});
-  }
+  if (!v || v->attr.type() != v1::Attr::FILE || !v->kernel_holds) return false;
+  if (v->written) return true;  // its bytes are the farm's
+  if (v->attr.size() == 0) return false;
+  return v->attr.hash().empty() || !local_->Contains(Digest{v->attr.hash(), v->attr.size()});
 }
 
 int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
@@ -390,10 +387,14 @@ int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
 }
 
 int Mount::ReadFromFarm(const InodeTable::NodeView& v, size_t size, off_t off, std::string* buf) {
-  if (!v.attached) return ESTALE;
+  if (!v.attached && v.kept == 0) return ESTALE;
   v1::ReadFileRequest r;
   r.set_workspace(options_.workspace);
-  r.set_path(v.path);
+  if (v.attached) {
+    r.set_path(v.path);
+  } else {
+    r.set_kept(v.kept);
+  }
   r.set_offset(off);
   r.set_limit(static_cast<int64_t>(size));
   grpc::ClientContext ctx;
@@ -426,8 +427,12 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
   bool held = cur.attr.size() == 0 ||
               (!cur.attr.hash().empty() && local_->Contains(Digest{cur.attr.hash(), cur.attr.size()}));
   if (!cur.attached) {
-    // Removed while open: what it held is what it still reads.
-    if (!held) return (void)fuse_reply_err(req, ESTALE);
+    // Removed while open: what it held is what it still reads, from here or
+    // from the copy the farm kept open.
+    if (!held) {
+      if (int e = ReadFromFarm(cur, size, off, &buf)) return (void)fuse_reply_err(req, e);
+      return (void)fuse_reply_buf(req, buf.data(), buf.size());
+    }
   } else if (cur.attr_stale || !held) {
     if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
     if (!held) NoteColdRead(ParentRelPath(cur.path));

@@ -288,6 +288,14 @@ grpc::Status WorkspaceFsService::ReadFile(grpc::ServerContext* ctx, const v1::Re
     writer->Write(chunk);
     return grpc::Status::OK;
   };
+  if (req->kept() != 0) {
+    std::string data;
+    size_t want = static_cast<size_t>(std::min<int64_t>(req->limit(), static_cast<int64_t>(kChunkBytes)));
+    if (int e = (*ws)->kept.Read(req->kept(), req->offset(), want, &data)) return fail(e);
+    chunk.set_data(std::move(data));
+    writer->Write(chunk);
+    return grpc::Status::OK;
+  }
   if (!req->hash().empty()) {
     Status valid = ValidateDigest(req->hash(), 0);
     if (!valid.ok()) return ToGrpc(valid);
@@ -350,7 +358,12 @@ grpc::Status WorkspaceFsService::Unlink(grpc::ServerContext* ctx, const v1::Path
                                         v1::ChangeResponse* resp) {
   auto ws = Authorize(ctx, req->workspace(), {req->path()});
   if (!ws.ok()) return ToGrpc(ws.status());
-  Changed(**ws, (*ws)->dir->Unlink(req->path()), resp);
+  UniqueFd keep;
+  // Not a regular file there (or none): nothing to keep, the unlink says why.
+  if (req->keep()) (void)(*ws)->dir->OpenFile(req->path(), O_RDONLY, 0, &keep);
+  int e = (*ws)->dir->Unlink(req->path());
+  Changed(**ws, e, resp);
+  if (e == 0 && keep.valid()) resp->set_kept((*ws)->kept.Keep(std::move(keep)));
   return grpc::Status::OK;
 }
 
@@ -370,7 +383,13 @@ grpc::Status WorkspaceFsService::Rename(grpc::ServerContext* ctx, const v1::Rena
     resp->set_error(EINVAL);
     return grpc::Status::OK;
   }
-  Changed(**ws, (*ws)->dir->Rename(req->from(), req->to(), req->flags()), resp);
+  UniqueFd keep;
+  if (req->keep_replaced() && !(req->flags() & RENAME_EXCHANGE)) {
+    (void)(*ws)->dir->OpenFile(req->to(), O_RDONLY, 0, &keep);  // none there: nothing replaced
+  }
+  int e = (*ws)->dir->Rename(req->from(), req->to(), req->flags());
+  Changed(**ws, e, resp);
+  if (e == 0 && keep.valid()) resp->set_kept((*ws)->kept.Keep(std::move(keep)));
   return grpc::Status::OK;
 }
 

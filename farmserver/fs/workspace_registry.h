@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "farmserver/fs/change_journal.h"
+#include "farmserver/fs/kept_files.h"
 #include "farmserver/fs/tree_watcher.h"
 #include "farmserver/fs/workspace_dir.h"
 #include "metadata/metadata_store.h"
@@ -23,6 +24,7 @@ struct OpenWorkspace {
   std::unique_ptr<WorkspaceDir> dir;
   ChangeJournal journal;
   std::atomic<uint64_t> mutations{0};  // changing calls completed
+  KeptFiles kept;  // removed through a mount while perhaps open there
 
   Status EnsureWatched();
 

@@ -57,6 +57,15 @@ check "a file made on the farm, read in part, then removed by an editor's rename
            test \"\$first \$(cat <&3)\" = 'line 1 line 2'"
 check "... and the new contents are on the farm" test "$(cat "$WS/from-farm.txt")" = new
 check "a removed file that nobody holds open is gone" same 'echo x > f; rm f; cat f'
+# Made on the farm and never read through the mount: its bytes are only there
+# (1.4 MB: not one of the small files a directory's first reads bring along).
+for f in farm-a farm-b; do head -c 1048576 /dev/urandom | base64 >"$WS/$f.txt" && cp "$WS/$f.txt" "$TMP/$f.expected"; done
+wait_until 5 test -e "$MNT/farm-b.txt"
+check "a file made on the farm, opened but never read, then removed, reads whole" \
+  bash -c "cd '$MNT' && exec 3<farm-a.txt && rm farm-a.txt && cmp - '$TMP/farm-a.expected' <&3"
+check "... and when an editor's rename replaces it before any read" \
+  bash -c "cd '$MNT' && exec 3<farm-b.txt && echo new >n && mv n farm-b.txt && cmp - '$TMP/farm-b.expected' <&3 &&
+           test \"\$(cat farm-b.txt)\" = new"
 
 # --- times -----------------------------------------------------------------------
 check "touch -d 1960 sets 1960" same "touch -d '1960-01-01 12:00:00.25 UTC' f; stat -c '%Y %y' f"
