@@ -348,15 +348,20 @@ Status RocksDbStore::OpenDb() {
   dbo.atomic_flush = options_.refetchable;
   writes_.disableWAL = options_.refetchable;
 
+  // Keys are content hashes: every new file overlaps all the others, so
+  // leveled compaction rewrote the whole of L1 for each few flushes (a cold
+  // read of 38,000 files spent 2.6 s of fsd's CPU there). Universal
+  // compaction merges runs of like size instead. A leveled store opens as
+  // is: its levels are runs to it.
   rocksdb::ColumnFamilyOptions small;
   small.write_buffer_size = 8 << 20;
   small.max_write_buffer_number = 2;
-  rocksdb::ColumnFamilyOptions chunks;
-  chunks.write_buffer_size = 8 << 20;
-  chunks.max_write_buffer_number = 2;
-  // Large values go to blob files so compaction does not rewrite file content.
+  small.compaction_style = rocksdb::kCompactionStyleUniversal;
+  rocksdb::ColumnFamilyOptions chunks = small;
+  // Every value goes to a blob file, so compaction moves keys, never file
+  // content; garbage collection moves what eviction left alive in old files.
   chunks.enable_blob_files = true;
-  chunks.min_blob_size = 4096;
+  chunks.min_blob_size = 0;
   chunks.blob_file_size = 256 << 20;
   chunks.enable_blob_garbage_collection = true;
 
