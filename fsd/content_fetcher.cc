@@ -77,7 +77,7 @@ int ContentFetcher::Ensure(const ContentWant& want,
     // The fetch it waited for waited out an absent farm: one timeout, not two.
     if (!farm_->connected()) return EIO;
   }
-  if (want.size > kBatchBytes) return Stream(want);
+  if (Streamed(want.size)) return Stream(want);
   std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
   int64_t bytes = want.size;
@@ -89,7 +89,7 @@ int ContentFetcher::Ensure(const ContentWant& want,
     refs.push_back({n.hash, n.size});
   }
   for (size_t i : local_->FindMissing(refs)) {
-    if (batch.size() >= kMaxBatchFiles || bytes + small[i]->size > kBatchBytes) break;
+    if (!BatchTakes(batch.size(), bytes, small[i]->size)) break;
     batch.push_back(*small[i]);
     bytes += small[i]->size;
   }

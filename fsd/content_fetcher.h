@@ -54,6 +54,12 @@ class ContentFetcher {
   static constexpr size_t kMaxBatchFiles = 256;
   // Stays under the farm's Fetch budget (3.5 MiB) with room for framing.
   static constexpr int64_t kBatchBytes = 3 << 20;
+  // A file this large travels alone, as a stream (Stream), never in a batch.
+  static bool Streamed(int64_t size) { return size > kBatchBytes; }
+  // Whether a batch of `files` files and `bytes` bytes takes one of `size`.
+  static bool BatchTakes(size_t files, int64_t bytes, int64_t size) {
+    return files < kMaxBatchFiles && bytes + size <= kBatchBytes;
+  }
 
  private:
   struct InFlight {

@@ -127,21 +127,21 @@ void Prefetcher::FetchFrom(PrefetchJob* job, Pipeline* line) {
       int64_t bytes = 0;
       while (!line->pending.empty()) {
         const ContentWant& w = line->pending.front();
-        if (w.size > ContentFetcher::kBatchBytes) {
+        if (ContentFetcher::Streamed(w.size)) {
           if (batch.empty()) {  // a large file travels alone, as a stream
             batch.push_back(std::move(line->pending.front()));
             line->pending.pop_front();
           }
           break;
         }
-        if (batch.size() >= ContentFetcher::kMaxBatchFiles || bytes + w.size > ContentFetcher::kBatchBytes) break;
+        if (!ContentFetcher::BatchTakes(batch.size(), bytes, w.size)) break;
         bytes += w.size;
         batch.push_back(std::move(line->pending.front()));
         line->pending.pop_front();
       }
     }
-    int e = batch.size() == 1 && batch[0].size > ContentFetcher::kBatchBytes ? fetcher_->Stream(batch[0])
-                                                                             : fetcher_->FetchBatch(batch);
+    int e = batch.size() == 1 && ContentFetcher::Streamed(batch[0].size) ? fetcher_->Stream(batch[0])
+                                                                        : fetcher_->FetchBatch(batch);
     if (e == ESTALE) e = 0;  // changed since it was listed: fetched when read
     if (e != 0) {
       {
