@@ -99,7 +99,8 @@ grpc::Status FsdDaemon::Prefetch(grpc::ServerContext* ctx, const v1::PrefetchReq
     }
     // A path with "." or ".." resolves to nothing in the table, and the farm
     // refuses one: neither leaves the workspace.
-    auto started = it->second->StartPrefetch(req->path(), {req->globs().begin(), req->globs().end()}, req->background());
+    auto started = it->second->StartPrefetch({.path = req->path(), .globs = {req->globs().begin(), req->globs().end()}},
+                                             req->background());
     if (!started.ok()) return ToGrpc(started.status());
     job = std::move(*started);
   }

@@ -211,11 +211,11 @@ std::string CommonDir(const std::string& a, const std::string& b) {
 
 void Mount::NoteColdRead(const std::string& dir) {
   if (!options_.guess_prefetch) return;
-  std::string subtree;
+  PrefetchSpec guess;
   {
     std::lock_guard lock(guess_mu_);
     for (const auto& g : guessed_) {
-      if (RelPathWithin(dir, g)) return;
+      if (RelPathWithin(dir, g.path) && !MatchesSkip(g.skip, dir)) return;
     }
     if (RelPathWithin(dir, ".git")) {
       // Git reads a few of its own files in several directories of .git (a
@@ -228,22 +228,31 @@ void Mount::NoteColdRead(const std::string& dir) {
       }
       if (git_cold_dirs_.size() < kGuessAfterGitDirs) return;
       git_cold_dirs_.clear();
-      subtree = ".git";
+      guess.path = ".git";
     } else {
       if (std::find(cold_dirs_.begin(), cold_dirs_.end(), dir) == cold_dirs_.end()) cold_dirs_.push_back(dir);
       if (cold_dirs_.size() < kGuessAfterDirs) return;
       // With the last guess too: a walk that has moved on from it to a
       // sibling is walking their parent.
-      subtree = guessed_.empty() ? cold_dirs_[0] : guessed_.back();
-      for (const auto& d : cold_dirs_) subtree = CommonDir(subtree, d);
+      guess.path = guessed_.empty() ? cold_dirs_[0] : guessed_.back().path;
+      for (const auto& d : cold_dirs_) guess.path = CommonDir(guess.path, d);
       cold_dirs_.clear();
+      // Reads outside .git say nothing of .git: a guess of the whole
+      // workspace leaves it out (its object store was a quarter of what a
+      // cold read of every file fetched) unless reads there guessed it.
+      bool git_guessed = std::any_of(guessed_.begin(), guessed_.end(), [](const PrefetchSpec& g) {
+        return RelPathWithin(".git", g.path) && !MatchesSkip(g.skip, ".git");
+      });
+      if (RelPathWithin(".git", guess.path) && !git_guessed) guess.skip.push_back(".git");
     }
-    std::erase_if(guessed_, [&](const std::string& g) { return RelPathWithin(g, subtree); });
-    guessed_.push_back(subtree);
+    std::erase_if(guessed_, [&](const PrefetchSpec& g) { return RelPathWithin(g.path, guess.path); });
+    guess.max_bytes = options_.guess_limit_bytes;
+    guessed_.push_back(guess);
   }
-  auto started = StartPrefetch(subtree, {}, /*background=*/true, options_.guess_limit_bytes);
+  std::string path = guess.path;
+  auto started = StartPrefetch(std::move(guess), /*background=*/true);
   log_->Info("guessed prefetch", {{"mountpoint", options_.mountpoint},
-                                  {"path", subtree},
+                                  {"path", path},
                                   {"started", started.ok() ? "" : started.status().message()}});
 }
 
@@ -257,7 +266,7 @@ void Mount::ListAhead(const std::string& dir) {
     listed_ahead_.push_back(dir);
   }
   // Refused while kMaxPrefetches run: the walk then lists as it goes.
-  (void)StartPrefetch(dir, {}, /*background=*/false, /*max_bytes=*/0, /*list_only=*/true);
+  (void)StartPrefetch({.path = dir, .list_only = true}, /*background=*/false);
 }
 
 bool Mount::AwaitListAhead(fuse_ino_t dir, const std::string& path) {
@@ -298,8 +307,7 @@ fuse_ino_t Mount::ResolvePath(const std::string& path) {
   return ino;
 }
 
-Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                          bool background, int64_t max_bytes, bool list_only) {
+Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(PrefetchSpec spec, bool background) {
   std::lock_guard lock(jobs_mu_);
   std::erase_if(jobs_, [](auto& j) {
     if (!j.second->ended()) return false;
@@ -309,7 +317,7 @@ Result<std::shared_ptr<PrefetchJob>> Mount::StartPrefetch(std::string path, std:
   if (jobs_.size() >= kMaxPrefetches) {
     return Status::Unavailable(std::to_string(kMaxPrefetches) + " prefetches are running on this mount already");
   }
-  auto job = std::make_shared<PrefetchJob>(std::move(path), std::move(globs), max_bytes, list_only);
+  auto job = std::make_shared<PrefetchJob>(std::move(spec));
   if (background) background_ = job;
   jobs_.emplace_back(std::thread([this, job] {
     Prefetcher(&farm_, table_.get(), &notifier_, local_, &fetcher_, [this](const std::string& p) {

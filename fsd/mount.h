@@ -60,8 +60,7 @@ class Mount {
   // background one shows in Report. Unavailable while kMaxPrefetches run.
   // A subtree bigger than `max_bytes` (when set) is listed, not fetched.
   // A list_only job fills the table and fetches nothing.
-  Result<std::shared_ptr<PrefetchJob>> StartPrefetch(std::string path, std::vector<std::string> globs,
-                                                     bool background, int64_t max_bytes = 0, bool list_only = false);
+  Result<std::shared_ptr<PrefetchJob>> StartPrefetch(PrefetchSpec spec, bool background);
   static constexpr size_t kMaxPrefetches = 4;
   const MountOptions& options() const { return options_; }
 
@@ -116,7 +115,7 @@ class Mount {
   std::mutex guess_mu_;
   std::vector<std::string> cold_dirs_;      // distinct, since the last guess
   std::vector<std::string> git_cold_dirs_;  // the same, in .git
-  std::vector<std::string> guessed_;        // subtrees prefetched by guess
+  std::vector<PrefetchSpec> guessed_;       // prefetched by guess (path, skip)
   // The first listing of a directory lists its whole subtree ahead, in one
   // stream (a walk, git status: they go on to every directory below), once
   // per subtree until a reset drops the listings. The root's starts with

@@ -1,5 +1,6 @@
 #include "fsd/prefetcher.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -70,6 +71,10 @@ v1::PrefetchProgress PrefetchJob::Snapshot() {
                                    std::chrono::steady_clock::now() - started_)
                                    .count());
   return p;
+}
+
+bool MatchesSkip(const std::vector<std::string>& skip, const std::string& path) {
+  return std::any_of(skip.begin(), skip.end(), [&](const std::string& s) { return RelPathWithin(path, s); });
 }
 
 void Prefetcher::Run(PrefetchJob* job) {
@@ -164,6 +169,7 @@ std::string Prefetcher::ListTree(PrefetchJob* job, Pipeline* line) {
   req.set_workspace(farm_->workspace());
   req.set_path(job->path());
   for (const auto& g : job->globs()) req.add_globs(g);
+  for (const auto& s : job->skip()) req.add_skip(s);
   req.set_listing_only(job->list_only());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + farm_->timeout() + kListBudget);
@@ -231,7 +237,9 @@ std::string Prefetcher::ListTree(PrefetchJob* job, Pipeline* line) {
         const v1::Attr& a = e.attr();
         if (a.type() != v1::Attr::FILE || a.hash().empty() || a.size() == 0) continue;
         std::string path = JoinRelPath(dir.path(), e.name());
-        if (!MatchesAnyGlob(job->globs(), path) || !seen.insert(a.hash()).second) continue;
+        if (!MatchesAnyGlob(job->globs(), path) || MatchesSkip(job->skip(), path) || !seen.insert(a.hash()).second) {
+          continue;
+        }
         bytes += a.size();
         found.push_back({std::move(path), a.hash(), a.size()});
       }

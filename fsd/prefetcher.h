@@ -23,18 +23,29 @@
 
 namespace cifs {
 
+// What a prefetch covers.
+struct PrefetchSpec {
+  std::string path{};                // a workspace directory ("" for the root)
+  std::vector<std::string> globs{};  // the files to fetch (none: every file)
+  std::vector<std::string> skip{};   // subtrees listed but not fetched
+  int64_t max_bytes = 0;           // a subtree bigger is listed, not fetched (0: no bound)
+  bool list_only = false;          // fills the table only (no hashes, no contents): a walk's listing ahead
+};
+
+// Whether `path` lies in one of the subtrees `skip` names.
+bool MatchesSkip(const std::vector<std::string>& skip, const std::string& path);
+
 // One prefetch's progress, shared by the thread doing it and whoever
 // reports it (a `cifs prefetch` waiting, or `cifs status`).
 class PrefetchJob {
  public:
-  PrefetchJob(std::string path, std::vector<std::string> globs, int64_t max_bytes = 0, bool list_only = false)
-      : path_(std::move(path)), globs_(std::move(globs)), max_bytes_(max_bytes), list_only_(list_only) {}
+  explicit PrefetchJob(PrefetchSpec spec) : spec_(std::move(spec)) {}
 
-  const std::string& path() const { return path_; }
-  const std::vector<std::string>& globs() const { return globs_; }
-  int64_t max_bytes() const { return max_bytes_; }
-  // Fills the table only (no hashes, no contents): a walk's listing ahead.
-  bool list_only() const { return list_only_; }
+  const std::string& path() const { return spec_.path; }
+  const std::vector<std::string>& globs() const { return spec_.globs; }
+  const std::vector<std::string>& skip() const { return spec_.skip; }
+  int64_t max_bytes() const { return spec_.max_bytes; }
+  bool list_only() const { return spec_.list_only; }
   bool ended() { return WaitFor(std::chrono::milliseconds(0)); }
 
   void Cancel() { cancelled_ = true; }
@@ -51,10 +62,7 @@ class PrefetchJob {
   v1::PrefetchProgress Snapshot();
 
  private:
-  const std::string path_;
-  const std::vector<std::string> globs_;
-  const int64_t max_bytes_;
-  const bool list_only_;
+  const PrefetchSpec spec_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> cancelled_{false};
   std::atomic<int64_t> files_total_{0}, bytes_total_{0}, files_done_{0}, bytes_done_{0}, bytes_fetched_{0};

@@ -176,8 +176,17 @@ grpc::Status WorkspaceFsService::ListTree(grpc::ServerContext* ctx, const v1::Li
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "an empty or over-long pattern");
     }
   }
+  if (req->skip_size() > kMaxGlobs) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at most " + std::to_string(kMaxGlobs) + " subtrees to skip");
+  }
+  for (const auto& s : req->skip()) {
+    if (Status valid = ValidateWorkspacePath(s); !valid.ok()) return ToGrpc(valid);
+  }
   auto hash_limit = [req](const std::string& path) -> int64_t {
     if (req->listing_only() || !MatchesAnyGlob(req->globs(), path)) return 0;  // only a hash the farm remembers
+    for (const auto& s : req->skip()) {
+      if (RelPathWithin(path, s)) return 0;
+    }
     return INT64_MAX;
   };
   v1::ListTreeChunk chunk;

@@ -34,6 +34,7 @@ done
 mkdir -p "$UP/assets" "$UP/copies"
 for i in 1 2 3; do head -c $((5 << 20)) /dev/urandom >"$UP/assets/big$i.bin"; done
 cp -r "$UP/src/d1" "$UP/copies/d1"
+mkdir -p "$UP/docs/a" "$UP/docs/b" && echo "doc a" >"$UP/docs/a/a.txt" && echo "doc b" >"$UP/docs/b/b.txt"
 g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m tree
 as_user admin "$CIFS" admin repo add tree --url "$UP" >/dev/null
 for ws in ws1 ws2; do as_user admin "$CIFS" admin workspace create $ws --owner alice --repo tree >/dev/null; done
@@ -43,6 +44,8 @@ mkdir -p "$MNT" "$TMP/mnt2"
 # non-empty contents (copies/ repeats src/d1) and their bytes.
 WS1=$FARM/workspaces/ws1
 CONTENTS=$(find "$WS1" -type f ! -empty -print0 | xargs -0 sha256sum | awk '{ print $1 }' | sort -u | wc -l)
+TREE_CONTENTS=$(find "$WS1" -path "$WS1/.git" -prune -o -type f ! -empty -print0 | xargs -0 sha256sum |
+  awk '{ print $1 }' | sort -u | wc -l)
 run alice mount ws1 "$MNT" --timeout 3
 check "alice mounts ws1 (farm timeout 3 s)" succeeded_with "mounted"
 
@@ -138,6 +141,13 @@ check "cold reads in three directories fetch what holds them all in the backgrou
   test "$(json "$MNT" .prefetch.files_done)" = 1200
 run alice status
 check "... shown by cifs status as done" succeeded_with "ok"
+# Cold reads in three more directories elsewhere: the guess widens to the
+# whole workspace, but reads outside .git say nothing of .git.
+as_user alice cat "$MNT/docs/a/a.txt" "$MNT/docs/b/b.txt" "$MNT/assets/big1.bin" >/dev/null
+widened() { [[ $(json "$MNT" .prefetch.done) == true && $(json "$MNT" .prefetch.files_total) != 1200 ]]; }
+wait_until 20 widened
+check "cold reads in three more directories fetch the workspace without its .git ($TREE_CONTENTS files)" \
+  test "$(json "$MNT" .prefetch.files_total)" = "$TREE_CONTENTS"
 # Many reads in .git are a walk (or a git log): .git is then fetched whole.
 before=$(json "$MNT" .fetched_bytes)
 as_user alice bash -c "find '$MNT/.git/objects' -type f | head -200 | xargs cat" >/dev/null
