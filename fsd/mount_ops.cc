@@ -371,7 +371,11 @@ int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
       std::string dir = ParentRelPath(cur->path);
       for (const auto& c : table_->Children(cur->parent)) {
         if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
-        if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino) continue;
+        // Only small files ride along (Ensure): larger ones must not use up the candidates.
+        if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino ||
+            c.attr.size() > ContentFetcher::kSmallFileBytes) {
+          continue;
+        }
         out.push_back({JoinRelPath(dir, c.name), c.attr.hash(), c.attr.size()});
       }
       return out;
