@@ -35,8 +35,15 @@ WS=$FARM/workspaces/alice-ws
 
 # --- the farm: kill -9, start again at once ----------------------------------------
 tally_reset
+# kill -9 returns before the process is gone, and until it is, dev-farm
+# rightly refuses to start a second farm on its directory: start as soon as
+# it is gone (a zombie or no process), with its LOCK and ports maybe not yet
+# let go.
+gone() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
 for i in $(seq 1 "$CYCLES"); do
-  kill -9 "$(cat "$FARM/farmserver.pid")" 2>/dev/null
+  pid=$(cat "$FARM/farmserver.pid")
+  kill -9 "$pid" 2>/dev/null
+  for _ in $(seq 1 250); do gone "$pid" && break; sleep 0.02; done
   if ! out=$("$SRC_DIR/scripts/dev-farm" start "$FARM" 2>&1) || ! alice ws list >/dev/null 2>&1; then
     tally_fail "$i"
   fi
