@@ -200,10 +200,7 @@ namespace {
 // The deepest directory holding both.
 std::string CommonDir(const std::string& a, const std::string& b) {
   std::string common = a;
-  while (!RelPathWithin(b, common)) {
-    size_t slash = common.rfind('/');
-    common = slash == std::string::npos ? "" : common.substr(0, slash);
-  }
+  while (!RelPathWithin(b, common)) common = ParentRelPath(common);
   return common;
 }
 
