@@ -163,10 +163,19 @@ void Mount::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         return;
       }
       case InodeTable::Found::kUnknown:
+        if (attempt > 0) break;
         if (int err = List(parent)) return (void)fuse_reply_err(req, err);
     }
   }
-  fuse_reply_err(req, EIO);
+  // Listed, and unknown again: the listing was forgotten in between (a farm
+  // back from a restart resets every listing). Ask for the one name.
+  std::string path;
+  if (int e = PathIn(parent, name, &path)) return (void)fuse_reply_err(req, e);
+  v1::PathRequest r;
+  r.set_path(path);
+  v1::EntryResponse resp;
+  if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Lookup, r, &resp)) return (void)fuse_reply_err(req, e);
+  ReplyEntry(req, table_->AddRef(parent, name, resp.attr()));
 }
 
 void Mount::Forget(fuse_ino_t ino, uint64_t nlookup) { table_->Forget(ino, nlookup); }
