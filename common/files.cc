@@ -1,5 +1,6 @@
 #include "common/files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,7 +8,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <sstream>
+#include <string_view>
 
 namespace cifs {
 
@@ -85,6 +88,30 @@ Result<std::string> FindExecutable(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return Status::NotFound(name + " was not found on PATH (" + dirs + ")");
+}
+
+Result<std::vector<std::string>> ListDirNames(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return Status::IoError("cannot list " + dir, errno);
+  std::vector<std::string> names;
+  for (errno = 0; dirent* e = ::readdir(d.get()); errno = 0) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  if (errno != 0) return Status::IoError("cannot list " + dir, errno);
+  return names;
+}
+
+ssize_t PreadFull(int fd, char* buf, size_t size, int64_t offset) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, buf + got, size - got, static_cast<off_t>(offset + static_cast<int64_t>(got)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
 }
 
 }  // namespace cifs

@@ -1,7 +1,11 @@
 // Small file helpers with Status errors.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -13,5 +17,10 @@ Status WriteFileAtomic(const std::string& path, const std::string& data, int mod
 Status MakeDirs(const std::string& path, int mode = 0755);
 // `name` looked up in PATH (or as given when it holds a '/').
 Result<std::string> FindExecutable(const std::string& name);
+// Names in directory `dir` but . and .., in no order.
+Result<std::vector<std::string>> ListDirNames(const std::string& dir);
+// pread until `size` bytes are read or the file ends, through short reads and
+// EINTR: the count read, or -1 with errno set.
+ssize_t PreadFull(int fd, char* buf, size_t size, int64_t offset);
 
 }  // namespace cifs

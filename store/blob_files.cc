@@ -1,6 +1,5 @@
 #include "store/blob_files.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,12 +31,9 @@ namespace {
 
 // Calls `fn` with each name in `dir` but . and ..; a missing dir has none.
 void ForEachName(const std::string& dir, const std::function<void(const std::string&)>& fn) {
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
-  if (!d) return;
-  while (dirent* e = ::readdir(d.get())) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") fn(name);
-  }
+  auto names = ListDirNames(dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) fn(name);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "store/rocksdb_store.h"
 
 #include "common/clock.h"
+#include "common/files.h"
 
 #include <openssl/rand.h>
 #include <rocksdb/options.h>
@@ -297,17 +298,13 @@ class FileBlobReader : public BlobReader {
     size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(max_bytes), size_ - offset));
     size_t start = out->size();
     out->resize(start + want);
-    size_t got = 0;
-    while (got < want) {
-      ssize_t n = ::pread(fd_, out->data() + start + got, want - got, offset + static_cast<int64_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        out->resize(start + got);
-        return n < 0 ? Status::IoError("cannot read blob file", errno) : Status::DataLoss("blob file is short");
-      }
-      got += static_cast<size_t>(n);
+    ssize_t got = PreadFull(fd_, out->data() + start, want, offset);
+    if (got < 0) {
+      out->resize(start);
+      return Status::IoError("cannot read blob file", errno);
     }
-    return Status::Ok();
+    out->resize(start + static_cast<size_t>(got));
+    return static_cast<size_t>(got) == want ? Status::Ok() : Status::DataLoss("blob file is short");
   }
 
  private:

@@ -172,7 +172,7 @@ Status CasClient::WriteLarge(const UploadBlob& blob) {
     }
     size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(kChunkBytes), blob.digest.size - offset));
     if (fd.valid()) {
-      ssize_t got = ::pread(fd.get(), chunk.data(), n, offset);
+      ssize_t got = PreadFull(fd.get(), chunk.data(), n, offset);
       if (got != static_cast<ssize_t>(n)) return Status::Internal("cannot read output " + blob.path);
       req.set_data(chunk.data(), n);
     } else {

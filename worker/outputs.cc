@@ -2,7 +2,8 @@
 
 #include "worker/beneath.h"
 
-#include <dirent.h>
+#include "common/files.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,13 +45,9 @@ Result<std::string> ReadLink(const std::string& path) {
 // The Directory message of `path`, its subdirectories appended to `children`.
 Result<re::Directory> DirectoryOf(const std::string& path, std::vector<re::Directory>* children,
                                   std::vector<UploadBlob>* uploads) {
-  std::unique_ptr<DIR, decltype(&closedir)> dir(::opendir(path.c_str()), closedir);
-  if (!dir) return Status::Internal("cannot list output " + path + ": " + std::strerror(errno));
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir.get())) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
+  auto listed = ListDirNames(path);
+  if (!listed.ok()) return Status::Internal("cannot list output " + path + ": " + listed.status().message());
+  std::vector<std::string> names = std::move(*listed);
   std::sort(names.begin(), names.end());
   re::Directory out;
   for (const auto& name : names) {

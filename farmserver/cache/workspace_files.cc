@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/files.h"
 #include "common/unique_fd.h"
 
 namespace cifs {
@@ -55,13 +56,8 @@ std::optional<std::string> WorkspaceFileIndex::Read(const Digest& digest) {
     return std::nullopt;
   }
   std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n = ::pread(fd.get(), data.data() + got, data.size() - got, static_cast<off_t>(got));
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got != data.size() || ComputeDigest(data).hash != digest.hash) {
+  if (PreadFull(fd.get(), data.data(), data.size(), 0) != static_cast<ssize_t>(data.size()) ||
+      ComputeDigest(data).hash != digest.hash) {
     Forget(digest);
     return std::nullopt;
   }

@@ -1,5 +1,7 @@
 #include "farmserver/fs/kept_files.h"
 
+#include "common/files.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,15 +36,9 @@ int KeptFiles::Read(uint64_t id, int64_t offset, size_t size, std::string* out) 
   }
   if (!fd) return ESTALE;
   out->resize(size);
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd->get(), out->data() + got, size - got, offset + static_cast<int64_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  out->resize(got);
+  ssize_t got = PreadFull(fd->get(), out->data(), size, offset);
+  if (got < 0) return errno;
+  out->resize(static_cast<size_t>(got));
   return 0;
 }
 
