@@ -41,10 +41,12 @@ bool ContentFetcher::AwaitInFlight(const std::string& hash) {
   return true;
 }
 
-int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) {
+int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch) { return FetchBatch(batch, ""); }
+
+int ContentFetcher::FetchBatch(const std::vector<ContentWant>& batch, const std::string& reading) {
   std::vector<ContentWant> mine = Claim(batch);
   if (mine.empty()) return 0;
-  int e = FetchClaimed(mine);
+  int e = FetchClaimed(mine, reading);
   Release(mine);
   return e;
 }
@@ -93,14 +95,14 @@ int ContentFetcher::Ensure(const ContentWant& want,
     batch.push_back(*small[i]);
     bytes += small[i]->size;
   }
-  int e = FetchBatch(batch);
+  int e = FetchBatch(batch, want.hash);
   if (e) return e;
   // Another fetch may have claimed it just before this batch did.
   if (!local_->Contains(Digest{want.hash, want.size})) AwaitInFlight(want.hash);
   return local_->Contains(Digest{want.hash, want.size}) ? 0 : ESTALE;
 }
 
-int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch) {
+int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch, const std::string& reading) {
   v1::FetchRequest req;
   for (const auto& w : batch) {
     auto* item = req.add_items();
@@ -113,9 +115,13 @@ int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch) {
   for (const auto& blob : resp.blobs()) {
     if (blob.error() != 0) continue;  // the caller sees whether what it needed arrived
     Digest d{blob.hash(), static_cast<int64_t>(blob.data().size())};
-    if (local_->Put(d, blob.data()).ok()) {
-      counters_.fetched_bytes += d.size;
-      counters_.fetched_blobs++;
+    // Put verifies the bytes against the hash: only what it kept is handed on.
+    if (!local_->Put(d, blob.data()).ok()) continue;
+    counters_.fetched_bytes += d.size;
+    counters_.fetched_blobs++;
+    if (!on_fetched_ || blob.hash() == reading) continue;
+    for (const auto& w : batch) {
+      if (w.hash == blob.hash()) on_fetched_(w, blob.data());
     }
   }
   return 0;

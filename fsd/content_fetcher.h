@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,6 +51,11 @@ class ContentFetcher {
 
   const FetchCounters& counters() const { return counters_; }
 
+  // Called with each small file a batch brought, but the one a read is
+  // waiting for; set before the first fetch.
+  using FetchedHook = std::function<void(const ContentWant& want, std::string_view data)>;
+  void OnFetched(FetchedHook hook) { on_fetched_ = std::move(hook); }
+
   static constexpr int64_t kSmallFileBytes = 256 * 1024;
   static constexpr size_t kMaxBatchFiles = 256;
   // Stays under the farm's Fetch budget (3.5 MiB) with room for framing.
@@ -72,7 +78,9 @@ class ContentFetcher {
   void Release(const std::vector<ContentWant>& claimed);
   // Waits for `hash` if it is on its way; true if it was.
   bool AwaitInFlight(const std::string& hash);
-  int FetchClaimed(const std::vector<ContentWant>& batch);
+  // `reading`: the hash a read waits for (not handed to OnFetched's hook).
+  int FetchClaimed(const std::vector<ContentWant>& batch, const std::string& reading);
+  int FetchBatch(const std::vector<ContentWant>& batch, const std::string& reading);
   int StreamClaimed(const ContentWant& want);
 
   std::mutex inflight_mu_;
@@ -80,6 +88,7 @@ class ContentFetcher {
   ContentStore* local_;
   FarmFs* farm_;
   FetchCounters counters_;
+  FetchedHook on_fetched_;
 };
 
 }  // namespace cifs

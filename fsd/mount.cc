@@ -74,6 +74,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
   m->mounted_ms_ = NowMs();
   m->notifier_.Start(m->se_);
   Mount* raw = m.get();
+  raw->fetcher_.OnFetched([raw](const ContentWant& w, std::string_view data) { raw->OfferToKernel(w, data); });
   m->follower_ = std::thread([raw, epoch = resp.epoch(), seq = resp.seq()] { raw->FollowChanges(epoch, seq); });
   // The whole tree's listing starts now, not at the first command: an
   // editor, a git status or a walk right after finds it under way or done.
@@ -127,7 +128,12 @@ Mount::~Mount() {
     if (loop_.joinable()) loop_.join();
     fuse_session_destroy(se_);
   }
-  log_->Info("unmounted", {{"workspace", options_.workspace}, {"mountpoint", options_.mountpoint}});
+  auto fills = notifier_.fill_counts();
+  log_->Info("unmounted", {{"workspace", options_.workspace},
+                           {"mountpoint", options_.mountpoint},
+                           {"cache_fills", fills.sent},
+                           {"cache_fills_stale", fills.stale},
+                           {"cache_fills_dropped", fills.dropped}});
 }
 
 void Mount::FollowChanges(std::string epoch, uint64_t seq) {
@@ -205,6 +211,18 @@ std::string CommonDir(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+void Mount::OfferToKernel(const ContentWant& want, std::string_view data) {
+  fuse_ino_t ino = table_->FindPath(want.path);
+  // Only for an inode the kernel holds (a readdirplus or lookup handed it
+  // over): the kernel keeps no pages for one it does not know.
+  auto current = [this, ino, hash = want.hash] {
+    auto v = table_->Get(ino);
+    return v && v->kernel_holds && v->attached && !v->written && !v->attr_stale && v->attr.hash() == hash;
+  };
+  if (ino == 0 || data.empty() || !current()) return;
+  notifier_.Fill({ino, std::string(data), std::move(current)});
+}
 
 void Mount::NoteColdRead(const std::string& dir) {
   if (!options_.guess_prefetch) return;

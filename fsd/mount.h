@@ -108,6 +108,9 @@ class Mount {
   // in the background (a walk reading everything, an indexer, a grep -r:
   // they all go on to read the rest), once per subtree.
   void NoteColdRead(const std::string& dir);
+  // Small files a fetch brought beside the one being read are handed to the
+  // kernel's page cache, so reading them next costs no request.
+  void OfferToKernel(const ContentWant& want, std::string_view data);
   static constexpr size_t kGuessAfterDirs = 3;
   // Directories of .git with cold reads before it is fetched whole (see
   // NoteColdRead); a git status reads in about five.

@@ -3,9 +3,10 @@
 # reads with the farm gone; what another workspace of the repository fetched
 # is not fetched again; a store smaller than the tree stays in its bound; a
 # farm that stops answering fails the prefetch after the mount's timeout, one
-# back in time lets it finish; Ctrl-C stops it; --background runs on; cold
-# reads in three directories fetch their subtree by themselves, git's own
-# reads in .git do not.
+# back in time lets it finish; Ctrl-C stops it; --background runs on; a cold
+# read fills the page cache with the small files beside it; cold reads in
+# three directories fetch their subtree by themselves, git's own reads in
+# .git do not.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 test_setup "${1:?usage: $0 BUILD_DIR}"
@@ -134,6 +135,17 @@ check "a cold git status in a fresh mount works, and finds the tree clean" test 
 sleep 1  # a guessed prefetch would have started by now
 check "... without fetching the object store ($(json "$MNT" .fetched_bytes) bytes fetched)" \
   test "$(json "$MNT" .fetched_bytes)" -lt $((2 << 20))
+# A cold read brings the small files beside it along, and hands those the
+# kernel already knows (here from ls -l) to its page cache: reading one
+# next asks fsd nothing.
+as_user alice ls -l "$MNT/src/d5" >/dev/null
+as_user alice cat "$MNT/src/d5/f1.c" >/dev/null
+cached_pages() { as_user alice fincore --noheadings --output PAGES "$MNT/src/d5/f2.c" | tr -d " "; }
+filled() { [[ $(cached_pages) -ge 1 ]]; }
+wait_until 5 filled
+check "a cold read hands the small files beside it to the kernel's page cache (src/d5/f2.c: $(cached_pages) page, never read)" \
+  filled
+check "... holding their contents" cmp <(as_user alice cat "$MNT/src/d5/f2.c") "$UP/src/d5/f2.c"
 as_user alice cat "$MNT/src/d1/f1.c" "$MNT/src/d2/f1.c" "$MNT/src/d3/sub/h1.h" >/dev/null
 guessed() { [[ $(json "$MNT" '.prefetch.done // false') == true ]]; }
 wait_until 20 guessed
