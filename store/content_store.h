@@ -47,6 +47,7 @@ struct ContentStoreStats {
   int64_t cache_limit_bytes = 0;
   int64_t evicted_blobs = 0;
   int64_t rejected_writes = 0;  // digest mismatches
+  int64_t damaged_blobs = 0;    // read back not matching their hash, dropped
 };
 
 class ContentStore {

@@ -227,21 +227,28 @@ class RocksBlobWriter : public VerifyingBlobWriter {
 // ---------------------------------------------------------------------------
 // Reader: reads chunks under a snapshot, so eviction cannot pull bytes away
 // from a stream in flight.
+//
+// A blob of one chunk (every blob below the file threshold, as configured)
+// is checked against its own hash the first time it is read after open,
+// and not again: Debian's RocksDB computes its CRC32C in software, which
+// cost more than SHA-256 with the CPU's SHA instructions, and on every
+// read. Blobs of several chunks keep RocksDB's checksums.
 
 class RocksBlobReader : public BlobReader {
  public:
-  RocksBlobReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string key, int64_t size, uint64_t gen,
-                  size_t chunk_bytes)
-      : db_(db), cf_(cf), key_(std::move(key)), size_(size), gen_(gen), chunk_bytes_(chunk_bytes),
-        snapshot_(db->GetSnapshot()) {}
+  RocksBlobReader(RocksDbStore* store, std::string key, int64_t size, uint64_t gen, bool verified)
+      : store_(store), db_(store->db_.get()), cf_(store->chunks_cf_), key_(std::move(key)), size_(size), gen_(gen),
+        chunk_bytes_(store->options_.chunk_bytes), verified_(verified), snapshot_(db_->GetSnapshot()) {}
   ~RocksBlobReader() override { db_->ReleaseSnapshot(snapshot_); }
 
   int64_t size() const override { return size_; }
 
   Status Read(int64_t offset, size_t max_bytes, std::string* out) override {
     if (offset < 0 || offset > size_) return Status::OutOfRange("read offset beyond the blob's end");
+    const bool one_chunk = size_ <= static_cast<int64_t>(chunk_bytes_);
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
+    ro.verify_checksums = !one_chunk;
     while (max_bytes > 0 && offset < size_) {
       uint32_t index = static_cast<uint32_t>(offset / static_cast<int64_t>(chunk_bytes_));
       size_t in_chunk = static_cast<size_t>(offset % static_cast<int64_t>(chunk_bytes_));
@@ -249,6 +256,17 @@ class RocksBlobReader : public BlobReader {
         rocksdb::Status s = db_->Get(ro, cf_, ChunkKey(key_, gen_, index), &cached_);
         if (!s.ok()) return Status::DataLoss("blob chunk missing: " + s.ToString());
         cached_index_ = index;
+        if (one_chunk && !verified_) {
+          Digest want = DigestFromKey(key_);
+          if (ComputeDigest(cached_) != want) {
+            cached_index_ = UINT32_MAX;
+            store_->DropDamaged(key_, gen_);
+            return Status::DataLoss("blob " + want.ToString() +
+                                    " is damaged in the store (its bytes no longer match their hash); dropped");
+          }
+          verified_ = true;
+          store_->MarkVerified(key_, gen_);
+        }
       }
       if (in_chunk >= cached_.size()) return Status::DataLoss("blob chunk shorter than expected");
       size_t take = std::min(max_bytes, cached_.size() - in_chunk);
@@ -260,12 +278,14 @@ class RocksBlobReader : public BlobReader {
   }
 
  private:
+  RocksDbStore* store_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   std::string key_;
   int64_t size_;
   uint64_t gen_;
   size_t chunk_bytes_;
+  bool verified_;
   const rocksdb::Snapshot* snapshot_;
   std::string cached_;
   uint32_t cached_index_ = UINT32_MAX;
@@ -480,10 +500,7 @@ bool RocksDbStore::Contains(const Digest& digest) {
 Result<std::unique_ptr<BlobReader>> RocksDbStore::OpenRead(const Digest& digest) {
   std::string key = DigestKey(digest);
   std::lock_guard lock(mu_);
-  if (digest.size == 0) {
-    return std::unique_ptr<BlobReader>(
-        std::make_unique<RocksBlobReader>(db_.get(), chunks_cf_, key, 0, 0, options_.chunk_bytes));
-  }
+  if (digest.size == 0) return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(this, key, 0, 0, true));
   Entry* e = index_.Find(key);
   if (!e) return Status::NotFound("blob " + digest.ToString() + " not found");
   TouchLocked(*e, NowSeconds());
@@ -493,8 +510,28 @@ Result<std::unique_ptr<BlobReader>> RocksDbStore::OpenRead(const Digest& digest)
     if (!fd.ok()) return Status::DataLoss("blob " + digest.ToString() + " lost its file: " + fd.status().message());
     return std::unique_ptr<BlobReader>(std::make_unique<FileBlobReader>(*fd, e->size));
   }
-  return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(
-      db_.get(), chunks_cf_, key, e->size, e->gen, options_.chunk_bytes));
+  return std::unique_ptr<BlobReader>(std::make_unique<RocksBlobReader>(this, key, e->size, e->gen, e->verified));
+}
+
+void RocksDbStore::MarkVerified(const std::string& key, uint64_t gen) {
+  std::lock_guard lock(mu_);
+  Entry* e = index_.Find(key);
+  if (e && e->gen == gen) e->verified = true;
+}
+
+void RocksDbStore::DropDamaged(const std::string& key, uint64_t gen) {
+  std::lock_guard lock(mu_);
+  Entry* e = index_.Find(key);
+  if (!e || e->gen != gen) return;
+  if (e->pins > 0) {
+    pinned_bytes_ -= e->size;
+  } else {
+    lru_.erase(e->lru);
+    cache_bytes_ -= e->size;
+  }
+  RemoveBlobLocked(key, *e);
+  index_.Erase(key);
+  ++damaged_;
 }
 
 Result<std::string> RocksDbStore::Get(const Digest& digest) {
@@ -699,6 +736,7 @@ ContentStoreStats RocksDbStore::Stats() {
   s.pinned_bytes = pinned_bytes_;
   s.cache_limit_bytes = options_.cache_limit_bytes;
   s.evicted_blobs = evicted_;
+  s.damaged_blobs = damaged_;
   s.rejected_writes = rejected_;
   return s;
 }

@@ -95,6 +95,8 @@ class RocksDbStore : public ContentStore, public ActionCache {
     uint32_t pins = 0;
     int64_t last_use_s = 0;
     bool in_file = false;
+    // Read back since open and found to match its hash (see RocksBlobReader).
+    bool verified = false;
     std::list<std::string>::iterator lru;  // valid when pins == 0
   };
 
@@ -121,6 +123,11 @@ class RocksDbStore : public ContentStore, public ActionCache {
                       const std::string* inline_chunk);
   void DiscardGeneration(const std::string& key, uint64_t gen);
   void RemoveBlobLocked(const std::string& key, const Entry& e);
+  // Called by readers of one-chunk blobs after checking the bytes against
+  // the hash: a match is not checked again, a mismatch is dropped (it can
+  // then be stored again, or fetched again by fsd).
+  void MarkVerified(const std::string& key, uint64_t gen);
+  void DropDamaged(const std::string& key, uint64_t gen);
 
   void TouchLocked(Entry& e, int64_t now_s);
   void EvictLocked();
@@ -143,6 +150,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
   int64_t pinned_bytes_ = 0;
   int64_t evicted_ = 0;
   int64_t rejected_ = 0;
+  int64_t damaged_ = 0;
   int64_t recovered_partial_uploads_ = 0;
   int64_t unknown_files_removed_ = 0;
 };

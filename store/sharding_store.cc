@@ -97,6 +97,7 @@ ContentStoreStats ShardingContentStore::Stats() {
     sum.pinned_bytes += one.pinned_bytes;
     sum.cache_limit_bytes += one.cache_limit_bytes;
     sum.evicted_blobs += one.evicted_blobs;
+    sum.damaged_blobs += one.damaged_blobs;
     sum.rejected_writes += one.rejected_writes;
   }
   return sum;

@@ -39,6 +39,7 @@ void HttpServer::OpsRoutes() {
     line("cifs_store_pinned_bytes", "gauge", s.pinned_bytes);
     line("cifs_store_cache_limit_bytes", "gauge", s.cache_limit_bytes);
     line("cifs_store_evicted_blobs_total", "counter", s.evicted_blobs);
+    line("cifs_store_damaged_blobs_total", "counter", s.damaged_blobs);
     res.SetContent(o.str(), "text/plain; version=0.0.4");
   });
 }
