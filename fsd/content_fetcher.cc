@@ -111,6 +111,7 @@ int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch, const st
     item->set_size(w.size);
   }
   v1::FetchResponse resp;
+  counters_.fetch_calls++;
   if (int e = farm_->Call(&v1::WorkspaceFs::Stub::Fetch, req, &resp)) return e;
   for (const auto& blob : resp.blobs()) {
     if (blob.error() != 0) continue;  // the caller sees whether what it needed arrived
@@ -140,6 +141,7 @@ int ContentFetcher::StreamClaimed(const ContentWant& want) {
                    std::chrono::seconds(want.size / kStreamBytesPerSecond));
   ctx.set_wait_for_ready(true);
   RouteToWorkspace(&ctx, farm_->workspace());
+  counters_.fetch_calls++;
   auto reader = farm_->stub()->ReadFile(&ctx, req);
   v1::ReadFileChunk chunk;
   int err = 0;

@@ -31,6 +31,7 @@ struct FetchCounters {
   std::atomic<int64_t> fetched_bytes{0};
   std::atomic<int64_t> fetched_blobs{0};
   std::atomic<int64_t> local_hits{0};
+  std::atomic<int64_t> fetch_calls{0};
 };
 
 class ContentFetcher {

@@ -194,6 +194,7 @@ v1::MountStatus Mount::Report() {
   s.set_fetched_bytes(fetcher_.counters().fetched_bytes);
   s.set_fetched_blobs(fetcher_.counters().fetched_blobs);
   s.set_local_hits(fetcher_.counters().local_hits);
+  s.set_fetch_calls(fetcher_.counters().fetch_calls);
   s.set_inodes(static_cast<int64_t>(table_->size()));
   s.set_mounted_ms(mounted_ms_);
   std::lock_guard lock(jobs_mu_);

@@ -255,6 +255,7 @@ int StatusCmd(bool json) {
                                {"health", m.farm_connected() ? "ok" : "farm unreachable"},
                                {"fetched_bytes", m.fetched_bytes()},
                                {"fetched_blobs", m.fetched_blobs()},
+                               {"fetch_calls", m.fetch_calls()},
                                {"local_hits", m.local_hits()},
                                {"inodes", m.inodes()}});
       if (m.has_prefetch()) {

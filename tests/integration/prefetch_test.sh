@@ -36,6 +36,8 @@ mkdir -p "$UP/assets" "$UP/copies"
 for i in 1 2 3; do head -c $((5 << 20)) /dev/urandom >"$UP/assets/big$i.bin"; done
 cp -r "$UP/src/d1" "$UP/copies/d1"
 mkdir -p "$UP/docs/a" "$UP/docs/b" && echo "doc a" >"$UP/docs/a/a.txt" && echo "doc b" >"$UP/docs/b/b.txt"
+# More small files in one directory than one batch takes (256).
+mkdir -p "$UP/many" && for f in $(seq -w 1 600); do echo "many $f" >"$UP/many/f$f.txt"; done
 g init -q -b main "$UP" && g -C "$UP" add -A && g -C "$UP" commit -q -m tree
 as_user admin "$CIFS" admin repo add tree --url "$UP" >/dev/null
 for ws in ws1 ws2; do as_user admin "$CIFS" admin workspace create $ws --owner alice --repo tree >/dev/null; done
@@ -180,5 +182,18 @@ check "... and the store stays within its bound ($(alice status --json | jq .sto
   test "$(alice status --json | jq '.store_bytes <= .store_limit_bytes')" = true
 check "... and every file still reads right" \
   cmp <(find "$MNT/assets" -type f | sort | xargs cat) <(find "$UP/assets" -type f | sort | xargs cat)
+
+# --- a directory of more small files than one batch takes -------------------------
+# Each batch takes the files not held yet: reading 600 in name order takes
+# three calls, not one for every file past the first batch.
+alice unmount "$MNT" >/dev/null
+wait_until 10 bash -c "! pgrep -f 'fsd --dir $TMP/' >/dev/null"
+rm -rf "$XDG_CACHE_HOME"
+alice mount ws1 "$MNT" >/dev/null
+run as_user alice bash -c "cat '$MNT'/many/f*.txt | md5sum"
+check "a cold read of 600 small files in one directory gives their contents" \
+  test "$out" = "$(cat "$UP"/many/f*.txt | md5sum)"
+check "... in at most 4 fetch calls ($(json "$MNT" .fetch_calls), 256 files a batch)" \
+  test "$(json "$MNT" .fetch_calls)" -le 4
 
 finish
