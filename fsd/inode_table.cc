@@ -1,6 +1,7 @@
 #include "fsd/inode_table.h"
 
 #include <set>
+#include <utility>
 
 namespace cifs {
 namespace {
@@ -288,9 +289,22 @@ void InodeTable::SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_cha
   n->attr_stale = false;
 }
 
-void InodeTable::MarkWritten(fuse_ino_t ino) {
+bool InodeTable::MarkWritten(fuse_ino_t ino) {
   std::lock_guard lock(mu_);
-  if (Node* n = Find(ino)) n->written = true;
+  Node* n = Find(ino);
+  if (n == nullptr) return false;
+  n->written = true;
+  return std::exchange(n->filled, false);
+}
+
+bool InodeTable::ClaimFill(fuse_ino_t ino, const std::string& hash) {
+  std::lock_guard lock(mu_);
+  Node* n = Find(ino);
+  if (n == nullptr || n->nlookup == 0 || n->parent == 0 || n->written || n->attr_stale || n->attr.hash() != hash) {
+    return false;
+  }
+  n->filled = true;
+  return true;
 }
 
 void InodeTable::MarkStale(fuse_ino_t ino) {

@@ -90,7 +90,15 @@ class InodeTable {
   void MarkStale(fuse_ino_t ino);
   // Written or truncated through this mount: its bytes are read from the farm
   // until a fresh hash arrives.
-  void MarkWritten(fuse_ino_t ino);
+  // Written through this mount. True if its contents were handed to the
+  // kernel's page cache (ClaimFill) since the last write: that fill may have
+  // landed over the bytes this write put there, so the caller invalidates.
+  bool MarkWritten(fuse_ino_t ino);
+  // Whether the kernel may cache `hash` as `ino`'s contents now: the kernel
+  // holds the inode, and it is attached, fresh, unwritten and has that hash.
+  // Checked and recorded in one step, so a write either comes after (and
+  // MarkWritten says so) or makes this false.
+  bool ClaimFill(fuse_ino_t ino, const std::string& hash);
 
   // Mirrors a successful unlink/rmdir/rename made through this mount.
   // `kept`: the farm's id of the removed (or replaced) file it kept open.
@@ -112,6 +120,7 @@ class InodeTable {
     v1::Attr attr;
     bool attr_stale = false;
     bool written = false;
+    bool filled = false;  // see ClaimFill
     uint64_t nlookup = 0;
     uint64_t kept = 0;
     bool listed = false;

@@ -217,12 +217,9 @@ void Mount::OfferToKernel(const ContentWant& want, std::string_view data) {
   fuse_ino_t ino = table_->FindPath(want.path);
   // Only for an inode the kernel holds (a readdirplus or lookup handed it
   // over): the kernel keeps no pages for one it does not know.
-  auto current = [this, ino, hash = want.hash] {
-    auto v = table_->Get(ino);
-    return v && v->kernel_holds && v->attached && !v->written && !v->attr_stale && v->attr.hash() == hash;
-  };
-  if (ino == 0 || data.empty() || !current()) return;
-  notifier_.Fill({ino, std::string(data), std::move(current)});
+  auto v = table_->Get(ino);
+  if (ino == 0 || data.empty() || !v || !v->kernel_holds || v->written || v->attr.hash() != want.hash) return;
+  notifier_.Fill({ino, std::string(data), [this, ino, hash = want.hash] { return table_->ClaimFill(ino, hash); }});
 }
 
 void Mount::NoteColdRead(const std::string& dir) {

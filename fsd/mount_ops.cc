@@ -216,7 +216,7 @@ void Mount::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_se
   v1::EntryResponse resp;
   if (int e = farm_.Call(&v1::WorkspaceFs::Stub::SetAttr, r, &resp)) return (void)fuse_reply_err(req, e);
   table_->SetAttr(ino, resp.attr(), r.has_size());
-  if (r.has_size()) table_->MarkWritten(ino);
+  if (r.has_size() && table_->MarkWritten(ino)) notifier_.Push({{ino, ""}});  // as in Write
   struct stat st;
   auto fresh = table_->Get(ino);
   FillStat(ino, fresh ? fresh->attr : resp.attr(), &st);
@@ -470,7 +470,9 @@ void Mount::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, 
   v1::EntryResponse resp;
   if (int e = farm_.Call(&v1::WorkspaceFs::Stub::Write, r, &resp)) return (void)fuse_reply_err(req, e);
   table_->SetAttr(ino, resp.attr(), true);
-  table_->MarkWritten(ino);
+  // A cache fill sent while this write was on its way may have put the old
+  // bytes over the new ones in the kernel's pages: drop them.
+  if (table_->MarkWritten(ino)) notifier_.Push({{ino, ""}});
   fuse_reply_write(req, size);
 }
 

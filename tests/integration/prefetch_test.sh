@@ -148,6 +148,9 @@ wait_until 5 filled
 check "a cold read hands the small files beside it to the kernel's page cache (src/d5/f2.c: $(cached_pages) page, never read)" \
   filled
 check "... holding their contents" cmp <(as_user alice cat "$MNT/src/d5/f2.c") "$UP/src/d5/f2.c"
+as_user alice bash -c "echo appended >>'$MNT/src/d5/f2.c'"
+check "... and a filled file written through the mount reads what was written" \
+  cmp <(as_user alice cat "$MNT/src/d5/f2.c") <(cat "$UP/src/d5/f2.c"; echo appended)
 as_user alice cat "$MNT/src/d1/f1.c" "$MNT/src/d2/f1.c" "$MNT/src/d3/sub/h1.h" >/dev/null
 guessed() { [[ $(json "$MNT" '.prefetch.done // false') == true ]]; }
 wait_until 20 guessed

@@ -175,5 +175,32 @@ TEST(InodeTableTest, ResetInvalidatesEverythingButKeepsOpenNodes) {
   EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &v), InodeTable::Found::kUnknown) << "must list again";
 }
 
+TEST(InodeTableTest, AFillIsClaimedOnlyForCurrentHeldContentsAndAWriteAfterItSaysSo) {
+  InodeTable t(Dir());
+  t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a.c", File(3, 1, "h1")}, {"b.c", File(3, 1, "h2")}}));
+  fuse_ino_t a = t.FindPath("a.c"), b = t.FindPath("b.c");
+  ASSERT_NE(a, 0u);
+  EXPECT_FALSE(t.ClaimFill(a, "h1")) << "the kernel does not hold it yet";
+  InodeTable::NodeView v;
+  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a.c", &v), InodeTable::Found::kYes);
+  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "b.c", &v), InodeTable::Found::kYes);
+  EXPECT_FALSE(t.ClaimFill(a, "h-old")) << "contents that are not the file's any more";
+  EXPECT_TRUE(t.ClaimFill(a, "h1"));
+  // A write after the claim: the fill may have landed over it.
+  EXPECT_TRUE(t.MarkWritten(a));
+  EXPECT_FALSE(t.MarkWritten(a)) << "said once";
+  EXPECT_FALSE(t.ClaimFill(a, "h1")) << "written through the mount: its bytes are the farm's";
+  // A write with no fill before it has nothing to drop.
+  EXPECT_FALSE(t.MarkWritten(b));
+  // A stale or removed file takes no fill.
+  t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"c.c", File(3, 1, "h3")}}));
+  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "c.c", &v), InodeTable::Found::kYes);
+  fuse_ino_t c = v.ino;
+  t.MarkStale(c);
+  EXPECT_FALSE(t.ClaimFill(c, "h3"));
+  t.Remove(FUSE_ROOT_ID, "c.c");
+  EXPECT_FALSE(t.ClaimFill(c, "h3"));
+}
+
 }  // namespace
 }  // namespace cifs
