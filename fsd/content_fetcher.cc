@@ -83,17 +83,11 @@ int ContentFetcher::Ensure(const ContentWant& want,
   std::vector<ContentWant> neighbours = list_neighbours();
   std::vector<ContentWant> batch{want};
   int64_t bytes = want.size;
-  std::vector<const ContentWant*> small;
-  std::vector<DigestRef> refs;
   for (const auto& n : neighbours) {
-    if (n.size > kSmallFileBytes || n.hash == want.hash) continue;
-    small.push_back(&n);
-    refs.push_back({n.hash, n.size});
-  }
-  for (size_t i : local_->FindMissing(refs)) {
-    if (!BatchTakes(batch.size(), bytes, small[i]->size)) break;
-    batch.push_back(*small[i]);
-    bytes += small[i]->size;
+    if (n.hash == want.hash) continue;
+    if (!BatchTakes(batch.size(), bytes, n.size)) break;
+    batch.push_back(n);
+    bytes += n.size;
   }
   int e = FetchBatch(batch, want.hash);
   if (e) return e;
@@ -122,7 +116,9 @@ int ContentFetcher::FetchClaimed(const std::vector<ContentWant>& batch, const st
     counters_.fetched_blobs++;
     if (!on_fetched_ || blob.hash() == reading) continue;
     for (const auto& w : batch) {
-      if (w.hash == blob.hash()) on_fetched_(w, blob.data());
+      if (w.hash != blob.hash()) continue;
+      on_fetched_(w, blob.data());
+      break;  // Claim let each content into a batch once
     }
   }
   return 0;

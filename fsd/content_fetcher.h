@@ -39,8 +39,9 @@ class ContentFetcher {
   ContentFetcher(ContentStore* local, FarmFs* farm) : local_(local), farm_(farm) {}
 
   // Makes `want` local; when it has to be fetched, what `neighbours`
-  // returns rides along in the same call if small. Returns 0, ESTALE (the
-  // farm's file no longer has that hash) or EIO.
+  // returns (small files not held yet: the caller chooses) rides along in
+  // the same call, as far as the batch takes. Returns 0, ESTALE (the farm's
+  // file no longer has that hash) or EIO.
   int Ensure(const ContentWant& want, const std::function<std::vector<ContentWant>()>& neighbours);
 
   // One call for many small files (at most kBatchBytes and kMaxBatchFiles

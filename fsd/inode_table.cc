@@ -297,12 +297,19 @@ bool InodeTable::MarkWritten(fuse_ino_t ino) {
   return std::exchange(n->filled, false);
 }
 
+bool InodeTable::Fillable(const Node* n, const std::string& hash) {
+  return n != nullptr && n->nlookup > 0 && n->parent != 0 && !n->written && !n->attr_stale && n->attr.hash() == hash;
+}
+
+bool InodeTable::MayFill(fuse_ino_t ino, const std::string& hash) {
+  std::lock_guard lock(mu_);
+  return Fillable(Find(ino), hash);
+}
+
 bool InodeTable::ClaimFill(fuse_ino_t ino, const std::string& hash) {
   std::lock_guard lock(mu_);
   Node* n = Find(ino);
-  if (n == nullptr || n->nlookup == 0 || n->parent == 0 || n->written || n->attr_stale || n->attr.hash() != hash) {
-    return false;
-  }
+  if (!Fillable(n, hash)) return false;
   n->filled = true;
   return true;
 }

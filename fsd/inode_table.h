@@ -89,15 +89,15 @@ class InodeTable {
   void SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_changed);
   void MarkStale(fuse_ino_t ino);
   // Written or truncated through this mount: its bytes are read from the farm
-  // until a fresh hash arrives.
-  // Written through this mount. True if its contents were handed to the
+  // until a fresh hash arrives. True if its contents were handed to the
   // kernel's page cache (ClaimFill) since the last write: that fill may have
   // landed over the bytes this write put there, so the caller invalidates.
   bool MarkWritten(fuse_ino_t ino);
-  // Whether the kernel may cache `hash` as `ino`'s contents now: the kernel
+  // Whether the kernel may cache `hash` as `ino`'s contents: the kernel
   // holds the inode, and it is attached, fresh, unwritten and has that hash.
-  // Checked and recorded in one step, so a write either comes after (and
-  // MarkWritten says so) or makes this false.
+  // MayFill only asks; ClaimFill checks and records in one step, so a write
+  // either comes after (and MarkWritten says so) or makes it false.
+  bool MayFill(fuse_ino_t ino, const std::string& hash);
   bool ClaimFill(fuse_ino_t ino, const std::string& hash);
 
   // Mirrors a successful unlink/rmdir/rename made through this mount.
@@ -127,6 +127,7 @@ class InodeTable {
     std::map<std::string, fuse_ino_t> children;
   };
   Node* Find(fuse_ino_t ino);
+  static bool Fillable(const Node* n, const std::string& hash);
   std::string PathOf(fuse_ino_t ino);
   NodeView View(fuse_ino_t ino, Node& n);
   fuse_ino_t Upsert(fuse_ino_t dir, const std::string& name, const v1::Attr& attr,

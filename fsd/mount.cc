@@ -217,8 +217,7 @@ void Mount::OfferToKernel(const ContentWant& want, std::string_view data) {
   fuse_ino_t ino = table_->FindPath(want.path);
   // Only for an inode the kernel holds (a readdirplus or lookup handed it
   // over): the kernel keeps no pages for one it does not know.
-  auto v = table_->Get(ino);
-  if (ino == 0 || data.empty() || !v || !v->kernel_holds || v->written || v->attr.hash() != want.hash) return;
+  if (ino == 0 || data.empty() || !table_->MayFill(ino, want.hash)) return;
   notifier_.Fill({ino, std::string(data), [this, ino, hash = want.hash] { return table_->ClaimFill(ino, hash); }});
 }
 

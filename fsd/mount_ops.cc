@@ -380,9 +380,9 @@ int Mount::EnsureLocal(fuse_ino_t ino, InodeTable::NodeView* cur) {
       std::string dir = ParentRelPath(cur->path);
       for (const auto& c : table_->Children(cur->parent)) {
         if (out.size() >= ContentFetcher::kMaxBatchFiles) break;
-        // Only small files ride along (Ensure), and only those not held yet:
-        // neither may use up the candidates, or every read past a directory's
-        // first batch would fetch its file alone.
+        // Only small files not held yet ride along (Ensure): others must not
+        // use up the candidates, or every read past a directory's first batch
+        // would fetch its file alone.
         if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.ino == ino ||
             c.attr.size() > ContentFetcher::kSmallFileBytes || local_->Contains(Digest{c.attr.hash(), c.attr.size()})) {
           continue;

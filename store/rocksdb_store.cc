@@ -523,14 +523,7 @@ void RocksDbStore::DropDamaged(const std::string& key, uint64_t gen) {
   std::lock_guard lock(mu_);
   Entry* e = index_.Find(key);
   if (!e || e->gen != gen) return;
-  if (e->pins > 0) {
-    pinned_bytes_ -= e->size;
-  } else {
-    lru_.erase(e->lru);
-    cache_bytes_ -= e->size;
-  }
-  RemoveBlobLocked(key, *e);
-  index_.Erase(key);
+  DeleteLocked(key, *e);
   ++damaged_;
 }
 
@@ -671,14 +664,25 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
 void RocksDbStore::EvictLocked() {
   while (cache_bytes_ > options_.cache_limit_bytes && !lru_.empty()) {
     std::string key = lru_.back();
-    lru_.pop_back();
     Entry* e = index_.Find(key);
-    if (!e) continue;
-    RemoveBlobLocked(key, *e);
-    cache_bytes_ -= e->size;
-    index_.Erase(key);
+    if (!e) {
+      lru_.pop_back();
+      continue;
+    }
+    DeleteLocked(key, *e);
     ++evicted_;
   }
+}
+
+void RocksDbStore::DeleteLocked(const std::string& key, Entry& e) {
+  if (e.pins > 0) {
+    pinned_bytes_ -= e.size;
+  } else {
+    lru_.erase(e.lru);
+    cache_bytes_ -= e.size;
+  }
+  RemoveBlobLocked(key, e);
+  index_.Erase(key);
 }
 
 void RocksDbStore::RemoveBlobLocked(const std::string& key, const Entry& e) {

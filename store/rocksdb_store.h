@@ -123,6 +123,8 @@ class RocksDbStore : public ContentStore, public ActionCache {
                       const std::string* inline_chunk);
   void DiscardGeneration(const std::string& key, uint64_t gen);
   void RemoveBlobLocked(const std::string& key, const Entry& e);
+  // Removes the blob and its entry, and takes it out of the byte counts.
+  void DeleteLocked(const std::string& key, Entry& e);
   // Called by readers of one-chunk blobs after checking the bytes against
   // the hash: a match is not checked again, a mismatch is dropped (it can
   // then be stored again, or fetched again by fsd).
