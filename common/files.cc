@@ -114,4 +114,19 @@ ssize_t PreadFull(int fd, char* buf, size_t size, int64_t offset) {
   return static_cast<ssize_t>(got);
 }
 
+bool PwriteFull(int fd, const char* buf, size_t size, int64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pwrite(fd, buf + done, size - done, static_cast<off_t>(offset + static_cast<int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = EIO;  // no progress and no reason: do not spin
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace cifs

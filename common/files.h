@@ -22,5 +22,8 @@ Result<std::vector<std::string>> ListDirNames(const std::string& dir);
 // pread until `size` bytes are read or the file ends, through short reads and
 // EINTR: the count read, or -1 with errno set.
 ssize_t PreadFull(int fd, char* buf, size_t size, int64_t offset);
+// pwrite all `size` bytes through short writes and EINTR; false with errno
+// set when the disk refuses (ENOSPC, EIO).
+[[nodiscard]] bool PwriteFull(int fd, const char* buf, size_t size, int64_t offset);
 
 }  // namespace cifs

@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/files.h"
+#include "store/disk_reserve.h"
 
 #include <openssl/rand.h>
 #include <rocksdb/options.h>
@@ -9,7 +10,6 @@
 
 #include <chrono>
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,24 +27,6 @@ constexpr char kUploadsCf[] = "uploads";
 constexpr char kActionCacheCf[] = "action_cache";
 // How long Open waits for a LOCK another (dying) process still holds.
 constexpr auto kLockWait = std::chrono::seconds(10);
-
-void PutBe(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetBe(std::string_view in, size_t pos, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
-  return v;
-}
-
-// Callers validated the hex already; a table beats branches per character.
-constexpr auto kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
-  return t;
-}();
-int HexVal(char c) { return kHexValue[static_cast<unsigned char>(c)]; }
 
 std::string ChunkKey(const std::string& key, uint64_t gen, uint32_t index) {
   std::string k = key;
@@ -100,33 +82,6 @@ bool DecodeMeta(std::string_view v, MetaValue* m) {
 }
 
 }  // namespace
-
-std::string DigestKey(const Digest& d) {
-  char buf[40];
-  return std::string(DigestKeyInto(d, buf));
-}
-
-std::string_view DigestKeyInto(DigestRef d, char* out) {
-  for (size_t i = 0; i < 32 && 2 * i + 1 < d.hash.size(); ++i) {
-    out[i] = static_cast<char>(HexVal(d.hash[2 * i]) << 4 | HexVal(d.hash[2 * i + 1]));
-  }
-  uint64_t size = static_cast<uint64_t>(d.size);
-  for (int i = 0; i < 8; ++i) out[32 + i] = static_cast<char>((size >> (56 - 8 * i)) & 0xff);
-  return {out, 40};
-}
-
-Digest DigestFromKey(std::string_view key) {
-  static const char* kHex = "0123456789abcdef";
-  Digest d;
-  d.hash.resize(64);
-  for (int i = 0; i < 32; ++i) {
-    unsigned char c = static_cast<unsigned char>(key[i]);
-    d.hash[2 * i] = kHex[c >> 4];
-    d.hash[2 * i + 1] = kHex[c & 15];
-  }
-  d.size = static_cast<int64_t>(GetBe(key, 32, 8));
-  return d;
-}
 
 // ---------------------------------------------------------------------------
 // Writers hash what they are given and hand the verdict to FinishUpload;
@@ -536,25 +491,10 @@ Result<std::string> RocksDbStore::Get(const Digest& digest) {
   return out;
 }
 
-Status RocksDbStore::CheckFreeSpace(int64_t incoming_bytes) const {
-  struct statvfs fs {};
-  if (::statvfs(options_.path.c_str(), &fs) != 0) return Status::IoError("cannot stat " + options_.path, errno);
-  int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-  if (free_bytes - incoming_bytes < options_.min_free_bytes) {
-    // Said the same way on the farm and in fsd's local store: which disk.
-    return Status::ResourceExhausted("disk is full for " + options_.path + ": " +
-                                     std::to_string(free_bytes >> 20) +
-                                     " MiB free, a blob of " + std::to_string(incoming_bytes >> 20) +
-                                     " MiB would leave less than the reserved " +
-                                     std::to_string(options_.min_free_bytes >> 20) + " MiB");
-  }
-  return Status::Ok();
-}
-
 Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest) {
   CIFS_RETURN_IF_ERROR(ValidateDigest(digest.hash, digest.size));
   if (Contains(digest)) return Status::AlreadyExists("blob already present");
-  CIFS_RETURN_IF_ERROR(CheckFreeSpace(digest.size));
+  CIFS_RETURN_IF_ERROR(CheckDiskReserve(options_.path, digest.size, options_.min_free_bytes));
   uint64_t gen = RandomGeneration();
   std::string key = DigestKey(digest);
   const bool single_chunk =

@@ -27,6 +27,7 @@
 #include "store/action_cache.h"
 #include "store/blob_files.h"
 #include "store/blob_index.h"
+#include "store/blob_key.h"
 #include "store/content_store.h"
 
 namespace cifs {
@@ -110,7 +111,6 @@ class RocksDbStore : public ContentStore, public ActionCache {
 
  private:
   Status OpenDb();
-  Status CheckFreeSpace(int64_t incoming_bytes) const;
   Status LoadIndex();
   Status RecoverUploads();
 
@@ -156,12 +156,5 @@ class RocksDbStore : public ContentStore, public ActionCache {
   int64_t recovered_partial_uploads_ = 0;
   int64_t unknown_files_removed_ = 0;
 };
-
-// digest <-> 40-byte key (32 raw hash bytes + big-endian size).
-std::string DigestKey(const Digest& d);
-// The same key written into `out` (40 bytes), without allocating.
-std::string_view DigestKeyInto(DigestRef d, char* out);
-inline std::string_view DigestKeyInto(const Digest& d, char* out) { return DigestKeyInto(DigestRef{d.hash, d.size}, out); }
-Digest DigestFromKey(std::string_view key);
 
 }  // namespace cifs

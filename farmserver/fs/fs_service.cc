@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "farmserver/fs/tree_walk.h"
 #include "common/digest.h"
+#include "common/files.h"
 #include "common/rel_path.h"
 
 namespace cifs {
@@ -34,17 +35,6 @@ constexpr std::chrono::seconds kTreeChunkEvery{1};
 constexpr int kTreeListers = 2;
 // Files read ahead of the one being hashed in a listing.
 constexpr size_t kReadAheadFiles = 16;
-
-int PwriteAll(int fd, const std::string& data, int64_t offset) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, offset + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    done += static_cast<size_t>(n);
-  }
-  return 0;
-}
 
 timespec ToTimespec(bool set, bool now, int64_t ns) {
   if (now) return {0, UTIME_NOW};
@@ -409,7 +399,7 @@ grpc::Status WorkspaceFsService::Write(grpc::ServerContext* ctx, const v1::Write
   if (req->offset() < 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "negative offset");
   UniqueFd fd;
   int e = (*ws)->dir->OpenFile(req->path(), O_WRONLY, 0, &fd);
-  if (e == 0) e = PwriteAll(fd.get(), req->data(), req->offset());
+  if (e == 0 && !PwriteFull(fd.get(), req->data().data(), req->data().size(), req->offset())) e = errno;
   struct stat st;
   if (e == 0 && ::fstat(fd.get(), &st) != 0) e = errno;
   resp->set_mutation(++(*ws)->mutations);
