@@ -14,13 +14,13 @@
 #include "cifs/v1/fs.grpc.pb.h"
 #include "common/log.h"
 #include "fsd/mount.h"
-#include "store/rocksdb_store.h"
+#include "store/content_store.h"
 
 namespace cifs {
 
 class FsdDaemon final : public v1::FsdControl::Service {
  public:
-  FsdDaemon(std::string dir, std::shared_ptr<grpc::Channel> farm, std::string farm_address, RocksDbStore* store,
+  FsdDaemon(std::string dir, std::shared_ptr<grpc::Channel> farm, std::string farm_address, ContentStore* store,
             std::chrono::milliseconds timeout, Logger* log)
       : dir_(std::move(dir)),
         farm_(std::move(farm)),
@@ -51,7 +51,7 @@ class FsdDaemon final : public v1::FsdControl::Service {
   std::string dir_;
   std::shared_ptr<grpc::Channel> farm_;
   std::string farm_address_;
-  RocksDbStore* store_;
+  ContentStore* store_;
   std::chrono::milliseconds timeout_;
   Logger* log_;
   std::mutex mu_;

@@ -1,4 +1,5 @@
 // fsd: the cifs FUSE daemon. `cifs mount` starts it; see `fsd --help`.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,14 +12,31 @@
 #include "common/byte_size.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "fsd/daemon.h"
-#include "store/rocksdb_store.h"
+#include "store/pack_store.h"
 
 namespace {
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "fsd: %s\n", what.c_str());
   return 1;
+}
+
+// Before the pack store, fsd kept its copies in RocksDB under DIR/store. They
+// are only a cache: they go, unless an fsd of the old kind still holds them
+// (RocksDB takes a POSIX lock on its LOCK file).
+void RemoveOldStore(const std::string& dir, cifs::Logger* log) {
+  const std::string old = dir + "/store";
+  cifs::UniqueFd fd(::open((old + "/LOCK").c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return;
+  struct flock lk {};
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_SETLK, &lk) != 0) return;
+  std::error_code ec;
+  auto removed = std::filesystem::remove_all(old, ec);
+  log->Info("old_store_removed", {{"path", old}, {"files", static_cast<int64_t>(removed)}});
 }
 
 }  // namespace
@@ -60,16 +78,15 @@ int main(int argc, char** argv) {
   cifs::Logger log("fsd");
 
   // The store's lock also makes this the only fsd of this directory.
-  cifs::RocksDbStoreOptions so;
-  so.path = dir + "/store";
+  cifs::PackStoreOptions so;
+  so.path = dir + "/packs";
   so.cache_limit_bytes = *limit;
-  so.min_free_bytes = 256LL << 20;
-  so.refetchable = true;  // it holds only what the farm has
-  auto store = cifs::RocksDbStore::Open(so);
+  auto store = cifs::PackStore::Open(so);
   if (!store.ok()) {
     return Fail("cannot open the local store in " + dir + " (is another fsd running there?): " +
                 store.status().message());
   }
+  RemoveOldStore(dir, &log);
   grpc::ChannelArguments args;
   // Notice a farm that went away even when idle, and come back quickly.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
