@@ -86,10 +86,11 @@ Status Farm::Start() {
       std::make_unique<AdminService>(metadata_, options_.node, &proxy_map_, auth_.get(), provisioner_.get(), registry_.get(),
                                      runner_.get(), log_);
   workspaces_api_ = std::make_unique<WorkspacesService>(metadata_.workspaces, auth_.get());
-  fs_api_ = std::make_unique<WorkspaceFsService>(
-      registry_.get(), store_.get(), auth_.get(), [this](const Digest& d, std::string path, const struct stat& st) {
-        workspace_files_.Remember(d, std::move(path), st);
-      });
+  hasher_ = std::make_unique<FileHasher>([this](const Digest& d, std::string path, const struct stat& st) {
+    workspace_files_.Remember(d, std::move(path), st);
+  });
+  RestoreHashes();
+  fs_api_ = std::make_unique<WorkspaceFsService>(registry_.get(), store_.get(), auth_.get(), hasher_.get());
   git_host_ = std::make_unique<GitRemoteHost>(&git_credentials_);
   prs_api_ = std::make_unique<PullRequestService>(metadata_, options_.node, auth_.get(), provisioner_.get(), git_host_.get(),
                                                   runner_.get(), cache_->ac(), options_.state_dir, log_,
@@ -286,9 +287,29 @@ void Farm::Shutdown() {
   workers_.reset();
   if (http_) http_->Stop();
   if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  KeepHashes();  // no listing hashes anything now
   liveness_.reset();  // it hands PRs to prs_api_
   if (prs_api_) prs_api_->Stop();
   if (runner_) runner_->Shutdown();
+}
+
+std::string Farm::HashesPath() const { return options_.state_dir + "/file-hashes"; }
+
+void Farm::RestoreHashes() {
+  auto kept = ReadFile(HashesPath());
+  if (!kept.ok()) return;  // none yet: the first start, or a farm killed before it kept them
+  // Taken once: a farm killed later must not trust what the files did since.
+  ::unlink(HashesPath().c_str());
+  size_t n = hasher_->Restore(*kept);
+  log_->Info("file_hashes_restored", {{"entries", static_cast<int64_t>(n)}});
+}
+
+void Farm::KeepHashes() {
+  if (!hasher_ || hashes_kept_) return;
+  hashes_kept_ = true;
+  std::string snapshot = hasher_->Snapshot();
+  Status s = WriteFileAtomic(HashesPath(), snapshot, 0600);
+  if (!s.ok()) log_->Warn("file_hashes_not_kept", {{"error", s.message()}});
 }
 
 void Farm::Wait() {

@@ -53,6 +53,9 @@ class Farm {
   // This node's remote-execution workers (--workers), once the port is known.
   Status StartWorkers(int grpc_port);
   std::string WebUrl() const;
+  std::string HashesPath() const;
+  void RestoreHashes();
+  void KeepHashes();
 
   FarmOptions options_;
   Logger* log_;
@@ -84,6 +87,8 @@ class Farm {
   GitCredentials git_credentials_;
   std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<WorkspaceRegistry> registry_;
+  std::unique_ptr<FileHasher> hasher_;  // workspace files' hashes, kept over a restart
+  bool hashes_kept_ = false;
   std::unique_ptr<WorkspaceFsService> fs_api_;
   std::unique_ptr<GitRemoteHost> git_host_;
   std::unique_ptr<PullRequestService> prs_api_;

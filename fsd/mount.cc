@@ -14,7 +14,10 @@ namespace cifs {
 namespace {
 
 constexpr auto kAttachTimeout = std::chrono::seconds(10);
-constexpr int kAttachAttempts = 3;
+// Retries of an Attach the channel refused at once: longer than the channel's
+// longest pause between reconnects (1 s, fsd/main.cc), so a farm that just
+// came back is found, and short enough that a farm that is down fails fast.
+constexpr auto kAttachRetryFor = std::chrono::milliseconds(1500);
 constexpr auto kAttachRetryPause = std::chrono::milliseconds(200);
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
@@ -46,15 +49,17 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
   v1::AttachResponse resp;
   grpc::Status s;
   // A first TLS handshake can fail once under load ("handshaker shutdown")
-  // although the farm is up: a few quick retries tell that from a farm that
-  // really does not answer, which still fails in well under a second.
-  for (int attempt = 0; attempt < kAttachAttempts; ++attempt) {
+  // although the farm is up, and a channel that saw the farm go away waits
+  // before it tries again: quick retries tell both from a farm that really
+  // does not answer, which still fails within kAttachRetryFor.
+  const auto give_up = std::chrono::steady_clock::now() + kAttachRetryFor;
+  for (int attempt = 0;; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(kAttachRetryPause);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAttachTimeout);
     RouteToWorkspace(&ctx, m->options_.workspace);
     s = m->farm_.stub()->Attach(&ctx, req, &resp);
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || std::chrono::steady_clock::now() >= give_up) break;
   }
   if (!s.ok()) {
     switch (s.error_code()) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 
 #include "common/clock.h"
@@ -22,6 +23,9 @@ v1::Attr::Type TypeOf(mode_t mode) {
   if (S_ISLNK(mode)) return v1::Attr::SYMLINK;
   return v1::Attr::UNKNOWN;
 }
+
+constexpr std::string_view kSnapshotMagic = "cifs file hashes 1\n";
+constexpr size_t kSnapshotRecordBytes = 5 * 8 + 64;
 
 // A file changed this recently may change again within the same timestamp
 // tick without its times moving (git's "racy" case): hash it, don't trust it.
@@ -43,7 +47,9 @@ void FillAttr(const struct stat& st, v1::Attr* attr) {
   attr->set_blocks(st.st_blocks);
 }
 
-bool FileHasher::Known(const struct stat& st, std::string* hash) {
+bool FileHasher::Known(const struct stat& st, std::string* hash) { return Known(st, hash, nullptr); }
+
+bool FileHasher::Known(const struct stat& st, std::string* hash, bool* untold) {
   std::lock_guard lock(mu_);
   auto it = known_.find(Key{st.st_dev, st.st_ino});
   if (it == known_.end() || it->second.size != st.st_size || it->second.mtime_ns != Ns(st.st_mtim) ||
@@ -51,11 +57,59 @@ bool FileHasher::Known(const struct stat& st, std::string* hash) {
     return false;
   }
   *hash = it->second.hash;
+  if (untold) {
+    *untold = !it->second.told;
+    it->second.told = true;
+  }
   return true;
 }
 
+std::string FileHasher::Snapshot() {
+  std::string out(kSnapshotMagic);
+  std::lock_guard lock(mu_);
+  out.reserve(out.size() + known_.size() * kSnapshotRecordBytes);
+  for (const auto& [key, r] : known_) {
+    uint64_t fields[5] = {static_cast<uint64_t>(key.dev), static_cast<uint64_t>(key.ino),
+                          static_cast<uint64_t>(r.size), static_cast<uint64_t>(r.mtime_ns),
+                          static_cast<uint64_t>(r.ctime_ns)};
+    out.append(reinterpret_cast<const char*>(fields), sizeof fields);
+    out.append(r.hash);
+  }
+  return out;
+}
+
+size_t FileHasher::Restore(std::string_view snapshot) {
+  if (snapshot.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) return 0;
+  snapshot.remove_prefix(kSnapshotMagic.size());
+  size_t taken = 0;
+  std::lock_guard lock(mu_);
+  for (; snapshot.size() >= kSnapshotRecordBytes && known_.size() < kMaxRemembered;
+       snapshot.remove_prefix(kSnapshotRecordBytes)) {
+    uint64_t f[5];
+    std::memcpy(f, snapshot.data(), sizeof f);
+    std::string hash(snapshot.substr(sizeof f, 64));
+    if (!ValidateDigest(hash, static_cast<int64_t>(f[2])).ok()) continue;  // not what Snapshot wrote
+    Remembered r{static_cast<int64_t>(f[2]), static_cast<int64_t>(f[3]), static_cast<int64_t>(f[4]), std::move(hash),
+                 false};
+    known_.try_emplace(Key{static_cast<dev_t>(f[0]), static_cast<ino_t>(f[1])}, std::move(r));
+    ++taken;
+  }
+  return taken;
+}
+
+void FileHasher::Tell(int dirfd, const std::string& name, const struct stat& st, const std::string& hash) {
+  if (!on_hashed_) return;
+  char dir[PATH_MAX];
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(dirfd)).c_str(), dir, sizeof dir);
+  if (n > 0) on_hashed_({hash, st.st_size}, std::string(dir, static_cast<size_t>(n)) + "/" + name, st);
+}
+
 int FileHasher::HashAt(int dirfd, const std::string& name, const struct stat& st, std::string* hash) {
-  if (Known(st, hash)) return 0;
+  bool untold = false;
+  if (Known(st, hash, &untold)) {
+    if (untold) Tell(dirfd, name, st, *hash);
+    return 0;
+  }
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return errno;
   Sha256 sha;
@@ -81,11 +135,7 @@ int FileHasher::HashAt(int dirfd, const std::string& name, const struct stat& st
       if (known_.size() >= kMaxRemembered) known_.clear();
       known_[Key{st.st_dev, st.st_ino}] = Remembered{st.st_size, Ns(st.st_mtim), Ns(st.st_ctim), *hash};
     }
-    if (on_hashed_) {
-      char dir[PATH_MAX];
-      ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(dirfd)).c_str(), dir, sizeof dir);
-      if (n > 0) on_hashed_({*hash, st.st_size}, std::string(dir, static_cast<size_t>(n)) + "/" + name, st);
-    }
+    Tell(dirfd, name, st, *hash);
   }
   return 0;
 }

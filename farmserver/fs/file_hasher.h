@@ -33,6 +33,16 @@ class FileHasher {
   // The hash remembered for this file version, if any (no reading).
   bool Known(const struct stat& st, std::string* hash);
 
+  // What is remembered, as bytes to keep over a restart: each hash with the
+  // inode, size, mtime and ctime that make it trustworthy. Hashing a large
+  // tree again costs the farm seconds of CPU per cold mount after a restart.
+  std::string Snapshot();
+  // Remembers what a Snapshot held (of this machine's files, from before a
+  // restart) and returns how many. A file changed since has another ctime, so
+  // its entry is never used. Restored entries are told to on_hashed when a
+  // listing first uses them, since only a listing knows a file's path.
+  size_t Restore(std::string_view snapshot);
+
   // Stats `path` and fills `attr` with everything, the target of a symlink
   // included, and the hash of a file: hashing it if it is at most
   // `hash_limit` bytes, else only if remembered.
@@ -44,6 +54,10 @@ class FileHasher {
   // SHA-256 (hex) of the regular file `name` in `dirfd`, whose lstat is
   // `st`, never following a symlink. Returns 0 or an errno.
   int HashAt(int dirfd, const std::string& name, const struct stat& st, std::string* hash);
+  // Known; with `untold`, also says whether the entry was restored and not
+  // yet told to on_hashed, and marks it told.
+  bool Known(const struct stat& st, std::string* hash, bool* untold);
+  void Tell(int dirfd, const std::string& name, const struct stat& st, const std::string& hash);
 
   struct Key {
     dev_t dev;
@@ -56,6 +70,7 @@ class FileHasher {
   struct Remembered {
     int64_t size, mtime_ns, ctime_ns;
     std::string hash;
+    bool told = true;  // on_hashed heard of it (restored entries: not yet)
   };
   static constexpr size_t kMaxRemembered = 1 << 20;
 

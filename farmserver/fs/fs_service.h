@@ -16,9 +16,9 @@ namespace cifs {
 
 class WorkspaceFsService final : public v1::WorkspaceFs::Service {
  public:
-  WorkspaceFsService(WorkspaceRegistry* registry, ContentStore* store, Authenticator* auth,
-                     FileHasher::OnHashed on_hashed = nullptr)
-      : registry_(registry), store_(store), auth_(auth), hasher_(std::move(on_hashed)) {}
+  // `hasher` outlives the service (the farm keeps its hashes over restarts).
+  WorkspaceFsService(WorkspaceRegistry* registry, ContentStore* store, Authenticator* auth, FileHasher* hasher)
+      : registry_(registry), store_(store), auth_(auth), hasher_(*hasher) {}
 
   grpc::Status Attach(grpc::ServerContext* ctx, const v1::AttachRequest* req, v1::AttachResponse* resp) override;
   grpc::Status Lookup(grpc::ServerContext* ctx, const v1::PathRequest* req, v1::EntryResponse* resp) override;
@@ -60,7 +60,7 @@ class WorkspaceFsService final : public v1::WorkspaceFs::Service {
   WorkspaceRegistry* registry_;
   ContentStore* store_;
   Authenticator* auth_;
-  FileHasher hasher_;
+  FileHasher& hasher_;
 };
 
 }  // namespace cifs

@@ -112,4 +112,29 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "with the farm gone, a write fails with EIO ($out)" failed_with "I/O error\|Input/output error"
 check "... within the 3 s timeout and a little ($ms ms)" test "$ms" -le 4500
 "$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null
+
+# --- a clean restart keeps the farm's file hashes, and trusts none that changed ------
+alice unmount "$MNT" >/dev/null
+# Its fsd saw the farm go away: its channel may wait up to a second before it
+# tries again, and a mount must wait for that rather than fail.
+run alice mount alice-ws "$MNT"
+check "a mount right after the farm came back works ($out)" succeeded_with mounted
+printf 'kept hash A\n' >"$MNT/kept.txt"
+sleep 2.1  # a file changed within 2 s is hashed every time (git's racy case), never kept
+alice unmount "$MNT" >/dev/null
+alice mount alice-ws "$MNT" >/dev/null
+check "a file reads through a fresh mount" test "$(cat "$MNT/kept.txt")" = "kept hash A"
+alice unmount "$MNT" >/dev/null
+"$SRC_DIR/scripts/dev-farm" stop "$FARM" >/dev/null
+check "a farm stopped cleanly keeps its file hashes" test -s "$FARM/file-hashes"
+# Changed while the farm was down, same size and mtime: only its ctime moved.
+touch -r "$WS/kept.txt" "$TMP/mtime-ref"
+printf 'kept hash B\n' | dd of="$WS/kept.txt" conv=notrunc status=none
+touch -r "$TMP/mtime-ref" "$WS/kept.txt"
+"$SRC_DIR/scripts/dev-farm" start "$FARM" >/dev/null
+restored=$(grep -o '"entries":[0-9]*,"event":"file_hashes_restored"' "$FARM/farmserver.log" | tail -1 | grep -o '[0-9]*')
+check "... and takes them back when it starts (${restored:-none} entries)" test "${restored:-0}" -gt 0
+alice mount alice-ws "$MNT" >/dev/null
+check "a file changed while the farm was down reads as changed, not as its kept hash said" \
+  test "$(cat "$MNT/kept.txt")" = "kept hash B"
 finish
