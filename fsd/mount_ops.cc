@@ -453,8 +453,18 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
     if (!held) NoteColdRead(ParentRelPath(cur.path));
   }
   if (cur.attr.size() == 0) return (void)fuse_reply_buf(req, nullptr, 0);
-  auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});
-  if (!reader.ok() || !(*reader)->Read(off, size, &buf).ok()) return (void)fuse_reply_err(req, EIO);
+  // A blob evicted since it was found, or found damaged and dropped by this
+  // read, is fetched once more rather than failing the read.
+  for (int attempt = 0;; ++attempt) {
+    auto reader = local_->OpenRead(Digest{cur.attr.hash(), cur.attr.size()});
+    Status s = reader.ok() ? (*reader)->Read(off, size, &buf) : reader.status();
+    if (s.ok()) break;
+    bool again = attempt == 0 && cur.attached &&
+                 (s.code() == Status::Code::kNotFound || s.code() == Status::Code::kDataLoss);
+    if (!again) return (void)fuse_reply_err(req, EIO);
+    buf.clear();
+    if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
+  }
   fuse_reply_buf(req, buf.data(), buf.size());
 }
 

@@ -199,4 +199,18 @@ check "a cold read of 600 small files in one directory gives their contents" \
 check "... in at most 4 fetch calls ($(json "$MNT" .fetch_calls), 256 files a batch)" \
   test "$(json "$MNT" .fetch_calls)" -le 4
 
+# --- a blob damaged on disk between two runs of fsd --------------------------------
+# The local store checks each blob against its hash on its first read after
+# it opens: damaged bytes are never served, and the read fetches them again
+# (fsd retries once; the kernel also retries a failed readahead by itself).
+alice unmount "$MNT" >/dev/null
+wait_until 10 bash -c "! pgrep -f 'fsd --dir $TMP/' >/dev/null"
+PACK=$(grep -l -a "many 300" "$XDG_CACHE_HOME"/cifs/fsd-*/packs/*.pack | head -1)
+AT=$(grep -obUa "many 300" "$PACK" | head -1 | cut -d: -f1)
+printf 'X' | dd of="$PACK" bs=1 seek="$AT" conv=notrunc status=none
+check "the test damaged a blob in fsd's store" grep -qa "Xany 300" "$PACK"
+alice mount ws1 "$MNT" >/dev/null
+run cat "$MNT/many/f300.txt"
+check "a read of a blob damaged on disk gives the right bytes ($out)" test "$out" = "many 300"
+
 finish
