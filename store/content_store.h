@@ -84,4 +84,8 @@ class ContentStore {
   virtual ContentStoreStats Stats() = 0;
 };
 
+// Get and Put for a store whose blobs stream (OpenRead / OpenWrite).
+Result<std::string> GetByStreaming(ContentStore& store, const Digest& digest);
+Status PutByStreaming(ContentStore& store, const Digest& digest, std::string_view data);
+
 }  // namespace cifs

@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "store/blob_key.h"
+#include "store/digest_check.h"
 #include "store/disk_reserve.h"
 
 namespace cifs {
@@ -67,46 +68,36 @@ struct PackStore::Pack {
 class PackBlobWriter : public BlobWriter {
  public:
   PackBlobWriter(PackStore* store, Digest digest, PackStore::Slot slot)
-      : store_(store), digest_(std::move(digest)), slot_(std::move(slot)) {}
+      : store_(store), check_(std::move(digest)), slot_(std::move(slot)) {}
 
   Status Append(std::string_view data) override {
     if (done_) return Status::FailedPrecondition("write already finished");
-    if (written_ + static_cast<int64_t>(data.size()) > digest_.size) {
-      return Status::InvalidArgument("more bytes than the digest's size " + std::to_string(digest_.size));
-    }
-    hash_.Update(data);
-    if (!PwriteFull(slot_.pack->data.get(), data.data(), data.size(), slot_.offset + written_)) {
+    const int64_t at = slot_.offset + check_.written();
+    CIFS_RETURN_IF_ERROR(check_.Add(data));
+    if (!PwriteFull(slot_.pack->data.get(), data.data(), data.size(), at)) {
       return IoError("cannot write to " + slot_.pack->data_path, errno);
     }
-    written_ += static_cast<int64_t>(data.size());
     return Status::Ok();
   }
 
-  int64_t bytes_written() const override { return written_; }
+  int64_t bytes_written() const override { return check_.written(); }
 
   Status Commit() override {
     if (done_) return Status::FailedPrecondition("write already finished");
-    if (written_ != digest_.size) {
-      return Status::InvalidArgument("blob has " + std::to_string(written_) + " bytes, its digest says " +
-                                     std::to_string(digest_.size));
-    }
+    CIFS_RETURN_IF_ERROR(check_.CheckSize());
     done_ = true;
-    std::string actual = hash_.FinishHex();
-    if (actual != digest_.hash) {
+    if (Status verdict = check_.CheckHash(); !verdict.ok()) {
       store_->CountRejected();
-      return Status::InvalidArgument("blob content does not match its digest: expected " + digest_.hash +
-                                     ", got " + actual + "; nothing was stored");
+      return verdict;
     }
     char key[kKeyBytes];
-    return store_->Publish(DigestKeyInto(digest_, key), slot_);
+    return store_->Publish(DigestKeyInto(check_.digest(), key), slot_);
   }
 
  private:
   PackStore* store_;
-  Digest digest_;
+  DigestCheck check_;
   PackStore::Slot slot_;
-  Sha256 hash_;
-  int64_t written_ = 0;
   bool done_ = false;
 };
 
@@ -118,8 +109,9 @@ class PackBlobReader : public BlobReader {
   int64_t size() const override { return size_; }
 
   Status Read(int64_t offset, size_t max_bytes, std::string* out) override {
+    if (offset < 0 || offset > size_) return Status::OutOfRange("read offset beyond the blob's end");
     if (!verified_) CIFS_RETURN_IF_ERROR(Verify());
-    if (offset < 0 || offset >= size_) return Status::Ok();
+    if (offset == size_) return Status::Ok();
     size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(max_bytes), size_ - offset));
     size_t old = out->size();
     out->resize(old + n);
@@ -442,14 +434,7 @@ void PackStore::Refresh(std::string_view key, const Slot& from, int64_t size) {
   (void)Publish(key, *to);  // best effort, as above
 }
 
-Result<std::string> PackStore::Get(const Digest& digest) {
-  auto reader = OpenRead(digest);
-  if (!reader.ok()) return reader.status();
-  std::string out;
-  out.reserve(static_cast<size_t>(digest.size));
-  CIFS_RETURN_IF_ERROR((*reader)->Read(0, static_cast<size_t>(digest.size), &out));
-  return out;
-}
+Result<std::string> PackStore::Get(const Digest& digest) { return GetByStreaming(*this, digest); }
 
 Result<std::unique_ptr<BlobWriter>> PackStore::OpenWrite(const Digest& digest) {
   CIFS_RETURN_IF_ERROR(ValidateDigest(digest.hash, digest.size));
@@ -460,19 +445,7 @@ Result<std::unique_ptr<BlobWriter>> PackStore::OpenWrite(const Digest& digest) {
   return std::unique_ptr<BlobWriter>(std::make_unique<PackBlobWriter>(this, digest, std::move(*slot)));
 }
 
-Status PackStore::Put(const Digest& digest, std::string_view data) {
-  auto writer = OpenWrite(digest);
-  if (!writer.ok()) {
-    if (writer.status().code() == Status::Code::kAlreadyExists) {
-      // Still refuse bytes that do not match: the caller's claim is wrong.
-      if (ComputeDigest(data) != digest) return Status::InvalidArgument("blob content does not match its digest");
-      return Status::Ok();
-    }
-    return writer.status();
-  }
-  CIFS_RETURN_IF_ERROR((*writer)->Append(data));
-  return (*writer)->Commit();
-}
+Status PackStore::Put(const Digest& digest, std::string_view data) { return PutByStreaming(*this, digest, data); }
 
 Status PackStore::Pin(const Digest&) {
   return Status::FailedPrecondition("a pack store keeps only what can be fetched again: it cannot pin");

@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/files.h"
+#include "store/digest_check.h"
 #include "store/disk_reserve.h"
 
 #include <openssl/rand.h>
@@ -90,7 +91,7 @@ bool DecodeMeta(std::string_view v, MetaValue* m) {
 class VerifyingBlobWriter : public BlobWriter {
  public:
   VerifyingBlobWriter(RocksDbStore* store, Digest digest, uint64_t gen)
-      : store_(store), digest_(std::move(digest)), key_(DigestKey(digest_)), gen_(gen) {}
+      : store_(store), check_(std::move(digest)), key_(DigestKey(check_.digest())), gen_(gen) {}
 
   ~VerifyingBlobWriter() override {
     if (!done_ && !inline_chunk()) store_->DiscardGeneration(key_, gen_);
@@ -98,33 +99,20 @@ class VerifyingBlobWriter : public BlobWriter {
 
   Status Append(std::string_view data) override {
     if (done_) return Status::FailedPrecondition("write already finished");
-    if (written_ + static_cast<int64_t>(data.size()) > digest_.size) {
-      return Status::InvalidArgument("more bytes than the digest's size " + std::to_string(digest_.size));
-    }
-    hash_.Update(data);
-    CIFS_RETURN_IF_ERROR(Store(data));
-    written_ += static_cast<int64_t>(data.size());
-    return Status::Ok();
+    CIFS_RETURN_IF_ERROR(check_.Add(data));
+    return Store(data);
   }
 
-  int64_t bytes_written() const override { return written_; }
+  int64_t bytes_written() const override { return check_.written(); }
 
   Status Commit() override {
     if (done_) return Status::FailedPrecondition("write already finished");
-    if (written_ != digest_.size) {
-      return Status::InvalidArgument("blob has " + std::to_string(written_) + " bytes, its digest says " +
-                                     std::to_string(digest_.size));
-    }
+    CIFS_RETURN_IF_ERROR(check_.CheckSize());
     CIFS_RETURN_IF_ERROR(FlushPending());
-    std::string actual = hash_.FinishHex();
     done_ = true;
-    bool verified = actual == digest_.hash;
-    Status s = store_->FinishUpload(key_, digest_.size, gen_, verified, file_descriptor(), inline_chunk());
-    if (!verified) {
-      return Status::InvalidArgument("blob content does not match its digest: expected " + digest_.hash +
-                                     ", got " + actual + "; nothing was stored");
-    }
-    return s;
+    Status verdict = check_.CheckHash();
+    Status s = store_->FinishUpload(key_, check_.digest().size, gen_, verdict.ok(), file_descriptor(), inline_chunk());
+    return verdict.ok() ? s : verdict;
   }
 
  protected:
@@ -136,13 +124,11 @@ class VerifyingBlobWriter : public BlobWriter {
   virtual const std::string* inline_chunk() const { return nullptr; }
 
   RocksDbStore* store_;
-  Digest digest_;
+  DigestCheck check_;
   std::string key_;
   uint64_t gen_;
 
  private:
-  Sha256 hash_;
-  int64_t written_ = 0;
   bool done_ = false;
 };
 
@@ -482,14 +468,7 @@ void RocksDbStore::DropDamaged(const std::string& key, uint64_t gen) {
   ++damaged_;
 }
 
-Result<std::string> RocksDbStore::Get(const Digest& digest) {
-  auto reader = OpenRead(digest);
-  if (!reader.ok()) return reader.status();
-  std::string out;
-  out.reserve(static_cast<size_t>(digest.size));
-  CIFS_RETURN_IF_ERROR((*reader)->Read(0, static_cast<size_t>(digest.size), &out));
-  return out;
-}
+Result<std::string> RocksDbStore::Get(const Digest& digest) { return GetByStreaming(*this, digest); }
 
 Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest) {
   CIFS_RETURN_IF_ERROR(ValidateDigest(digest.hash, digest.size));
@@ -514,19 +493,7 @@ Result<std::unique_ptr<BlobWriter>> RocksDbStore::OpenWrite(const Digest& digest
   return std::unique_ptr<BlobWriter>(std::make_unique<RocksBlobWriter>(this, digest, gen, false));
 }
 
-Status RocksDbStore::Put(const Digest& digest, std::string_view data) {
-  auto writer = OpenWrite(digest);
-  if (!writer.ok()) {
-    if (writer.status().code() == Status::Code::kAlreadyExists) {
-      // Still refuse bytes that do not match: the caller's claim is wrong.
-      if (ComputeDigest(data) != digest) return Status::InvalidArgument("blob content does not match its digest");
-      return Status::Ok();
-    }
-    return writer.status();
-  }
-  CIFS_RETURN_IF_ERROR((*writer)->Append(data));
-  return (*writer)->Commit();
-}
+Status RocksDbStore::Put(const Digest& digest, std::string_view data) { return PutByStreaming(*this, digest, data); }
 
 Status RocksDbStore::BeginUpload(uint64_t gen, const std::string& key) {
   return FromRocks(db_->Put(writes_, uploads_cf_, GenKey(gen), key), "cannot start upload");

@@ -9,17 +9,11 @@
 #include <random>
 #include <thread>
 
+#include "tests/unit/random_bytes.h"
 #include "store/rocksdb_store.h"
 
 namespace cifs {
 namespace {
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 class ContentStoreTest : public ::testing::Test {
  protected:
@@ -49,98 +43,6 @@ class ContentStoreTest : public ::testing::Test {
   RocksDbStoreOptions options_;
   std::unique_ptr<RocksDbStore> store_;
 };
-
-TEST_F(ContentStoreTest, PutGetAndFindMissing) {
-  std::string data = RandomBytes(5000, 1);
-  Digest d = ComputeDigest(data);
-  Digest absent = ComputeDigest("absent");
-  EXPECT_EQ(store_->FindMissing({d, absent}).size(), 2u);
-  ASSERT_TRUE(store_->Put(d, data).ok());
-  auto missing = store_->FindMissing({d, absent, EmptyDigest()});
-  ASSERT_EQ(missing.size(), 1u);
-  EXPECT_EQ(missing[0], absent);
-  auto got = store_->Get(d);
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(*got, data);
-  EXPECT_TRUE(store_->Contains(EmptyDigest()));
-  EXPECT_EQ(*store_->Get(EmptyDigest()), "");
-}
-
-TEST_F(ContentStoreTest, OpenWaitsForTheStoreLockToBeReleased) {
-  // As after a kill -9: whoever held the LOCK lets go a moment later.
-  ASSERT_TRUE(store_->Put(ComputeDigest("kept"), "kept").ok());
-  std::thread holder([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    store_.reset();
-  });
-  auto s = RocksDbStore::Open(options_);
-  holder.join();
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  store_ = std::move(*s);
-  auto got = store_->Get(ComputeDigest("kept"));
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(*got, "kept");
-}
-
-TEST_F(ContentStoreTest, MismatchIsRefusedAndNothingStored) {
-  std::string data = "the real bytes";
-  Digest claimed = ComputeDigest("other bytes!!!");  // same size, other hash
-  ASSERT_EQ(claimed.size, static_cast<int64_t>(data.size()));
-  Status s = store_->Put(claimed, data);
-  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
-  EXPECT_FALSE(store_->Contains(claimed));
-  EXPECT_EQ(store_->Stats().blobs, 0);
-  EXPECT_EQ(store_->Stats().rejected_writes, 1);
-  // Wrong size: refused too.
-  Digest wrong_size{ComputeDigest(data).hash, 3};
-  EXPECT_FALSE(store_->Put(wrong_size, data).ok());
-  Reopen();
-  EXPECT_EQ(store_->Stats().blobs, 0);
-}
-
-TEST_F(ContentStoreTest, MismatchDoesNotDisturbStoredBlob) {
-  std::string data = RandomBytes(3000, 2);
-  Digest d = ComputeDigest(data);
-  ASSERT_TRUE(store_->Put(d, data).ok());
-  EXPECT_FALSE(store_->Put(d, RandomBytes(3000, 3)).ok());
-  EXPECT_EQ(*store_->Get(d), data);
-}
-
-TEST_F(ContentStoreTest, StreamsInChunksAndReadsAtOffsets) {
-  std::string data = RandomBytes(10 * 1024 + 17, 4);
-  Digest d = ComputeDigest(data);
-  auto w = store_->OpenWrite(d);
-  ASSERT_TRUE(w.ok());
-  for (size_t off = 0; off < data.size(); off += 333) {
-    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, 333)).ok());
-  }
-  ASSERT_TRUE((*w)->Commit().ok());
-  auto r = store_->OpenRead(d);
-  ASSERT_TRUE(r.ok());
-  for (int64_t off : {0L, 1L, 1023L, 1024L, 5000L, static_cast<int64_t>(data.size()) - 1}) {
-    std::string out;
-    ASSERT_TRUE((*r)->Read(off, 2000, &out).ok());
-    EXPECT_EQ(out, data.substr(off, 2000)) << off;
-  }
-  std::string tail;
-  ASSERT_TRUE((*r)->Read(static_cast<int64_t>(data.size()), 10, &tail).ok());
-  EXPECT_TRUE(tail.empty());
-  EXPECT_FALSE((*r)->Read(static_cast<int64_t>(data.size()) + 1, 10, &tail).ok());
-}
-
-TEST_F(ContentStoreTest, AbandonedWriterLeavesNothing) {
-  std::string data = RandomBytes(4096, 5);
-  Digest d = ComputeDigest(data);
-  {
-    auto w = store_->OpenWrite(d);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(0, 3000)).ok());
-  }
-  EXPECT_FALSE(store_->Contains(d));
-  auto w = store_->OpenWrite(d);
-  ASSERT_TRUE(w.ok());
-  EXPECT_FALSE((*w)->Append(data + "x").ok()) << "more bytes than the digest says";
-}
 
 TEST_F(ContentStoreTest, EvictsLeastRecentlyUsedButNeverPinned) {
   options_.cache_limit_bytes = 3000;
@@ -193,28 +95,6 @@ TEST_F(ContentStoreTest, ReaderKeepsItsBytesWhileBlobIsEvicted) {
   std::string out;
   ASSERT_TRUE((*r)->Read(0, 5000, &out).ok());
   EXPECT_EQ(out, data);
-}
-
-TEST_F(ContentStoreTest, ConcurrentWritersOfSameBlob) {
-  std::string data = RandomBytes(50000, 50);
-  Digest d = ComputeDigest(data);
-  std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      auto w = store_->OpenWrite(d);
-      if (!w.ok()) {
-        if (w.status().code() == Status::Code::kAlreadyExists) ok++;
-        return;
-      }
-      for (size_t off = 0; off < data.size(); off += 4000) (void)(*w)->Append(std::string_view(data).substr(off, 4000));
-      if ((*w)->Commit().ok()) ok++;
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok, 4);
-  EXPECT_EQ(*store_->Get(d), data);
-  EXPECT_EQ(store_->Stats().blobs, 1);
 }
 
 TEST_F(ContentStoreTest, LargeBlobsAreFilesWithTheSameContract) {

@@ -10,17 +10,11 @@
 #include <thread>
 
 #include "common/files.h"
+#include "tests/unit/random_bytes.h"
 #include "store/pack_store.h"
 
 namespace cifs {
 namespace {
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 class PackStoreTest : public ::testing::Test {
  protected:
@@ -62,19 +56,10 @@ class PackStoreTest : public ::testing::Test {
   std::unique_ptr<PackStore> store_;
 };
 
-TEST_F(PackStoreTest, PutGetFindMissingAndStreamedWritesReadAtOffsets) {
+TEST_F(PackStoreTest, ABlobOfSeveralVerifyStepsStreamsInAndReadsAtOffsetsBesideAnother) {
   std::string data = RandomBytes(5000, 1);
   Digest d = ComputeDigest(data);
-  Digest absent = ComputeDigest("absent");
-  EXPECT_EQ(store_->FindMissing({d, absent}).size(), 2u);
   ASSERT_TRUE(store_->Put(d, data).ok());
-  auto missing = store_->FindMissing({d, absent, EmptyDigest()});
-  ASSERT_EQ(missing.size(), 1u);
-  EXPECT_EQ(missing[0], absent);
-  EXPECT_EQ(*store_->Get(d), data);
-  EXPECT_EQ(*store_->Get(EmptyDigest()), "");
-  EXPECT_EQ(store_->OpenWrite(d).status().code(), Status::Code::kAlreadyExists);
-
   std::string big = RandomBytes(3 << 20, 2);  // several verify steps
   Digest bd = ComputeDigest(big);
   auto w = store_->OpenWrite(bd);
@@ -91,50 +76,8 @@ TEST_F(PackStoreTest, PutGetFindMissingAndStreamedWritesReadAtOffsets) {
   ASSERT_TRUE((*r)->Read(static_cast<int64_t>(big.size()) - 10, 100, &part).ok());
   EXPECT_EQ(part, big.substr(big.size() - 10));
   EXPECT_EQ(*store_->Get(d), data);  // the first blob is untouched by the second
-}
-
-TEST_F(PackStoreTest, AMismatchOrAnAbandonedWriteLeavesNothing) {
-  std::string data = RandomBytes(4000, 3);
-  Digest d = ComputeDigest(data);
-  std::string wrong = data;
-  wrong[10] ^= 1;
-  Status s = store_->Put(d, wrong);
-  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
-  EXPECT_FALSE(store_->Contains(d));
-  EXPECT_EQ(store_->Stats().rejected_writes, 1);
-  {
-    auto w = store_->OpenWrite(d);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->Append(data.substr(0, 100)).ok());
-    EXPECT_EQ((*w)->Commit().code(), Status::Code::kInvalidArgument);  // short
-  }
-  {
-    auto w = store_->OpenWrite(d);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->Append(data.substr(0, 100)).ok());
-  }  // dropped without a commit
-  EXPECT_FALSE(store_->Contains(d));
-  EXPECT_EQ(store_->Put(d, data).code(), Status::Code::kOk);
-  Reopen();
-  EXPECT_TRUE(store_->Contains(d));
-  EXPECT_EQ(*store_->Get(d), data);
-  EXPECT_EQ(store_->Stats().blobs, 1);
-}
-
-TEST_F(PackStoreTest, ConcurrentWritersOfOneBlobLeaveOneReadableCopy) {
-  std::string data = RandomBytes(20000, 4);
-  Digest d = ComputeDigest(data);
-  auto a = store_->OpenWrite(d);
-  auto b = store_->OpenWrite(d);
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE((*a)->Append(data).ok());
-  ASSERT_TRUE((*b)->Append(data).ok());
-  ASSERT_TRUE((*b)->Commit().ok());
-  ASSERT_TRUE((*a)->Commit().ok());
-  EXPECT_EQ(store_->Stats().blobs, 1);
-  EXPECT_EQ(*store_->Get(d), data);
-  Reopen();
-  EXPECT_EQ(*store_->Get(d), data);
+  Reopen();  // read back after open: checked against its hash in 1 MiB steps
+  EXPECT_EQ(*store_->Get(bd), big);
 }
 
 TEST_F(PackStoreTest, ADamagedBlobIsRefusedOnItsFirstReadAfterOpenDroppedAndCanBeStoredAgain) {
@@ -265,16 +208,6 @@ TEST_F(PackStoreTest, AReaderKeepsItsBytesWhileItsPackIsEvicted) {
   std::string got;
   ASSERT_TRUE((*r)->Read(0, data.size(), &got).ok());
   EXPECT_EQ(got, data);
-}
-
-TEST_F(PackStoreTest, OneProcessAtATimeAndOpenWaitsForALockBeingReleased) {
-  std::thread release([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    store_.reset();
-  });
-  auto second = PackStore::Open(options_);
-  release.join();
-  ASSERT_TRUE(second.ok()) << second.status().ToString();
 }
 
 TEST_F(PackStoreTest, RefusesToPinAndRefusesBlobsThatWouldEatTheDiskReserve) {
