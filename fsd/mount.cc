@@ -226,6 +226,30 @@ void Mount::OfferToKernel(const ContentWant& want, std::string_view data) {
   notifier_.Fill({ino, std::string(data), [this, ino, hash = want.hash] { return table_->ClaimFill(ino, hash); }});
 }
 
+void Mount::NoteHeldRead(fuse_ino_t dir) {
+  constexpr uint8_t kReadsBeforeOffer = 2;
+  {
+    std::lock_guard lock(held_reads_mu_);
+    if (held_reads_.size() >= (1u << 20)) held_reads_.clear();  // forgetting costs an offer, no more
+    uint8_t& n = held_reads_[dir];
+    if (n >= kReadsBeforeOffer || ++n < kReadsBeforeOffer) return;
+  }
+  size_t files = 0;
+  int64_t bytes = 0;
+  for (const auto& c : table_->Children(dir)) {
+    if (files >= ContentFetcher::kMaxBatchFiles || bytes >= ContentFetcher::kBatchBytes) break;
+    if (c.attr.type() != v1::Attr::FILE || c.attr.hash().empty() || c.attr.size() == 0 ||
+        c.attr.size() > ContentFetcher::kSmallFileBytes || !table_->MayFill(c.ino, c.attr.hash())) {
+      continue;
+    }
+    auto data = local_->Get(Digest{c.attr.hash(), c.attr.size()});
+    if (!data.ok()) continue;  // not held: a read fetches it with its neighbours
+    ++files;
+    bytes += c.attr.size();
+    notifier_.Fill({c.ino, std::move(*data), [this, ino = c.ino, hash = c.attr.hash()] { return table_->ClaimFill(ino, hash); }});
+  }
+}
+
 void Mount::NoteColdRead(const std::string& dir) {
   if (!options_.guess_prefetch) return;
   PrefetchSpec guess;

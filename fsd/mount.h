@@ -108,6 +108,12 @@ class Mount {
   // in the background (a walk reading everything, an indexer, a grep -r:
   // they all go on to read the rest), once per subtree.
   void NoteColdRead(const std::string& dir);
+  // A read served from the local store in `dir`: on the second, the
+  // directory's other small files held here and known to the kernel go to
+  // its page cache, so reading them next asks fsd nothing.
+  void NoteHeldRead(fuse_ino_t dir);
+  std::mutex held_reads_mu_;
+  std::unordered_map<fuse_ino_t, uint8_t> held_reads_;  // reads so far, per directory
   // Small files a fetch brought beside the one being read are handed to the
   // kernel's page cache, so reading them next costs no request.
   void OfferToKernel(const ContentWant& want, std::string_view data);

@@ -466,6 +466,7 @@ void Mount::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
     if (int e = EnsureLocal(ino, &cur)) return (void)fuse_reply_err(req, e);
   }
   fuse_reply_buf(req, buf.data(), buf.size());
+  if (held && cur.attached && off == 0) NoteHeldRead(cur.parent);
 }
 
 void Mount::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, struct fuse_file_info*) {

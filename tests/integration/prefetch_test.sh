@@ -199,6 +199,23 @@ check "a cold read of 600 small files in one directory gives their contents" \
 check "... in at most 4 fetch calls ($(json "$MNT" .fetch_calls), 256 files a batch)" \
   test "$(json "$MNT" .fetch_calls)" -le 4
 
+# --- reads from the local store hand their neighbours to the kernel too -----------
+# A fresh mount of a store holding everything (the kernel's cache is empty):
+# after two files of a directory are read from the store, the others it
+# holds go to the page cache.
+alice unmount "$MNT" >/dev/null
+wait_until 10 bash -c "! pgrep -f 'fsd --dir $TMP/' >/dev/null"
+alice mount ws1 "$MNT" >/dev/null
+alice prefetch "$MNT/src/d9" >/dev/null
+as_user alice ls "$MNT/src/d9" >/dev/null
+as_user alice cat "$MNT/src/d9/f1.c" "$MNT/src/d9/f2.c" >/dev/null
+held_pages() { as_user alice fincore --noheadings --output PAGES "$MNT/src/d9/f3.c" | tr -d " "; }
+held_filled() { [[ $(held_pages) -ge 1 ]]; }
+wait_until 5 held_filled
+check "two reads from the local store hand the directory's other files to the page cache (src/d9/f3.c: $(held_pages) page, never read)" \
+  held_filled
+check "... holding their contents" cmp <(as_user alice cat "$MNT/src/d9/f3.c") "$UP/src/d9/f3.c"
+
 # --- a blob damaged on disk between two runs of fsd --------------------------------
 # The local store checks each blob against its hash on its first read after
 # it opens: damaged bytes are never served, and the read fetches them again
