@@ -6,8 +6,10 @@
 //    mismatch is refused and leaves nothing behind.
 //  * Blobs stream in and out in bounded memory (BlobWriter / BlobReader).
 //  * Unpinned blobs form a cache bounded in bytes, evicted least recently used
-//    first. Pinned blobs (referenced by something, e.g. a workspace) are never
-//    evicted and do not count against the bound.
+//    first (RocksDbStore exactly; PackStore a pack at a time, oldest first,
+//    after copying forward what was read from its oldest quarter). Pinned
+//    blobs (referenced by something, e.g. a workspace) are never evicted and
+//    do not count against the bound.
 //  * After a crash, only blobs whose bytes match their digest are served.
 #pragma once
 
