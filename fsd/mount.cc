@@ -223,7 +223,11 @@ void Mount::OfferToKernel(const ContentWant& want, std::string_view data) {
   // Only for an inode the kernel holds (a readdirplus or lookup handed it
   // over): the kernel keeps no pages for one it does not know.
   if (ino == 0 || data.empty() || !table_->MayFill(ino, want.hash)) return;
-  notifier_.Fill({ino, std::string(data), [this, ino, hash = want.hash] { return table_->ClaimFill(ino, hash); }});
+  Fill(ino, want.hash, std::string(data));
+}
+
+void Mount::Fill(fuse_ino_t ino, const std::string& hash, std::string data) {
+  notifier_.Fill({ino, std::move(data), [this, ino, hash] { return table_->ClaimFill(ino, hash); }});
 }
 
 void Mount::NoteHeldRead(fuse_ino_t dir) {
@@ -246,7 +250,7 @@ void Mount::NoteHeldRead(fuse_ino_t dir) {
     if (!data.ok()) continue;  // not held: a read fetches it with its neighbours
     ++files;
     bytes += c.attr.size();
-    notifier_.Fill({c.ino, std::move(*data), [this, ino = c.ino, hash = c.attr.hash()] { return table_->ClaimFill(ino, hash); }});
+    Fill(c.ino, c.attr.hash(), std::move(*data));
   }
 }
 

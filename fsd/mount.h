@@ -117,6 +117,9 @@ class Mount {
   // Small files a fetch brought beside the one being read are handed to the
   // kernel's page cache, so reading them next costs no request.
   void OfferToKernel(const ContentWant& want, std::string_view data);
+  // Queues `data` for the kernel's page cache of `ino`, claimed in the table
+  // (ClaimFill) when its turn comes, behind every invalidation before it.
+  void Fill(fuse_ino_t ino, const std::string& hash, std::string data);
   static constexpr size_t kGuessAfterDirs = 3;
   // Directories of .git with cold reads before it is fetched whole (see
   // NoteColdRead); a git status reads in about five.

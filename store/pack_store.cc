@@ -16,6 +16,7 @@
 #include "store/blob_key.h"
 #include "store/digest_check.h"
 #include "store/disk_reserve.h"
+#include "store/rocks_status.h"
 
 namespace cifs {
 
@@ -42,17 +43,6 @@ std::string RecordKey(uint64_t pack, std::string_view key = {}) {
   return k;
 }
 
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsNoSpace()) return Status::ResourceExhausted(what + ": disk full: " + s.ToString());
-  return Status::Internal(what + ": " + s.ToString());
-}
-
-Status IoError(const std::string& what, int err) {
-  if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(what + ": disk full");
-  return Status::IoError(what, err);
-}
-
 }  // namespace
 
 struct PackStore::Pack {
@@ -75,7 +65,7 @@ class PackBlobWriter : public BlobWriter {
     const int64_t at = slot_.offset + check_.written();
     CIFS_RETURN_IF_ERROR(check_.Add(data));
     if (!PwriteFull(slot_.pack->data.get(), data.data(), data.size(), at)) {
-      return IoError("cannot write to " + slot_.pack->data_path, errno);
+      return Status::IoError("cannot write to " + slot_.pack->data_path, errno);
     }
     return Status::Ok();
   }
@@ -280,7 +270,7 @@ Status PackStore::RollLocked() {
   pack->id = next_id_++;
   pack->data_path = options_.path + "/" + PackName(pack->id, "pack");
   pack->data.reset(::open(pack->data_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!pack->data.valid()) return IoError("cannot create " + pack->data_path, errno);
+  if (!pack->data.valid()) return Status::IoError("cannot create " + pack->data_path, errno);
   // The pack before stops taking blobs; its writers in flight keep their slots.
   current_ = pack;
   packs_.emplace(pack->id, std::move(pack));

@@ -4,6 +4,7 @@
 #include "common/files.h"
 #include "store/digest_check.h"
 #include "store/disk_reserve.h"
+#include "store/rocks_status.h"
 
 #include <openssl/rand.h>
 #include <rocksdb/options.h>
@@ -46,12 +47,6 @@ uint64_t RandomGeneration() {
   uint64_t g = 0;
   RAND_bytes(reinterpret_cast<unsigned char*>(&g), sizeof g);
   return g == 0 ? 1 : g;
-}
-
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsNoSpace()) return Status::ResourceExhausted(what + ": disk full: " + s.ToString());
-  return Status::Internal(what + ": " + s.ToString());
 }
 
 struct MetaValue {

@@ -142,11 +142,12 @@ check "... without fetching the object store ($(json "$MNT" .fetched_bytes) byte
 # next asks fsd nothing.
 as_user alice ls -l "$MNT/src/d5" >/dev/null
 as_user alice cat "$MNT/src/d5/f1.c" >/dev/null
-cached_pages() { as_user alice fincore --noheadings --output PAGES "$MNT/src/d5/f2.c" | tr -d " "; }
-filled() { [[ $(cached_pages) -ge 1 ]]; }
-wait_until 5 filled
-check "a cold read hands the small files beside it to the kernel's page cache (src/d5/f2.c: $(cached_pages) page, never read)" \
-  filled
+# Pages of a file in the kernel's page cache, and whether it has any.
+cached_pages() { as_user alice fincore --noheadings --output PAGES "$1" | tr -d " "; }
+in_page_cache() { [[ $(cached_pages "$1") -ge 1 ]]; }
+wait_until 5 in_page_cache "$MNT/src/d5/f2.c"
+check "a cold read hands the small files beside it to the kernel's page cache (src/d5/f2.c: $(cached_pages "$MNT/src/d5/f2.c") page, never read)" \
+  in_page_cache "$MNT/src/d5/f2.c"
 check "... holding their contents" cmp <(as_user alice cat "$MNT/src/d5/f2.c") "$UP/src/d5/f2.c"
 as_user alice bash -c "echo appended >>'$MNT/src/d5/f2.c'"
 check "... and a filled file written through the mount reads what was written" \
@@ -209,11 +210,9 @@ alice mount ws1 "$MNT" >/dev/null
 alice prefetch "$MNT/src/d9" >/dev/null
 as_user alice ls "$MNT/src/d9" >/dev/null
 as_user alice cat "$MNT/src/d9/f1.c" "$MNT/src/d9/f2.c" >/dev/null
-held_pages() { as_user alice fincore --noheadings --output PAGES "$MNT/src/d9/f3.c" | tr -d " "; }
-held_filled() { [[ $(held_pages) -ge 1 ]]; }
-wait_until 5 held_filled
-check "two reads from the local store hand the directory's other files to the page cache (src/d9/f3.c: $(held_pages) page, never read)" \
-  held_filled
+wait_until 5 in_page_cache "$MNT/src/d9/f3.c"
+check "two reads from the local store hand the directory's other files to the page cache (src/d9/f3.c: $(cached_pages "$MNT/src/d9/f3.c") page, never read)" \
+  in_page_cache "$MNT/src/d9/f3.c"
 check "... holding their contents" cmp <(as_user alice cat "$MNT/src/d9/f3.c") "$UP/src/d9/f3.c"
 
 # --- a blob damaged on disk between two runs of fsd --------------------------------
