@@ -27,40 +27,13 @@ Status WriteAll(int fd, const char* data, size_t size) {
   return Status::Ok();
 }
 
-namespace {
-
-// Calls `fn` with each name in `dir` but . and ..; a missing dir has none.
-void ForEachName(const std::string& dir, const std::function<void(const std::string&)>& fn) {
-  auto names = ListDirNames(dir);
-  if (!names.ok()) return;
-  for (const std::string& name : *names) fn(name);
-}
-
-}  // namespace
-
 Status BlobFiles::Init() {
   CIFS_RETURN_IF_ERROR(MakeDirs(dir_ + "/tmp", 0700));
-  ForEachName(dir_ + "/tmp", [&](const std::string& name) { ::unlink((dir_ + "/tmp/" + name).c_str()); });
+  // Uploads a crash cut short; a missing or unreadable dir has none.
+  if (auto names = ListDirNames(dir_ + "/tmp"); names.ok()) {
+    for (const std::string& name : *names) ::unlink((dir_ + "/tmp/" + name).c_str());
+  }
   return Status::Ok();
-}
-
-int64_t BlobFiles::RemoveUnknown(const std::function<bool(const std::string& key)>& known) {
-  int64_t removed = 0;
-  ForEachName(dir_, [&](const std::string& fan_out) {
-    if (fan_out == "tmp") return;
-    ForEachName(dir_ + "/" + fan_out, [&](const std::string& name) {
-      // HASH-SIZE; anything else is not ours to judge.
-      size_t dash = name.find('-');
-      if (dash == std::string::npos) return;
-      char* end = nullptr;
-      long long size = std::strtoll(name.c_str() + dash + 1, &end, 10);
-      std::string hash = name.substr(0, dash);
-      if (*end != '\0' || !ValidateDigest(hash, size).ok()) return;
-      if (known(DigestKey(Digest{std::move(hash), size}))) return;
-      if (::unlink((dir_ + "/" + fan_out + "/" + name).c_str()) == 0) ++removed;
-    });
-  });
-  return removed;
 }
 
 std::string BlobFiles::TempPath(uint64_t gen) const {

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -28,10 +27,6 @@ class BlobFiles {
   void RemoveTemp(uint64_t gen);
   void RemoveFinal(const std::string& key);
   Result<int> OpenFinal(const std::string& key);
-  // Removes published files whose key `known` denies: a store without a
-  // write-ahead log can lose the record of a file it published before a
-  // crash. Returns how many it removed.
-  int64_t RemoveUnknown(const std::function<bool(const std::string& key)>& known);
 
  private:
   std::string TempPath(uint64_t gen) const;

@@ -277,10 +277,6 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   CIFS_RETURN_IF_ERROR(store->files_->Init());
   CIFS_RETURN_IF_ERROR(store->RecoverUploads());
   CIFS_RETURN_IF_ERROR(store->LoadIndex());
-  if (options.refetchable) {
-    store->unknown_files_removed_ =
-        store->files_->RemoveUnknown([&s = *store](const std::string& key) { return s.index_.Find(key) != nullptr; });
-  }
   return store;
 }
 
@@ -298,8 +294,6 @@ Status RocksDbStore::OpenDb() {
   // Bounds memtable memory across all families: a multi-GiB upload must not
   // grow the farm's resident memory.
   dbo.db_write_buffer_size = 32 << 20;
-  dbo.atomic_flush = options_.refetchable;
-  writes_.disableWAL = options_.refetchable;
 
   // Keys are content hashes: every new file overlaps all the others, so
   // leveled compaction rewrote the whole of L1 for each few flushes (a cold
@@ -547,7 +541,7 @@ Status RocksDbStore::FinishUpload(const std::string& key, int64_t size, uint64_t
     }
     CIFS_RETURN_IF_ERROR(PutMetaLocked(key, e, &batch));
     rocksdb::WriteOptions wo = writes_;
-    wo.sync = options_.sync_commits && !options_.refetchable;  // RocksDB refuses a sync without a log
+    wo.sync = options_.sync_commits;
     Status s = FromRocks(db_->Write(wo, &batch), "cannot commit blob");
     if (!s.ok()) {
       if (!inline_chunk) DiscardGeneration(key, gen);

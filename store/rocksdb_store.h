@@ -42,11 +42,6 @@ struct RocksDbStoreOptions {
   // fsync every committed blob; without it a process crash still loses
   // nothing (the WAL is in the page cache), only a machine crash may.
   bool sync_commits = false;
-  // Every blob can be fetched again (fsd's store of farm contents): no
-  // write-ahead log, so a blob costs one copy to disk instead of two. A crash
-  // loses what came in since the last flush; the families flush together, so
-  // a blob's record and its bytes are kept or lost together.
-  bool refetchable = false;
   // A blob used again within this many seconds keeps its LRU position (see
   // TouchLocked); tests of exact LRU order set 0.
   int64_t lru_promote_after_s = 5;
@@ -82,8 +77,6 @@ class RocksDbStore : public ContentStore, public ActionCache {
   Status DropTier(const std::string& tier) override;
 
   int64_t recovered_partial_uploads() const { return recovered_partial_uploads_; }
-  // Published files a refetchable store found without a record on open.
-  int64_t unknown_files_removed() const { return unknown_files_removed_; }
 
  private:
   friend class VerifyingBlobWriter;
@@ -137,7 +130,7 @@ class RocksDbStore : public ContentStore, public ActionCache {
 
   RocksDbStoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::WriteOptions writes_;  // what every write uses (see refetchable)
+  rocksdb::WriteOptions writes_;  // what every write uses
   std::unique_ptr<BlobFiles> files_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
@@ -154,7 +147,6 @@ class RocksDbStore : public ContentStore, public ActionCache {
   int64_t rejected_ = 0;
   int64_t damaged_ = 0;
   int64_t recovered_partial_uploads_ = 0;
-  int64_t unknown_files_removed_ = 0;
 };
 
 }  // namespace cifs
