@@ -276,6 +276,30 @@ std::vector<InodeTable::Child> InodeTable::Children(fuse_ino_t dir) {
   return out;
 }
 
+void InodeTable::VisitChildren(fuse_ino_t dir, size_t from, bool count_lookups, const ChildFn& fn) {
+  std::lock_guard lock(mu_);
+  Node* d = Find(dir);
+  if (d == nullptr || from >= d->children.size()) return;
+  for (auto it = std::next(d->children.begin(), static_cast<ptrdiff_t>(from)); it != d->children.end(); ++it) {
+    Node* c = Find(it->second);
+    if (c == nullptr) continue;
+    if (!fn(it->first, it->second, c->attr)) return;
+    if (count_lookups) c->nlookup++;
+  }
+}
+
+std::vector<fuse_ino_t> InodeTable::UnlistedSubdirs(fuse_ino_t dir) {
+  std::lock_guard lock(mu_);
+  std::vector<fuse_ino_t> out;
+  Node* d = Find(dir);
+  if (d == nullptr) return out;
+  for (const auto& [name, ino] : d->children) {
+    Node* c = Find(ino);
+    if (c != nullptr && c->attr.type() == v1::Attr::DIRECTORY && !c->listed) out.push_back(ino);
+  }
+  return out;
+}
+
 void InodeTable::SetAttr(fuse_ino_t ino, const v1::Attr& attr, bool contents_changed) {
   std::lock_guard lock(mu_);
   Node* n = Find(ino);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,7 +83,15 @@ class InodeTable {
     fuse_ino_t ino;
     v1::Attr attr;
   };
+  // A copy, for callers that go on to call out (the local store, the farm).
   std::vector<Child> Children(fuse_ino_t dir);
+  // Hands `fn` the children of `dir` in name order from the `from`-th, under
+  // the lock, until it returns false; with `count_lookups` (readdirplus) each
+  // child it accepts counts a kernel lookup. Copies nothing: a listing of a
+  // large directory comes in many small calls.
+  using ChildFn = std::function<bool(const std::string& name, fuse_ino_t ino, const v1::Attr& attr)>;
+  void VisitChildren(fuse_ino_t dir, size_t from, bool count_lookups, const ChildFn& fn);
+  std::vector<fuse_ino_t> UnlistedSubdirs(fuse_ino_t dir);
 
   // Attributes the farm just returned for `ino`. Without `contents_changed`
   // a missing hash keeps the one known (chmod, utimens).

@@ -514,9 +514,7 @@ void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 }
 
 void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
-  for (const auto& c : table_->Children(dir)) {
-    if (c.attr.type() != v1::Attr::DIRECTORY || table_->Listed(c.ino)) continue;
-    fuse_ino_t child = c.ino;
+  for (fuse_ino_t child : table_->UnlistedSubdirs(dir)) {
     if (!list_ahead_.TrySubmit([this, child] { List(child); })) break;
   }
 }
@@ -537,29 +535,31 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   }
   // The kernel caches what we return (cache_readdir) until the directory
   // changes; offsets index the sorted names, stable while it does not.
-  auto entries = table_->Children(ino);
   std::string buf(size, '\0');
   size_t used = 0;
-  const size_t total = entries.size() + 2;
-  for (size_t i = static_cast<size_t>(off); i < total; ++i) {
-    const char* name;
-    fuse_entry_param e{};
-    if (i < 2) {
-      name = i == 0 ? "." : "..";
-      e.attr.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
-      e.attr.st_mode = S_IFDIR;
-    } else {
-      const auto& c = entries[i - 2];
-      name = c.name.c_str();
-      e = EntryParam(c.ino, c.attr);
-      if (!plus) e.ino = 0;  // plain readdir hands over no node
-    }
-    size_t need = plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1)
-                       : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, i + 1);
-    if (need > size - used) break;
-    // Each entry handed over with readdirplus counts as a lookup.
-    if (plus && e.ino != 0) table_->Ref(e.ino);
+  size_t next = static_cast<size_t>(off);
+  auto add = [&](const char* name, const fuse_entry_param& e) {
+    size_t need = plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, next + 1)
+                       : fuse_add_direntry(req, buf.data() + used, size - used, name, &e.attr, next + 1);
+    if (need > size - used) return false;
     used += need;
+    ++next;
+    return true;
+  };
+  bool room = true;
+  while (room && next < 2) {
+    fuse_entry_param e{};
+    e.attr.st_ino = next == 0 ? ino : FUSE_ROOT_ID;
+    e.attr.st_mode = S_IFDIR;
+    room = add(next == 0 ? "." : "..", e);
+  }
+  if (room) {
+    // Each entry handed over with readdirplus counts as a lookup.
+    table_->VisitChildren(ino, next - 2, plus, [&](const std::string& name, fuse_ino_t child, const v1::Attr& attr) {
+      fuse_entry_param e = EntryParam(child, attr);
+      if (!plus) e.ino = 0;  // plain readdir hands over no node
+      return add(name.c_str(), e);
+    });
   }
   fuse_reply_buf(req, buf.data(), used);
 }

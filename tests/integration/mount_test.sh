@@ -38,6 +38,8 @@ g init -q -b main "$UP"
 printf 'hello\n' >"$UP/README.md"
 mkdir -p "$UP/src" && printf 'int main() { return 0; }\n' >"$UP/src/main.cc"
 for i in $(seq 1 30); do printf 'file %s\n' "$i" >"$UP/src/f$i.txt"; done
+# Larger than one reply of readdir: the kernel comes back for the rest.
+mkdir "$UP/many" && for i in $(seq 1 1500); do printf '%s\n' "$i" >"$UP/many/entry-with-a-longish-name-$i.txt"; done
 g -C "$UP" add -A && g -C "$UP" commit -q -m "first"
 g -C "$UP" checkout -q -b feature
 printf 'feature\n' >"$UP/src/feature.cc" && g -C "$UP" add -A && g -C "$UP" commit -q -m "feature"
@@ -74,6 +76,13 @@ run alice mount --timeout 3 alice-ws "$MNT"
 check "alice mounts her workspace" succeeded_with "mounted alice-ws at $MNT"
 check "the mount shows the farm's files" cmp "$MNT/src/main.cc" "$WS/src/main.cc"
 check "the whole tree reads the same as the farm copy" "$FSX" compare "$MNT/src" "$WS/src"
+check "a directory of 1,500 entries lists every name once, sizes and all" \
+  test "$(cd "$MNT/many" && find . -printf '%P %s\n' | sort)" = "$(cd "$WS/many" && find . -printf '%P %s\n' | sort)"
+rm "$MNT/many/entry-with-a-longish-name-700.txt"
+check "... and again after a removal in the middle" \
+  test "$(ls -f "$MNT/many" | sort)" = "$(ls -f "$WS/many" | sort)"
+check "... which the listing shows" test "$(ls "$MNT/many" | wc -l)" = 1499
+git -C "$MNT" checkout -q -- many
 run alice status
 check "cifs status lists the mount as healthy" succeeded_with "alice-ws .*$MNT .*ok"
 FSD_DIR=$(alice status --json | sed -n 's/.*"fsd_dir": "\(.*\)".*/\1/p')
