@@ -65,7 +65,7 @@ std::optional<InodeTable::NodeView> InodeTable::Get(fuse_ino_t ino) {
   return View(ino, *n);
 }
 
-InodeTable::Found InodeTable::LookupRef(fuse_ino_t dir, const std::string& name, NodeView* out) {
+InodeTable::Found InodeTable::LookupRef(fuse_ino_t dir, std::string_view name, const EntryFn& found) {
   std::lock_guard lock(mu_);
   Node* d = Find(dir);
   if (d == nullptr) return Found::kUnknown;
@@ -74,7 +74,7 @@ InodeTable::Found InodeTable::LookupRef(fuse_ino_t dir, const std::string& name,
     Node* c = Find(it->second);
     if (c != nullptr && (!c->attr_stale || d->listed)) {
       c->nlookup++;
-      *out = View(it->second, *c);
+      found(it->second, c->attr);
       return Found::kYes;
     }
   }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -48,8 +49,10 @@ class InodeTable {
 
   enum class Found { kYes, kNo, kUnknown };
   // Looks `name` up among `dir`'s children: kNo only when the listing is
-  // complete. With kYes, counts a kernel lookup and fills *out.
-  Found LookupRef(fuse_ino_t dir, const std::string& name, NodeView* out);
+  // complete. With kYes, counts a kernel lookup and hands the child to
+  // `found` under the lock (a cold `git status` makes one call per path).
+  using EntryFn = std::function<void(fuse_ino_t ino, const v1::Attr& attr)>;
+  Found LookupRef(fuse_ino_t dir, std::string_view name, const EntryFn& found);
 
   // Records `name` in `dir` with `attr` (made or found by the farm), counts a
   // kernel lookup, returns the node.
@@ -133,7 +136,7 @@ class InodeTable {
     uint64_t nlookup = 0;
     uint64_t kept = 0;
     bool listed = false;
-    std::map<std::string, fuse_ino_t> children;
+    std::map<std::string, fuse_ino_t, std::less<>> children;
   };
   Node* Find(fuse_ino_t ino);
   static bool Fillable(const Node* n, const std::string& hash);

@@ -150,11 +150,13 @@ int Mount::Refresh(fuse_ino_t ino, InodeTable::NodeView* view) {
 
 void Mount::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (std::strlen(name) > 255) return (void)fuse_reply_err(req, ENAMETOOLONG);
-  InodeTable::NodeView v;
+  fuse_entry_param found{};
+  auto take = [&](fuse_ino_t ino, const v1::Attr& attr) { found = EntryParam(ino, attr); };
   for (int attempt = 0; attempt < 2; ++attempt) {
-    switch (table_->LookupRef(parent, name, &v)) {
+    switch (table_->LookupRef(parent, name, take)) {
       case InodeTable::Found::kYes:
-        return ReplyEntry(req, v);
+        if (fuse_reply_entry(req, &found) != 0) table_->Forget(found.ino, 1);  // the kernel never got it
+        return;
       case InodeTable::Found::kNo: {
         // Remembered as absent until the farm reports the name.
         fuse_entry_param e{};

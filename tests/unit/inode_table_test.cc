@@ -43,6 +43,23 @@ v1::Change Change(const std::string& path, bool exists, const v1::Attr& attr = {
   return c;
 }
 
+// LookupRef, and the node as Get sees it.
+InodeTable::Found Lookup(InodeTable& t, fuse_ino_t dir, const std::string& name, InodeTable::NodeView* out) {
+  fuse_ino_t ino = 0;
+  std::string hash;
+  auto found = t.LookupRef(dir, name, [&](fuse_ino_t i, const v1::Attr& attr) {
+    ino = i;
+    hash = attr.hash();
+  });
+  if (found == InodeTable::Found::kYes) {
+    auto v = t.Get(ino);
+    EXPECT_TRUE(v.has_value());
+    if (v) *out = *v;
+    EXPECT_EQ(out->attr.hash(), hash) << "LookupRef hands over the node's attributes";
+  }
+  return found;
+}
+
 bool Has(const std::vector<Invalidation>& invals, fuse_ino_t ino, const std::string& name = "") {
   for (const auto& i : invals) {
     if (i.ino == ino && i.name == name) return true;
@@ -53,12 +70,12 @@ bool Has(const std::vector<Invalidation>& invals, fuse_ino_t ino, const std::str
 TEST(InodeTableTest, ListingAnswersLookupsIncludingAbsentNames) {
   InodeTable t(Dir());
   InodeTable::NodeView v;
-  EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "a.txt", &v), InodeTable::Found::kUnknown);
+  EXPECT_EQ(Lookup(t, FUSE_ROOT_ID, "a.txt", &v), InodeTable::Found::kUnknown);
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a.txt", File(3, 1, "h1")}, {"src", Dir()}}));
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a.txt", &v), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a.txt", &v), InodeTable::Found::kYes);
   EXPECT_EQ(v.path, "a.txt");
   EXPECT_EQ(v.attr.hash(), "h1");
-  EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "missing", &v), InodeTable::Found::kNo);
+  EXPECT_EQ(Lookup(t, FUSE_ROOT_ID, "missing", &v), InodeTable::Found::kNo);
 }
 
 TEST(InodeTableTest, LearnsHashesOnlyForTheSameFileWithoutOne) {
@@ -66,7 +83,7 @@ TEST(InodeTableTest, LearnsHashesOnlyForTheSameFileWithoutOne) {
   t.SetListing(FUSE_ROOT_ID, Dir(),
                Entries({{"same", File(3, 1)}, {"changed", File(3, 1)}, {"known", File(3, 1, "h0")}, {"w", File(3, 1)}}));
   InodeTable::NodeView w;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "w", &w), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "w", &w), InodeTable::Found::kYes);
   t.MarkWritten(w.ino);
   t.LearnHashes(FUSE_ROOT_ID, Entries({{"same", File(3, 1, "h1")},
                                        {"changed", File(4, 2, "h2")},
@@ -100,11 +117,11 @@ TEST(InodeTableTest, RelistingKeepsNumbersAndReportsChangedContents) {
   InodeTable t(Dir());
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a", File(3, 1, "h1")}, {"b", File(3, 1, "h2")}}));
   InodeTable::NodeView a, b;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "b", &b), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "b", &b), InodeTable::Found::kYes);
   auto invals = t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a", File(4, 2, "h3")}}));
   InodeTable::NodeView again;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &again), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &again), InodeTable::Found::kYes);
   EXPECT_EQ(again.ino, a.ino);
   EXPECT_TRUE(Has(invals, a.ino)) << "changed contents must drop the page cache";
   EXPECT_TRUE(Has(invals, FUSE_ROOT_ID, "b")) << "a vanished name must drop the dentry";
@@ -117,9 +134,9 @@ TEST(InodeTableTest, RenameMovesTheNodeAndReplacesTheTarget) {
   InodeTable t(Dir());
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"src", Dir()}, {"a", File(1, 1)}, {"b", File(2, 1)}}));
   InodeTable::NodeView src, a, b;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "src", &src), InodeTable::Found::kYes);
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "b", &b), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "src", &src), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "b", &b), InodeTable::Found::kYes);
   t.SetListing(src.ino, Dir(), Entries({}));
   t.Move(FUSE_ROOT_ID, "a", src.ino, "b", false);
   EXPECT_EQ(t.Get(a.ino)->path, "src/b");
@@ -127,7 +144,7 @@ TEST(InodeTableTest, RenameMovesTheNodeAndReplacesTheTarget) {
   EXPECT_EQ(t.Get(b.ino)->path, "src/b");
   EXPECT_FALSE(t.Get(a.ino)->attached);
   InodeTable::NodeView v;
-  EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "b", &v), InodeTable::Found::kNo);
+  EXPECT_EQ(Lookup(t, FUSE_ROOT_ID, "b", &v), InodeTable::Found::kNo);
   t.Forget(a.ino, 1);
   EXPECT_FALSE(t.Get(a.ino).has_value()) << "detached and forgotten: gone";
 }
@@ -136,7 +153,7 @@ TEST(InodeTableTest, FarmChangesInvalidateWhatTheKernelCaches) {
   InodeTable t(Dir());
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a", File(3, 1, "h1")}}));
   InodeTable::NodeView a;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
 
   // Our own write, echoed with the attributes we already have: nothing to do.
   EXPECT_TRUE(t.ApplyChange(Change("a", true, File(3, 1))).empty());
@@ -165,14 +182,14 @@ TEST(InodeTableTest, ResetInvalidatesEverythingButKeepsOpenNodes) {
   InodeTable t(Dir());
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"a", File(3, 1, "h1")}}));
   InodeTable::NodeView a;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &a), InodeTable::Found::kYes);
   auto invals = t.InvalidateAll();
   EXPECT_TRUE(Has(invals, FUSE_ROOT_ID, "a"));
   EXPECT_TRUE(Has(invals, a.ino));
   EXPECT_TRUE(t.Get(a.ino)->attached);
   EXPECT_TRUE(t.Get(a.ino)->attr_stale);
   InodeTable::NodeView v;
-  EXPECT_EQ(t.LookupRef(FUSE_ROOT_ID, "a", &v), InodeTable::Found::kUnknown) << "must list again";
+  EXPECT_EQ(Lookup(t, FUSE_ROOT_ID, "a", &v), InodeTable::Found::kUnknown) << "must list again";
 }
 
 TEST(InodeTableTest, AFillIsClaimedOnlyForCurrentHeldContentsAndAWriteAfterItSaysSo) {
@@ -182,8 +199,8 @@ TEST(InodeTableTest, AFillIsClaimedOnlyForCurrentHeldContentsAndAWriteAfterItSay
   ASSERT_NE(a, 0u);
   EXPECT_FALSE(t.ClaimFill(a, "h1")) << "the kernel does not hold it yet";
   InodeTable::NodeView v;
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "a.c", &v), InodeTable::Found::kYes);
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "b.c", &v), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "a.c", &v), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "b.c", &v), InodeTable::Found::kYes);
   EXPECT_FALSE(t.ClaimFill(a, "h-old")) << "contents that are not the file's any more";
   EXPECT_TRUE(t.ClaimFill(a, "h1"));
   // A write after the claim: the fill may have landed over it.
@@ -194,7 +211,7 @@ TEST(InodeTableTest, AFillIsClaimedOnlyForCurrentHeldContentsAndAWriteAfterItSay
   EXPECT_FALSE(t.MarkWritten(b));
   // A stale or removed file takes no fill.
   t.SetListing(FUSE_ROOT_ID, Dir(), Entries({{"c.c", File(3, 1, "h3")}}));
-  ASSERT_EQ(t.LookupRef(FUSE_ROOT_ID, "c.c", &v), InodeTable::Found::kYes);
+  ASSERT_EQ(Lookup(t, FUSE_ROOT_ID, "c.c", &v), InodeTable::Found::kYes);
   fuse_ino_t c = v.ino;
   t.MarkStale(c);
   EXPECT_FALSE(t.ClaimFill(c, "h3"));
