@@ -288,14 +288,14 @@ void InodeTable::VisitChildren(fuse_ino_t dir, size_t from, bool count_lookups, 
   }
 }
 
-std::vector<fuse_ino_t> InodeTable::UnlistedSubdirs(fuse_ino_t dir) {
+std::vector<fuse_ino_t> InodeTable::Subdirs(fuse_ino_t dir, bool only_unlisted) {
   std::lock_guard lock(mu_);
   std::vector<fuse_ino_t> out;
   Node* d = Find(dir);
   if (d == nullptr) return out;
   for (const auto& [name, ino] : d->children) {
     Node* c = Find(ino);
-    if (c != nullptr && c->attr.type() == v1::Attr::DIRECTORY && !c->listed) out.push_back(ino);
+    if (c != nullptr && c->attr.type() == v1::Attr::DIRECTORY && !(only_unlisted && c->listed)) out.push_back(ino);
   }
   return out;
 }

@@ -94,7 +94,8 @@ class InodeTable {
   // large directory comes in many small calls.
   using ChildFn = std::function<bool(const std::string& name, fuse_ino_t ino, const v1::Attr& attr)>;
   void VisitChildren(fuse_ino_t dir, size_t from, bool count_lookups, const ChildFn& fn);
-  std::vector<fuse_ino_t> UnlistedSubdirs(fuse_ino_t dir);
+  // In name order.
+  std::vector<fuse_ino_t> Subdirs(fuse_ino_t dir, bool only_unlisted = false);
 
   // Attributes the farm just returned for `ino`. Without `contents_changed`
   // a missing hash keeps the one known (chmod, utimens).

@@ -75,6 +75,8 @@ Result<std::unique_ptr<Mount>> Mount::Start(MountOptions options, std::shared_pt
     }
   }
   m->table_ = std::make_unique<InodeTable>(resp.root());
+  m->primer_ = std::make_unique<KernelPrimer>(KernelPrimer::Options{.mountpoint = m->options_.mountpoint},
+                                              m->table_.get());
   CIFS_RETURN_IF_ERROR(m->MountKernel());
   m->mounted_ms_ = NowMs();
   m->notifier_.Start(m->se_);
@@ -116,6 +118,7 @@ Mount::~Mount() {
     for (auto& [thread, job] : jobs_) job->Cancel();
   }
   for (auto& [thread, job] : jobs_) thread.join();
+  if (primer_) primer_->Stop();
   {
     std::lock_guard lock(follower_mu_);
     stopping_ = true;
@@ -201,6 +204,8 @@ v1::MountStatus Mount::Report() {
   s.set_local_hits(fetcher_.counters().local_hits);
   s.set_fetch_calls(fetcher_.counters().fetch_calls);
   s.set_inodes(static_cast<int64_t>(table_->size()));
+  s.set_lookups(lookups_.load(std::memory_order_relaxed));
+  s.set_primed_dirs(primer_->primed_dirs());
   s.set_mounted_ms(mounted_ms_);
   std::lock_guard lock(jobs_mu_);
   if (background_) *s.mutable_prefetch() = background_->Snapshot();

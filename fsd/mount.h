@@ -25,6 +25,7 @@
 #include "fsd/content_fetcher.h"
 #include "fsd/farm_fs.h"
 #include "fsd/inode_table.h"
+#include "fsd/kernel_primer.h"
 #include "fsd/notifier.h"
 #include "fsd/prefetcher.h"
 #include "common/task_pool.h"
@@ -181,6 +182,8 @@ class Mount {
   // Lists the subdirectories of a directory being read, ahead of the walk
   // (while a ListAhead job has not reached them yet).
   TaskPool list_ahead_{4, 4096};
+  std::unique_ptr<KernelPrimer> primer_;
+  std::atomic<int64_t> lookups_{0};  // names the kernel asked for one by one
   void PrefetchSubdirectories(fuse_ino_t dir);
 
   std::mutex listing_mu_;

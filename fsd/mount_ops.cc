@@ -150,12 +150,14 @@ int Mount::Refresh(fuse_ino_t ino, InodeTable::NodeView* view) {
 
 void Mount::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (std::strlen(name) > 255) return (void)fuse_reply_err(req, ENAMETOOLONG);
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   fuse_entry_param found{};
   auto take = [&](fuse_ino_t ino, const v1::Attr& attr) { found = EntryParam(ino, attr); };
   for (int attempt = 0; attempt < 2; ++attempt) {
     switch (table_->LookupRef(parent, name, take)) {
       case InodeTable::Found::kYes:
         if (fuse_reply_entry(req, &found) != 0) table_->Forget(found.ino, 1);  // the kernel never got it
+        primer_->NoteLookup(parent);
         return;
       case InodeTable::Found::kNo: {
         // Remembered as absent until the farm reports the name.
@@ -180,7 +182,10 @@ void Mount::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   ReplyEntry(req, table_->AddRef(parent, name, resp.attr()));
 }
 
-void Mount::Forget(fuse_ino_t ino, uint64_t nlookup) { table_->Forget(ino, nlookup); }
+void Mount::Forget(fuse_ino_t ino, uint64_t nlookup) {
+  table_->Forget(ino, nlookup);
+  primer_->NoteForgotten(ino);  // a directory's entries went with it
+}
 
 void Mount::GetAttr(fuse_req_t req, fuse_ino_t ino) {
   auto v = table_->Get(ino);
@@ -516,7 +521,7 @@ void Mount::OpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 }
 
 void Mount::PrefetchSubdirectories(fuse_ino_t dir) {
-  for (fuse_ino_t child : table_->UnlistedSubdirs(dir)) {
+  for (fuse_ino_t child : table_->Subdirs(dir, /*only_unlisted=*/true)) {
     if (!list_ahead_.TrySubmit([this, child] { List(child); })) break;
   }
 }
@@ -535,6 +540,7 @@ void Mount::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
       if (off == 0) PrefetchSubdirectories(ino);
       break;
   }
+  if (off == 0) primer_->NoteListed(ino);
   // The kernel caches what we return (cache_readdir) until the directory
   // changes; offsets index the sorted names, stable while it does not.
   std::string buf(size, '\0');

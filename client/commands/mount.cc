@@ -257,6 +257,8 @@ int StatusCmd(bool json) {
                                {"fetched_blobs", m.fetched_blobs()},
                                {"fetch_calls", m.fetch_calls()},
                                {"local_hits", m.local_hits()},
+                               {"lookups", m.lookups()},
+                               {"primed_dirs", m.primed_dirs()},
                                {"inodes", m.inodes()}});
       if (m.has_prefetch()) {
         const auto& p = m.prefetch();

@@ -20,6 +20,7 @@ before_teardown() {
 }
 
 alice() { as_user alice "$CIFS" "$@"; }
+json() { alice status --json | jq -r --arg m "$MNT" ".mounts[] | select(.mountpoint == \$m) | $1"; }
 wait_until() {  # wait_until SECONDS COMMAND...: polls every 20 ms
   local deadline=$((SECONDS + $1 + 1)) start
   shift
@@ -106,6 +107,22 @@ alice unmount "$MNT" >/dev/null && alice mount --timeout 3 alice-ws "$MNT" >/dev
 check "after a remount (nothing cached in the kernel) the tree is still identical" "$FSX" compare "$NATIVE" "$MNT/fsx"
 rm -rf "$MNT/fsx"
 check "removing a tree through the mount removes it on the farm" test ! -e "$WS/fsx"
+
+# --- a scan's lookups: answered by listing ahead -----------------------------
+# Nothing in many/ is cached in the kernel since the remount. Two names
+# looked up one by one (a git status, a build) have fsd list the directory
+# into the kernel; the other names then need no round trip.
+NAMES=$TMP/many-names
+for i in $(seq 1 1500); do echo "many/entry-with-a-longish-name-$i.txt"; done >"$NAMES"
+primed=$(json .primed_dirs)
+(cd "$MNT" && stat -c %s many/entry-with-a-longish-name-1.txt many/entry-with-a-longish-name-2.txt >/dev/null)
+wait_until 5 test "$(json .primed_dirs)" -gt "$primed"
+check "two names looked up in a directory have fsd list it into the kernel" test "$(json .primed_dirs)" -gt "$primed"
+lookups=$(json .lookups)
+sizes=$(cd "$MNT" && xargs -a "$NAMES" stat -c '%n %s')
+lookups=$(($(json .lookups) - lookups))
+check "... and its 1,498 other names are answered by the kernel ($lookups lookups reached fsd)" test "$lookups" -lt 20
+check "... with the farm copy's sizes" test "$sizes" = "$(cd "$WS" && xargs -a "$NAMES" stat -c '%n %s')"
 
 # --- git ----------------------------------------------------------------------
 printf 'int main() { return 1; }\n' >"$MNT/src/main.cc"
