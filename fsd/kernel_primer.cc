@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -101,7 +102,13 @@ int KernelPrimer::ListIntoKernel(int root_fd, const std::string& path) {
   std::vector<char> buf(64 << 10);
   for (;;) {
     long n = ::syscall(SYS_getdents64, fd.get(), buf.data(), buf.size());
-    if (n == 0) return 0;
+    if (n == 0) {
+      // Reading a directory drops the kernel's cached atime of it, so the
+      // scan's own lstat of it would ask fsd, one at a time in git's
+      // untracked-files pass; asking here keeps that off the scan's path.
+      struct stat st;
+      return ::fstat(fd.get(), &st) == 0 ? 0 : errno;
+    }
     if (n < 0) return errno;
   }
 }
