@@ -182,9 +182,11 @@ class Mount {
   // Lists the subdirectories of a directory being read, ahead of the walk
   // (while a ListAhead job has not reached them yet).
   TaskPool list_ahead_{4, 4096};
+  void PrefetchSubdirectories(fuse_ino_t dir);
+  // Lists a directory and its subtree into the kernel once names in it are
+  // looked up one by one (see kernel_primer.h); stopped before the session.
   std::unique_ptr<KernelPrimer> primer_;
   std::atomic<int64_t> lookups_{0};  // names the kernel asked for one by one
-  void PrefetchSubdirectories(fuse_ino_t dir);
 
   std::mutex listing_mu_;
   std::map<fuse_ino_t, std::shared_future<int>> listing_;
