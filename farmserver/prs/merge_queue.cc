@@ -34,7 +34,7 @@ void MergeQueue::Kick() {
 
 void MergeQueue::SetPositions(std::vector<v1::PullRequest>& prs) const {
   v1::ListPullRequestsRequest f;
-  f.set_state("queued");
+  f.set_state(std::string(PrStateName(PrState::kQueued)));
   auto queued = d_.prs->ListPullRequests(f);
   if (!queued.ok()) return;
   std::map<std::pair<std::string, std::string>, std::vector<const v1::PullRequest*>> targets;
@@ -43,7 +43,7 @@ void MergeQueue::SetPositions(std::vector<v1::PullRequest>& prs) const {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return QueuedBefore(*a, *b); });
   }
   for (auto& pr : prs) {
-    if (pr.state() != "queued") continue;
+    if (pr.state() != PrStateName(PrState::kQueued)) continue;
     const auto& list = targets[{pr.repo(), pr.target_branch()}];
     std::vector<QueuedPr> queue;
     for (const auto* q : list) queue.push_back({true, FootprintOf(*q)});
@@ -68,7 +68,7 @@ void MergeQueue::RunQueue() {
       if (stopping_) return;
     }
     v1::ListPullRequestsRequest f;
-    f.set_state("queued");
+    f.set_state(std::string(PrStateName(PrState::kQueued)));
     auto queued = d_.prs->ListPullRequests(f);
     if (!queued.ok() || queued->empty()) continue;
     // Each target's queue on its own, in the order PRs were queued.
@@ -166,7 +166,7 @@ void MergeQueue::Step(const std::string& key, std::vector<v1::PullRequest>& prs)
       pr.clear_batch_tip();
       pr.clear_landing_commit();
     }
-    if (v.state() != "pending" && v.state() != "running" && !Green(pr.revisions(revision - 1))) {
+    if (!Undecided(v.state()) && !Green(pr.revisions(revision - 1))) {
       Eject(pr, "left the queue: validation on " + target + " " + v.state() +
                     (v.message().empty() ? "" : " (" + v.message() + ")"));
       continue;

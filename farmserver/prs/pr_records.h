@@ -8,6 +8,7 @@
 #include "cifs/v1/pr.pb.h"
 #include "common/status.h"
 #include "farmserver/prs/pr_state.h"
+#include "farmserver/prs/validation_state.h"
 #include "metadata/metadata_store.h"
 
 namespace cifs {
@@ -25,6 +26,6 @@ namespace cifs {
 // Puts an approved `pr` in its target's queue, asked for by `by`.
 [[nodiscard]] Status MarkQueued(v1::PullRequest& pr, const std::string& by);
 
-inline bool Green(const v1::Revision& rev) { return rev.validation().state() == "passed"; }
+inline bool Green(const v1::Revision& rev) { return Green(rev.validation().state()); }
 
 }  // namespace cifs

@@ -69,13 +69,13 @@ Status PullRequestService::RecordValidation(int64_t number, int32_t revision, co
     *pr.mutable_revisions(revision - 1)->mutable_validation() = v;
     pr.mutable_revisions(revision - 1)->mutable_validation()->set_node(node_);
     pr.set_updated_ms(NowMs());
-    auto_queued = v.state() == "passed" && v.auto_merge() && pr.state() == PrStateName(PrState::kApproved);
+    auto_queued = Green(v.state()) && v.auto_merge() && pr.state() == PrStateName(PrState::kApproved);
     if (auto_queued) return MarkQueued(pr, "auto-merge");
     return Status::Ok();
   });
   if (!pr.ok()) return pr.status();
   if (auto_queued) Queued(*pr);
-  if (pr->state() == "queued" && v.state() != "pending" && v.state() != "running") queue_.Kick();
+  if (pr->state() == PrStateName(PrState::kQueued) && !Undecided(v.state())) queue_.Kick();
   return Status::Ok();
 }
 
@@ -94,7 +94,7 @@ Status PullRequestService::ResumeValidations() {
   for (auto it = all->rbegin(); it != all->rend(); ++it) {
     if (!InReview(*it) || it->revisions().empty() || !Mine(*it)) continue;
     const std::string& state = it->revisions(it->revisions_size() - 1).validation().state();
-    if (state == "pending" || state == "running") Validate(*it);
+    if (Undecided(state)) Validate(*it);
   }
   return Status::Ok();
 }
@@ -106,7 +106,7 @@ void PullRequestService::TakeOver(const std::vector<int64_t>& numbers) {
     const v1::PullRequest& pr = **found;
     const std::string& state = pr.revisions(pr.revisions_size() - 1).validation().state();
     // A validation the dead node was running is lost with it.
-    if (InReview(pr) && (state == "pending" || state == "running")) Validate(pr);
+    if (InReview(pr) && Undecided(state)) Validate(pr);
     log_->Info("pr_taken_over", {{"number", number}, {"validation", state}, {"state", pr.state()}});
   }
   queue_.Kick();
@@ -248,7 +248,7 @@ Result<v1::PullRequest> PullRequestService::DoSubmit(const Identity& who, const 
     rev->set_number(fresh.revisions_size());
     rev->set_head_commit(head->commit);
     rev->set_created_ms(now);
-    rev->mutable_validation()->set_state("pending");
+    rev->mutable_validation()->set_state(std::string(ValidationStateName(ValidationState::kPending)));
     rev->mutable_validation()->set_updated_ms(now);
     fresh.set_updated_ms(now);
     return TransitionPr(fresh, PrEvent::kRevise);
@@ -319,7 +319,7 @@ Result<v1::PullRequest> PullRequestService::Review(const Identity& who, const v1
     const bool was_queued = pr.state() == PrStateName(PrState::kQueued);
     CIFS_RETURN_IF_ERROR(TransitionPr(pr, approve ? PrEvent::kApprove : PrEvent::kReject));
     const auto& latest = pr.revisions(pr.revisions_size() - 1).validation();
-    auto_queued = approve && !was_queued && latest.state() == "passed" && latest.auto_merge();
+    auto_queued = approve && !was_queued && Green(latest.state()) && latest.auto_merge();
     if (auto_queued) return MarkQueued(pr, "auto-merge");
     return Status::Ok();
   });
@@ -414,13 +414,13 @@ Result<v1::PullRequest> PullRequestService::DoMerge(const Identity& who, int64_t
     if (pr.author() != who.name && !RoleAtLeast(who.role, Role::kLead)) {
       return Status::PermissionDenied("only the author, a lead or an admin may merge #" + std::to_string(number));
     }
-    if (pr.state() == "queued") {
+    if (pr.state() == PrStateName(PrState::kQueued)) {
       already = pr;
       return Status::AlreadyExists("queued");
     }
-    if (pr.state() != "approved") {
+    if (pr.state() != PrStateName(PrState::kApproved)) {
       return Status::FailedPrecondition("#" + std::to_string(number) + " is " + pr.state() +
-                                        (pr.state() == "open" ? ", not approved" : ""));
+                                        (pr.state() == PrStateName(PrState::kOpen) ? ", not approved" : ""));
     }
     const auto& rev = pr.revisions(pr.revisions_size() - 1);
     if (!Green(rev)) {

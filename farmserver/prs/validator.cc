@@ -78,8 +78,8 @@ void Validator::Work() {
   }
 }
 
-bool Validator::Update(const ValidationJob& job, v1::Validation& v, const std::string& state) {
-  v.set_state(state);
+bool Validator::Update(const ValidationJob& job, v1::Validation& v, ValidationState state) {
+  v.set_state(std::string(ValidationStateName(state)));
   v.set_updated_ms(NowMs());
   Status s = record_(job.number, job.revision, v);
   if (!s.ok()) {
@@ -151,7 +151,7 @@ Status Validator::EnsureBaseline(const ValidationJob& job, v1::Validation& v, co
     if (baselines_[job.repo + "\n" + job.target] == tip) return Status::Ok();
   }
   v.set_message("first testing " + job.target + " at " + tip.substr(0, 12) + " for the trusted cache");
-  Update(job, v, "running");
+  Update(job, v, ValidationState::kRunning);
   return Baseline(job, mirror, tip);
 }
 
@@ -325,10 +325,10 @@ void Validator::Validate(const ValidationJob& job) {
   v1::Validation v;
   auto fail = [&](const Status& s) {
     v.set_message(s.message());
-    Update(job, v, "error");
+    Update(job, v, ValidationState::kError);
     log_->Warn("validation_error", {{"number", job.number}, {"error", s.message()}});
   };
-  if (!Update(job, v, "running")) return;
+  if (!Update(job, v, ValidationState::kRunning)) return;
   auto repo = repos_->GetRepo(job.repo);
   if (!repo.ok() || !repo->has_value()) return fail(Status::NotFound("repository '" + job.repo + "' is gone"));
   // The mirror fetches the upstream: the target's tip as it is now and the
@@ -351,7 +351,7 @@ void Validator::Validate(const ValidationJob& job) {
   if (!merge->conflicts.empty()) {
     for (const auto& c : merge->conflicts) v.add_conflicts(c);
     v.set_message("the pull request conflicts with " + job.target);
-    Update(job, v, "conflicted");
+    Update(job, v, ValidationState::kConflicted);
     return;
   }
   v.set_merge_commit(merge->merge_commit);
@@ -377,7 +377,7 @@ void Validator::Validate(const ValidationJob& job) {
   if (!build.ok()) return fail(build.status());
   v.set_auto_merge(policy.auto_merge);
   v.set_build_id((*build)->id());
-  if (!Update(job, v, "running")) {
+  if (!Update(job, v, ValidationState::kRunning)) {
     (*build)->Cancel();
   }
   if (!Finish(**build)) return;  // validated again after the restart
@@ -391,7 +391,7 @@ void Validator::Validate(const ValidationJob& job) {
     }
   }
   v.set_message(passed ? "" : "bazel test exited with " + (*record)->exit_name());
-  Update(job, v, passed ? "passed" : "failed");
+  Update(job, v, passed ? ValidationState::kPassed : ValidationState::kFailed);
   log_->Info("validation_done", {{"number", job.number}, {"revision", job.revision}, {"passed", passed}});
   // The verdict is out; a Bazel that ran only the tip's (trusted) code now
   // waits for the next validation, which then skips the cold start.

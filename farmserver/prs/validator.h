@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "farmserver/builds/build_runner.h"
 #include "farmserver/prs/affected.h"
+#include "farmserver/prs/validation_state.h"
 #include "githost/git_host.h"
 #include "metadata/metadata_store.h"
 #include "store/action_cache.h"
@@ -124,7 +125,7 @@ class Validator {
   // a warm Bazel that only ran trusted code for the next validation.
   Status Baseline(const ValidationJob& job, const std::string& mirror, const std::string& tip);
   // Records `v`; false when the revision is stale or the validator stops.
-  bool Update(const ValidationJob& job, v1::Validation& v, const std::string& state);
+  bool Update(const ValidationJob& job, v1::Validation& v, ValidationState state);
 
   const std::string state_dir_;
   Provisioner* provisioner_;
