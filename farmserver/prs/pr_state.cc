@@ -1,35 +1,24 @@
 #include "farmserver/prs/pr_state.h"
 
-#include <array>
-#include <utility>
+#include "common/enum_names.h"
 
 namespace cifs {
 namespace {
 
-constexpr std::array<std::pair<PrState, std::string_view>, 6> kNames = {{
+constexpr EnumNames<PrState, 6> kNames({{
     {PrState::kOpen, "open"},
     {PrState::kApproved, "approved"},
     {PrState::kRejected, "rejected"},
     {PrState::kQueued, "queued"},
     {PrState::kMerged, "merged"},
     {PrState::kClosed, "closed"},
-}};
+}});
 
 }  // namespace
 
-std::string_view PrStateName(PrState s) {
-  for (const auto& [state, name] : kNames) {
-    if (state == s) return name;
-  }
-  return "unknown";
-}
+std::string_view PrStateName(PrState s) { return kNames.Name(s); }
 
-std::optional<PrState> ParsePrState(std::string_view name) {
-  for (const auto& [state, n] : kNames) {
-    if (n == name) return state;
-  }
-  return std::nullopt;
-}
+std::optional<PrState> ParsePrState(std::string_view name) { return kNames.Parse(name); }
 
 std::string_view PrEventName(PrEvent e) {
   switch (e) {

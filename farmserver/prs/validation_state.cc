@@ -1,35 +1,24 @@
 #include "farmserver/prs/validation_state.h"
 
-#include <array>
-#include <utility>
+#include "common/enum_names.h"
 
 namespace cifs {
 namespace {
 
-constexpr std::array<std::pair<ValidationState, std::string_view>, 6> kNames = {{
+constexpr EnumNames<ValidationState, 6> kNames({{
     {ValidationState::kPending, "pending"},
     {ValidationState::kRunning, "running"},
     {ValidationState::kPassed, "passed"},
     {ValidationState::kFailed, "failed"},
     {ValidationState::kConflicted, "conflicted"},
     {ValidationState::kError, "error"},
-}};
+}});
 
 }  // namespace
 
-std::string_view ValidationStateName(ValidationState s) {
-  for (const auto& [state, name] : kNames) {
-    if (state == s) return name;
-  }
-  return "unknown";
-}
+std::string_view ValidationStateName(ValidationState s) { return kNames.Name(s); }
 
-std::optional<ValidationState> ParseValidationState(std::string_view name) {
-  for (const auto& [state, n] : kNames) {
-    if (n == name) return state;
-  }
-  return std::nullopt;
-}
+std::optional<ValidationState> ParseValidationState(std::string_view name) { return kNames.Parse(name); }
 
 bool Undecided(std::string_view name) {
   auto s = ParseValidationState(name);
