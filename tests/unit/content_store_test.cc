@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/unit/random_bytes.h"
+#include "tests/unit/store_test_util.h"
 #include "store/rocksdb_store.h"
 
 namespace cifs {
@@ -18,19 +19,11 @@ namespace {
 class ContentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cifs-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     options_.path = dir_.string();
     options_.chunk_bytes = 1024;  // small chunks exercise the multi-chunk paths
     options_.file_threshold_bytes = 16384;  // and blobs from 16 KiB on are files
     options_.lru_promote_after_s = 0;       // exact LRU order
     Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Reopen() {
     store_.reset();
@@ -39,7 +32,8 @@ class ContentStoreTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  std::filesystem::path dir_;
+  TestDir test_dir_{"cifs-store-test"};
+  const std::filesystem::path& dir_ = test_dir_.path();
   RocksDbStoreOptions options_;
   std::unique_ptr<RocksDbStore> store_;
 };
@@ -100,12 +94,7 @@ TEST_F(ContentStoreTest, ReaderKeepsItsBytesWhileBlobIsEvicted) {
 TEST_F(ContentStoreTest, LargeBlobsAreFilesWithTheSameContract) {
   std::string data = RandomBytes(100000, 70);
   Digest d = ComputeDigest(data);
-  auto w = store_->OpenWrite(d);
-  ASSERT_TRUE(w.ok());
-  for (size_t off = 0; off < data.size(); off += 7000) {
-    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, 7000)).ok());
-  }
-  ASSERT_TRUE((*w)->Commit().ok());
+  ASSERT_TRUE(WriteInPieces(*store_, d, data, 7000).ok());
   auto r = store_->OpenRead(d);
   ASSERT_TRUE(r.ok());
   std::string part;

@@ -11,6 +11,7 @@
 
 #include "common/files.h"
 #include "tests/unit/random_bytes.h"
+#include "tests/unit/store_test_util.h"
 #include "store/pack_store.h"
 
 namespace cifs {
@@ -19,16 +20,8 @@ namespace {
 class PackStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cifs-pack-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     options_.path = dir_.string();
     Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Reopen() {
     store_.reset();
@@ -51,7 +44,8 @@ class PackStoreTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  TestDir test_dir_{"cifs-pack-test"};
+  const std::filesystem::path& dir_ = test_dir_.path();
   PackStoreOptions options_;
   std::unique_ptr<PackStore> store_;
 };
@@ -62,10 +56,8 @@ TEST_F(PackStoreTest, ABlobOfSeveralVerifyStepsStreamsInAndReadsAtOffsetsBesideA
   ASSERT_TRUE(store_->Put(d, data).ok());
   std::string big = RandomBytes(3 << 20, 2);  // several verify steps
   Digest bd = ComputeDigest(big);
-  auto w = store_->OpenWrite(bd);
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
-  for (size_t at = 0; at < big.size(); at += 70000) ASSERT_TRUE((*w)->Append(big.substr(at, 70000)).ok());
-  ASSERT_TRUE((*w)->Commit().ok());
+  Status written = WriteInPieces(*store_, bd, big, 70000);
+  ASSERT_TRUE(written.ok()) << written.ToString();
   auto r = store_->OpenRead(bd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)->size(), static_cast<int64_t>(big.size()));
@@ -157,7 +149,9 @@ TEST_F(PackStoreTest, AProcessKilledMidWriteLeavesAStoreThatServesOnlyWholeBlobs
   for (uint32_t i = 0; i < 50; ++i) {
     std::string data = RandomBytes(5000, 300 + i);
     Digest d = ComputeDigest(data);
-    if (store_->Contains(d)) EXPECT_EQ(*store_->Get(d), data) << i;
+    if (store_->Contains(d)) {
+      EXPECT_EQ(*store_->Get(d), data) << i;
+    }
     ASSERT_TRUE(store_->Put(d, data).ok()) << i;
     EXPECT_EQ(*store_->Get(d), data) << i;
   }
@@ -173,7 +167,9 @@ TEST_F(PackStoreTest, StaysWithinItsLimitEvictingOldPacksAndKeepsWhatIsRead) {
   std::vector<Digest> all;
   for (uint32_t i = 0; i < 400; ++i) {
     all.push_back(PutRandom(10000, 1000 + i));  // 4 MB through a 1 MiB store
-    if (i % 10 == 0) ASSERT_TRUE(store_->Get(kept).ok()) << i;
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Get(kept).ok()) << i;
+    }
     auto st = store_->Stats();
     ASSERT_LE(st.cache_bytes, options_.cache_limit_bytes + options_.pack_bytes) << i;
   }

@@ -10,6 +10,7 @@
 #include "store/pack_store.h"
 #include "store/rocksdb_store.h"
 #include "tests/unit/random_bytes.h"
+#include "tests/unit/store_test_util.h"
 
 namespace cifs {
 namespace {
@@ -44,17 +45,7 @@ struct Opener<PackStore> {
 template <typename S>
 class StoreContractTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cifs-contract-" + std::to_string(::getpid()) + "-" + info->type_param() + "-" + info->name());
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Reopen(); }
   void Reopen() {
     store_.reset();
     auto s = Opener<S>::Open(dir_.string());
@@ -62,7 +53,8 @@ class StoreContractTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  std::filesystem::path dir_;
+  TestDir test_dir_{"cifs-contract"};
+  const std::filesystem::path& dir_ = test_dir_.path();
   std::unique_ptr<ContentStore> store_;
 };
 
@@ -145,12 +137,7 @@ TYPED_TEST(StoreContractTest, StreamsInPiecesAndReadsAtOffsets) {
   auto& store = this->store_;
   std::string data = RandomBytes(10 * 1024 + 17, 4);
   Digest d = ComputeDigest(data);
-  auto w = store->OpenWrite(d);
-  ASSERT_TRUE(w.ok());
-  for (size_t off = 0; off < data.size(); off += 333) {
-    ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, 333)).ok());
-  }
-  ASSERT_TRUE((*w)->Commit().ok());
+  ASSERT_TRUE(WriteInPieces(*store, d, data, 333).ok());
   auto r = store->OpenRead(d);
   ASSERT_TRUE(r.ok());
   for (int64_t off : {0L, 1L, 1023L, 1024L, 5000L, static_cast<int64_t>(data.size()) - 1}) {
